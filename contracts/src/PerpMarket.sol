@@ -1,0 +1,771 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
+import {MarginMath} from "./MarginMath.sol";
+
+/// @title PerpMarket
+/// @notice The reference perpetuals market of ../shared/SPEC.md: oracle-priced perps against a
+///         liquidity pool, cross-margin accounts, Binance-style tiered maintenance margin, and
+///         partial liquidation sized to restore health with a buffer (Drift), with step caps and a
+///         cooldown (Hyperliquid), full close for dust and backstop, a keeper/insurance penalty
+///         split, and bad debt covered by the insurance fund then recorded.
+/// @dev Value conservation, to the wei:
+///      token.balanceOf(this) × 1e12 == totalCollateral + poolBalance + insuranceFund − badDebt.
+///      `src/engine/` mirrors the margin rules; see MarginMath.
+contract PerpMarket is Ownable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant PPM = 1e6;
+    uint256 public constant TOKEN_SCALE = 1e12; // 6-decimal token → WAD
+    uint256 public constant MAX_POSITIONS = 8;
+    uint256 public constant MAX_TIERS = 16;
+
+    // ----------------------------------------------------------------------------------------
+    // Types
+    // ----------------------------------------------------------------------------------------
+
+    struct MarketParams {
+        address feed; // Chainlink AggregatorV3-compatible
+        uint32 maxStaleness; // seconds
+        uint32 tradingFeePpm;
+        uint256 lotSize; // WAD; trade and liquidation sizes are multiples of it
+    }
+
+    struct LiquidationParams {
+        uint32 penaltyPpm; // f: penalty on slice notional
+        uint32 targetBufferPpm; // b: a step restores E' ≥ MM' + b × N'
+        uint32 maxStepPpm; // cap on one step for positions at or above partialThreshold (1e6 = none)
+        bool tierStepDown; // a step takes the position one tier down (Bybit/OKX)
+        uint256 partialThreshold; // notional below which a position is closed in full
+        uint256 dustNotional; // a remainder below this notional is closed too
+    }
+
+    struct GlobalLiquidationParams {
+        uint32 cooldown; // seconds between partial steps on one account
+        uint32 backstopPpm; // backstop when E < backstopPpm × ΣMM
+        uint32 keeperSharePpm; // keeper's share of the penalty
+    }
+
+    struct Market {
+        MarketParams params;
+        LiquidationParams liq;
+        uint8 feedDecimals;
+        int256 fundingIndex; // WAD quote per unit of size, at lastFundingTime
+        int256 fundingRate; // WAD quote per unit of size per second; > 0: longs pay
+        uint64 lastFundingTime;
+        uint256 longSize;
+        uint256 shortSize;
+    }
+
+    struct Position {
+        int256 size;
+        uint256 entryPrice;
+        int256 entryFundingIndex;
+    }
+
+    /// One position valued at the mark.
+    struct PositionValue {
+        uint256 marketId;
+        int256 size;
+        uint256 entryPrice;
+        uint256 price;
+        uint256 notional;
+        int256 pnl;
+        int256 funding;
+        uint256 maintenance;
+        uint256 initial;
+        uint256 target; // maintenance + buffer × notional
+    }
+
+    struct Health {
+        int256 collateral;
+        int256 equity;
+        uint256 maintenance;
+        uint256 initial;
+        uint256 target;
+        bool liquidatable;
+        bool backstop;
+        uint256 cooldownEndsAt;
+    }
+
+    struct LiquidationRequest {
+        address account;
+        uint256 marketId;
+        uint256 size;
+    }
+
+    struct LiquidationOutcome {
+        bool ok;
+        uint256 keeperReward; // tokens (6 decimals)
+        bytes revertData; // the item's custom error when !ok
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Errors
+    // ----------------------------------------------------------------------------------------
+
+    error UnknownMarket(uint256 marketId);
+    error StalePrice(uint256 marketId, uint256 updatedAt, uint256 maxStaleness);
+    error InvalidPrice(uint256 marketId, int256 answer);
+    error FeedDecimalsTooLarge(uint8 decimals);
+    error ZeroAmount();
+    error ZeroSize();
+    error SizeNotLotMultiple(uint256 size, uint256 lotSize);
+    error TooManyPositions(uint256 max);
+    error InsufficientCollateral(int256 collateral, uint256 requested);
+    error InsufficientMargin(int256 equity, uint256 required);
+    error WouldBeLiquidatable(int256 equity, uint256 maintenance);
+    error InsufficientPoolLiquidity(int256 available, uint256 needed);
+    error NoPosition(address account, uint256 marketId);
+    error NotLiquidatable(address account, int256 equity, uint256 maintenance);
+    error SliceTooLarge(uint256 size, uint256 maxSlice);
+    error CooldownActive(address account, uint256 endsAt);
+    error OnlySelf();
+    error EmptyTiers();
+    error TooManyTiers(uint256 count, uint256 max);
+    error FirstTierFloorNotZero(uint256 floor);
+    error TierFloorsNotIncreasing(uint256 index);
+    error TierRatesNotIncreasing(uint256 index);
+    error TierLeverageIncreasing(uint256 index);
+    error InvalidTierRate(uint256 index, uint256 mmrPpm, uint256 maxLeverage);
+    error PenaltyNotBelowTarget(uint256 penaltyPpm, uint256 minTargetRatePpm);
+    error InvalidPpm(uint256 value);
+    error InvalidLotSize();
+    error InvalidStaleness();
+
+    // ----------------------------------------------------------------------------------------
+    // Events
+    // ----------------------------------------------------------------------------------------
+
+    event MarketAdded(uint256 indexed marketId, address indexed feed, MarketParams params);
+    event MarketParamsUpdated(uint256 indexed marketId, MarketParams params);
+    event LiquidationParamsUpdated(uint256 indexed marketId, LiquidationParams params);
+    event GlobalLiquidationParamsUpdated(GlobalLiquidationParams params);
+    event TiersUpdated(uint256 indexed marketId, MarginMath.Tier[] tiers);
+    event FundingRateUpdated(uint256 indexed marketId, int256 rate, int256 index, uint256 timestamp);
+    /// Account state for indexers: every change of collateral or position emits the new value.
+    event CollateralUpdated(address indexed account, int256 collateral);
+    event PositionUpdated(
+        address indexed account, uint256 indexed marketId, int256 size, uint256 entryPrice, int256 entryFundingIndex
+    );
+    event Deposited(address indexed account, uint256 tokens);
+    event Withdrawn(address indexed account, uint256 tokens);
+    event Traded(
+        address indexed account,
+        uint256 indexed marketId,
+        int256 sizeDelta,
+        uint256 price,
+        int256 realizedPnl,
+        int256 fundingPaid,
+        uint256 fee
+    );
+    event Liquidated(
+        address indexed account,
+        uint256 indexed marketId,
+        address indexed keeper,
+        uint256 size,
+        uint256 price,
+        uint256 penalty,
+        uint256 keeperReward, // WAD actually paid (whole tokens × 1e12)
+        uint256 insuranceShare, // WAD
+        int256 remainingSize,
+        bool full
+    );
+    event BadDebt(address indexed account, uint256 coveredByInsurance, uint256 uncovered);
+    event LiquidationFailed(address indexed account, uint256 indexed marketId, bytes reason);
+    event PoolFunded(address indexed from, uint256 tokens);
+    event PoolWithdrawn(address indexed to, uint256 tokens);
+    event InsuranceFunded(address indexed from, uint256 tokens);
+
+    // ----------------------------------------------------------------------------------------
+    // State
+    // ----------------------------------------------------------------------------------------
+
+    IERC20 public immutable token;
+    GlobalLiquidationParams public globalLiquidation;
+
+    Market[] internal _markets;
+    mapping(uint256 => MarginMath.Tier[]) internal _tiers;
+    mapping(uint256 => uint256[]) internal _cums;
+
+    mapping(address => int256) public collateralOf;
+    mapping(address => uint64) public lastPartialAt;
+    mapping(address => uint256[]) internal _accountMarkets;
+    mapping(address => mapping(uint256 => Position)) internal _positions;
+
+    int256 public totalCollateral;
+    int256 public poolBalance;
+    uint256 public insuranceFund;
+    uint256 public badDebt;
+
+    constructor(IERC20 token_, GlobalLiquidationParams memory global_) Ownable(msg.sender) {
+        token = token_;
+        _setGlobalLiquidationParams(global_);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Owner: markets and parameters
+    // ----------------------------------------------------------------------------------------
+
+    function addMarket(MarketParams calldata params, LiquidationParams calldata liq, MarginMath.Tier[] calldata tiers)
+        external
+        onlyOwner
+        returns (uint256 marketId)
+    {
+        marketId = _markets.length;
+        _markets.push();
+        Market storage m = _markets[marketId];
+        m.lastFundingTime = uint64(block.timestamp);
+        _setMarketParams(marketId, params);
+        _setTiersAndLiquidation(marketId, tiers, liq);
+        emit MarketAdded(marketId, params.feed, params);
+    }
+
+    function setMarketParams(uint256 marketId, MarketParams calldata params) external onlyOwner {
+        _requireMarket(marketId);
+        _setMarketParams(marketId, params);
+    }
+
+    function setTiers(uint256 marketId, MarginMath.Tier[] calldata tiers) external onlyOwner {
+        _requireMarket(marketId);
+        _setTiersAndLiquidation(marketId, tiers, _markets[marketId].liq);
+    }
+
+    function setLiquidationParams(uint256 marketId, LiquidationParams calldata liq) external onlyOwner {
+        _requireMarket(marketId);
+        _setTiersAndLiquidation(marketId, _tiers[marketId], liq);
+    }
+
+    function setGlobalLiquidationParams(GlobalLiquidationParams calldata params) external onlyOwner {
+        _setGlobalLiquidationParams(params);
+    }
+
+    /// Set the funding rate; the index accrues at the old rate up to now first.
+    function setFundingRate(uint256 marketId, int256 ratePerSecond) external onlyOwner {
+        _requireMarket(marketId);
+        Market storage m = _markets[marketId];
+        m.fundingIndex = _fundingIndexNow(m);
+        m.lastFundingTime = uint64(block.timestamp);
+        m.fundingRate = ratePerSecond;
+        emit FundingRateUpdated(marketId, ratePerSecond, m.fundingIndex, block.timestamp);
+    }
+
+    function withdrawPool(uint256 tokens) external onlyOwner nonReentrant {
+        if (tokens == 0) revert ZeroAmount();
+        int256 available = poolBalance - int256(badDebt);
+        if (available < int256(tokens * TOKEN_SCALE)) revert InsufficientPoolLiquidity(available, tokens * TOKEN_SCALE);
+        poolBalance -= int256(tokens * TOKEN_SCALE);
+        token.safeTransfer(msg.sender, tokens);
+        emit PoolWithdrawn(msg.sender, tokens);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Liquidity providers and insurance
+    // ----------------------------------------------------------------------------------------
+
+    function fundPool(uint256 tokens) external nonReentrant {
+        if (tokens == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), tokens);
+        poolBalance += int256(tokens * TOKEN_SCALE);
+        emit PoolFunded(msg.sender, tokens);
+    }
+
+    function fundInsurance(uint256 tokens) external nonReentrant {
+        if (tokens == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), tokens);
+        insuranceFund += tokens * TOKEN_SCALE;
+        emit InsuranceFunded(msg.sender, tokens);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Traders
+    // ----------------------------------------------------------------------------------------
+
+    /// Deposit `tokens` (6 decimals) as collateral of `account`; credited ×1e12 as WAD.
+    function deposit(address account, uint256 tokens) external nonReentrant {
+        if (tokens == 0) revert ZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), tokens);
+        _addCollateral(account, int256(tokens * TOKEN_SCALE));
+        emit Deposited(account, tokens);
+    }
+
+    /// Withdraw up to `amountWad` of collateral, floored to whole token units; only the floored
+    /// amount leaves the account. Requires E ≥ ΣIM afterwards.
+    function withdraw(uint256 amountWad) external nonReentrant returns (uint256 tokens) {
+        tokens = amountWad / TOKEN_SCALE;
+        if (tokens == 0) revert ZeroAmount();
+        uint256 debit = tokens * TOKEN_SCALE;
+        int256 collateral = collateralOf[msg.sender];
+        if (collateral < int256(debit)) revert InsufficientCollateral(collateral, debit);
+        int256 available = poolBalance - int256(badDebt);
+        if (available < 0) revert InsufficientPoolLiquidity(available, debit);
+        _addCollateral(msg.sender, -int256(debit));
+        Health memory h = _health(msg.sender);
+        if (h.equity < int256(h.initial)) revert InsufficientMargin(h.equity, h.initial);
+        token.safeTransfer(msg.sender, tokens);
+        emit Withdrawn(msg.sender, tokens);
+    }
+
+    /// Open, increase, reduce, close or flip a position at the mark price, paying the trading fee.
+    function trade(uint256 marketId, int256 sizeDelta) external nonReentrant {
+        _requireMarket(marketId);
+        if (sizeDelta == 0) revert ZeroSize();
+        Market storage m = _markets[marketId];
+        uint256 absDelta = MarginMath.abs(sizeDelta);
+        if (absDelta % m.params.lotSize != 0) revert SizeNotLotMultiple(absDelta, m.params.lotSize);
+        uint256 price = _markPrice(marketId);
+
+        Position storage pos = _positions[msg.sender][marketId];
+        int256 oldSize = pos.size;
+        if (oldSize == 0) {
+            if (_accountMarkets[msg.sender].length >= MAX_POSITIONS) revert TooManyPositions(MAX_POSITIONS);
+            _accountMarkets[msg.sender].push(marketId);
+        }
+        int256 fundingPaid = _settleFunding(msg.sender, m, pos);
+        int256 newSize = oldSize + sizeDelta;
+
+        int256 realized;
+        bool reduces = oldSize != 0 && (oldSize > 0) != (sizeDelta > 0);
+        if (reduces) {
+            uint256 closeAbs = absDelta < MarginMath.abs(oldSize) ? absDelta : MarginMath.abs(oldSize);
+            realized = MarginMath.pnl(oldSize > 0 ? int256(closeAbs) : -int256(closeAbs), price, pos.entryPrice);
+            if (newSize == 0) pos.entryPrice = 0;
+            else if ((newSize > 0) != (oldSize > 0)) pos.entryPrice = price;
+        } else {
+            pos.entryPrice = oldSize == 0 ? price : _averageEntry(oldSize, pos.entryPrice, absDelta, price);
+        }
+        uint256 fee = MarginMath.ceilDivU(MarginMath.notional(absDelta, price) * m.params.tradingFeePpm, PPM);
+
+        _addCollateral(msg.sender, realized - int256(fee));
+        poolBalance += int256(fee) - realized;
+        _setSize(msg.sender, marketId, m, pos, newSize);
+
+        int256 available = poolBalance - int256(badDebt);
+        if (available < 0) revert InsufficientPoolLiquidity(available, uint256(realized > 0 ? realized : int256(0)));
+
+        Health memory h = _health(msg.sender);
+        bool increases = !reduces || MarginMath.abs(newSize) > MarginMath.abs(oldSize);
+        if (increases) {
+            if (h.equity < int256(h.initial)) revert InsufficientMargin(h.equity, h.initial);
+        } else if (h.equity < int256(h.maintenance)) {
+            revert WouldBeLiquidatable(h.equity, h.maintenance);
+        }
+        emit Traded(msg.sender, marketId, sizeDelta, price, realized, fundingPaid, fee);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Liquidation
+    // ----------------------------------------------------------------------------------------
+
+    /// Liquidate `size` of `account`'s position in `marketId` at the mark price. `size` must be at
+    /// most maxLiquidatable(account, marketId), and a lot multiple unless it closes the position.
+    /// The caller receives its share of the penalty in tokens.
+    function liquidate(address account, uint256 marketId, uint256 size)
+        external
+        nonReentrant
+        returns (uint256 keeperReward)
+    {
+        keeperReward = _liquidate(account, marketId, size, msg.sender);
+        if (keeperReward != 0) token.safeTransfer(msg.sender, keeperReward);
+    }
+
+    /// Liquidate several (account, market) slices in one transaction. A failing item does not
+    /// revert the others: its outcome carries the custom error and a LiquidationFailed event is
+    /// emitted. Rewards are paid once, at the end.
+    function liquidateBatch(LiquidationRequest[] calldata requests)
+        external
+        nonReentrant
+        returns (LiquidationOutcome[] memory outcomes)
+    {
+        outcomes = new LiquidationOutcome[](requests.length);
+        uint256 total;
+        for (uint256 i = 0; i < requests.length; i++) {
+            LiquidationRequest calldata r = requests[i];
+            try this.liquidateFromBatch(r.account, r.marketId, r.size, msg.sender) returns (uint256 reward) {
+                outcomes[i] = LiquidationOutcome({ok: true, keeperReward: reward, revertData: ""});
+                total += reward;
+            } catch (bytes memory reason) {
+                outcomes[i] = LiquidationOutcome({ok: false, keeperReward: 0, revertData: reason});
+                emit LiquidationFailed(r.account, r.marketId, reason);
+            }
+        }
+        if (total != 0) token.safeTransfer(msg.sender, total);
+    }
+
+    /// One batch item; callable only by this contract, so that an item's revert is isolated.
+    function liquidateFromBatch(address account, uint256 marketId, uint256 size, address keeper)
+        external
+        returns (uint256)
+    {
+        if (msg.sender != address(this)) revert OnlySelf();
+        return _liquidate(account, marketId, size, keeper);
+    }
+
+    function _liquidate(address account, uint256 marketId, uint256 size, address keeper)
+        internal
+        returns (uint256 keeperTokens)
+    {
+        _requireMarket(marketId);
+        Position storage pos = _positions[account][marketId];
+        if (pos.size == 0) revert NoPosition(account, marketId);
+        if (size == 0) revert ZeroSize();
+        (Health memory h, PositionValue[] memory values) = _healthWithPositions(account);
+        if (!h.liquidatable) revert NotLiquidatable(account, h.equity, h.maintenance);
+
+        Market storage m = _markets[marketId];
+        PositionValue memory v = values[_indexOf(values, marketId)];
+        uint256 absSize = MarginMath.abs(v.size);
+        if (size > absSize) revert SliceTooLarge(size, absSize);
+        bool full = size == absSize;
+        if (!full && size % m.params.lotSize != 0) revert SizeNotLotMultiple(size, m.params.lotSize);
+        if (!full && !h.backstop && block.timestamp < h.cooldownEndsAt) revert CooldownActive(account, h.cooldownEndsAt);
+        uint256 maxSlice = _maxSlice(m, marketId, h, v);
+        if (size > maxSlice) revert SliceTooLarge(size, maxSlice);
+
+        // Settle funding (already inside E), then realise the slice's PnL at the mark.
+        _settleFunding(account, m, pos);
+        int256 closed = v.size > 0 ? int256(size) : -int256(size);
+        int256 realized = MarginMath.pnl(closed, v.price, v.entryPrice);
+        uint256 penalty_ = MarginMath.penalty(MarginMath.notional(size, v.price), m.liq.penaltyPpm, h.equity);
+        uint256 insuranceShare;
+        (keeperTokens, insuranceShare) =
+            MarginMath.splitPenalty(penalty_, globalLiquidation.keeperSharePpm, TOKEN_SCALE);
+
+        _addCollateral(account, realized - int256(penalty_));
+        poolBalance -= realized;
+        insuranceFund += insuranceShare;
+        int256 remaining = v.size - closed;
+        if (full) pos.entryPrice = 0;
+        _setSize(account, marketId, m, pos, remaining);
+        if (!full) lastPartialAt[account] = uint64(block.timestamp);
+
+        emit Liquidated(
+            account,
+            marketId,
+            keeper,
+            size,
+            v.price,
+            penalty_,
+            keeperTokens * TOKEN_SCALE,
+            insuranceShare,
+            remaining,
+            full
+        );
+        if (_accountMarkets[account].length == 0) _settleBadDebt(account);
+    }
+
+    /// The largest slice a keeper may take now (see SPEC.md "Liquidation"); 0 when the account is
+    /// healthy or when only a partial step is allowed and the cooldown runs.
+    function _maxSlice(Market storage m, uint256 marketId, Health memory h, PositionValue memory v)
+        internal
+        view
+        returns (uint256 slice)
+    {
+        uint256 absSize = MarginMath.abs(v.size);
+        if (h.backstop || v.notional < m.liq.partialThreshold) return absSize;
+        MarginMath.Tier[] memory tiers = _tiers[marketId];
+        uint256 lot = m.params.lotSize;
+        if (m.liq.tierStepDown) slice = MarginMath.stepDownSlice(absSize, v.price, lot, tiers);
+        if (slice == 0) {
+            MarginMath.SliceInput memory s = MarginMath.SliceInput({
+                size: absSize,
+                price: v.price,
+                lotSize: lot,
+                equity: h.equity,
+                otherTarget: h.target - v.target,
+                penaltyPpm: m.liq.penaltyPpm,
+                bufferPpm: m.liq.targetBufferPpm
+            });
+            slice = MarginMath.restoringSlice(s, tiers, _cums[marketId]);
+        }
+        uint256 cap = MarginMath.stepCap(absSize, m.liq.maxStepPpm, lot);
+        if (slice > cap) slice = cap;
+        if (slice > absSize) slice = absSize;
+        uint256 rest = absSize - slice;
+        if (rest != 0 && (rest < lot || MarginMath.notional(rest, v.price) < m.liq.dustNotional)) slice = absSize;
+        if (slice < absSize && block.timestamp < h.cooldownEndsAt) return 0;
+    }
+
+    function _settleBadDebt(address account) internal {
+        int256 collateral = collateralOf[account];
+        if (collateral >= 0) return;
+        uint256 deficit = uint256(-collateral);
+        uint256 covered = deficit < insuranceFund ? deficit : insuranceFund;
+        insuranceFund -= covered;
+        uint256 uncovered = deficit - covered;
+        badDebt += uncovered;
+        _addCollateral(account, int256(deficit));
+        emit BadDebt(account, covered, uncovered);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Views: what the engine reproduces
+    // ----------------------------------------------------------------------------------------
+
+    function marketCount() external view returns (uint256) {
+        return _markets.length;
+    }
+
+    function getMarket(uint256 marketId) external view returns (Market memory) {
+        _requireMarket(marketId);
+        return _markets[marketId];
+    }
+
+    function getTiers(uint256 marketId) external view returns (MarginMath.Tier[] memory tiers, uint256[] memory cums) {
+        _requireMarket(marketId);
+        return (_tiers[marketId], _cums[marketId]);
+    }
+
+    function getPosition(address account, uint256 marketId) external view returns (Position memory) {
+        return _positions[account][marketId];
+    }
+
+    function accountMarkets(address account) external view returns (uint256[] memory) {
+        return _accountMarkets[account];
+    }
+
+    /// Mark price in WAD; reverts with StalePrice or InvalidPrice.
+    function markPrice(uint256 marketId) external view returns (uint256) {
+        _requireMarket(marketId);
+        return _markPrice(marketId);
+    }
+
+    function fundingIndexNow(uint256 marketId) external view returns (int256) {
+        _requireMarket(marketId);
+        return _fundingIndexNow(_markets[marketId]);
+    }
+
+    function maintenanceMargin(uint256 marketId, uint256 notional_) external view returns (uint256) {
+        _requireMarket(marketId);
+        return MarginMath.maintenanceMargin(_tiers[marketId], _cums[marketId], notional_);
+    }
+
+    function initialMargin(uint256 marketId, uint256 notional_) external view returns (uint256) {
+        _requireMarket(marketId);
+        return MarginMath.initialMargin(_tiers[marketId], notional_);
+    }
+
+    function accountHealth(address account) external view returns (Health memory) {
+        return _health(account);
+    }
+
+    function isLiquidatable(address account) external view returns (bool) {
+        return _health(account).liquidatable;
+    }
+
+    function positionValues(address account) external view returns (PositionValue[] memory values) {
+        (, values) = _healthWithPositions(account);
+    }
+
+    /// The largest slice of `account`'s position in `marketId` a keeper may liquidate now.
+    function maxLiquidatable(address account, uint256 marketId) external view returns (uint256) {
+        _requireMarket(marketId);
+        if (_positions[account][marketId].size == 0) return 0;
+        (Health memory h, PositionValue[] memory values) = _healthWithPositions(account);
+        if (!h.liquidatable) return 0;
+        return _maxSlice(_markets[marketId], marketId, h, values[_indexOf(values, marketId)]);
+    }
+
+    /// The penalty a slice of `size` would pay now, and its split.
+    function quoteLiquidation(address account, uint256 marketId, uint256 size)
+        external
+        view
+        returns (uint256 penalty_, uint256 keeperReward, uint256 insuranceShare)
+    {
+        _requireMarket(marketId);
+        Health memory h = _health(account);
+        uint256 price = _markPrice(marketId);
+        penalty_ =
+            MarginMath.penalty(MarginMath.notional(size, price), _markets[marketId].liq.penaltyPpm, h.equity);
+        (keeperReward, insuranceShare) =
+            MarginMath.splitPenalty(penalty_, globalLiquidation.keeperSharePpm, TOKEN_SCALE);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internals
+    // ----------------------------------------------------------------------------------------
+
+    function _health(address account) internal view returns (Health memory h) {
+        (h,) = _healthWithPositions(account);
+    }
+
+    function _healthWithPositions(address account)
+        internal
+        view
+        returns (Health memory h, PositionValue[] memory values)
+    {
+        uint256[] storage ids = _accountMarkets[account];
+        values = new PositionValue[](ids.length);
+        h.collateral = collateralOf[account];
+        h.equity = h.collateral;
+        for (uint256 i = 0; i < ids.length; i++) {
+            PositionValue memory v = _value(account, ids[i]);
+            values[i] = v;
+            h.equity += v.pnl - v.funding;
+            h.maintenance += v.maintenance;
+            h.initial += v.initial;
+            h.target += v.target;
+        }
+        h.liquidatable = h.equity < int256(h.maintenance);
+        h.backstop = h.liquidatable
+            && (h.equity <= 0 || h.equity * int256(PPM) < int256(uint256(globalLiquidation.backstopPpm) * h.maintenance));
+        uint256 last = lastPartialAt[account];
+        h.cooldownEndsAt = last == 0 ? 0 : last + globalLiquidation.cooldown;
+    }
+
+    function _value(address account, uint256 marketId) internal view returns (PositionValue memory v) {
+        Market storage m = _markets[marketId];
+        Position storage pos = _positions[account][marketId];
+        MarginMath.Tier[] memory tiers = _tiers[marketId];
+        uint256[] memory cums = _cums[marketId];
+        v.marketId = marketId;
+        v.size = pos.size;
+        v.entryPrice = pos.entryPrice;
+        v.price = _markPrice(marketId);
+        v.notional = MarginMath.notional(MarginMath.abs(pos.size), v.price);
+        v.pnl = MarginMath.pnl(pos.size, v.price, pos.entryPrice);
+        v.funding = MarginMath.fundingOwed(pos.size, _fundingIndexNow(m), pos.entryFundingIndex);
+        v.maintenance = MarginMath.maintenanceMargin(tiers, cums, v.notional);
+        v.initial = MarginMath.initialMargin(tiers, v.notional);
+        v.target = MarginMath.targetRequirement(tiers, cums, m.liq.targetBufferPpm, v.notional);
+    }
+
+    function _indexOf(PositionValue[] memory values, uint256 marketId) internal pure returns (uint256 i) {
+        while (values[i].marketId != marketId) i++;
+    }
+
+    function _markPrice(uint256 marketId) internal view returns (uint256) {
+        Market storage m = _markets[marketId];
+        (, int256 answer,, uint256 updatedAt,) = AggregatorV3Interface(m.params.feed).latestRoundData();
+        if (answer <= 0) revert InvalidPrice(marketId, answer);
+        if (updatedAt > block.timestamp || block.timestamp - updatedAt > m.params.maxStaleness) {
+            revert StalePrice(marketId, updatedAt, m.params.maxStaleness);
+        }
+        return uint256(answer) * 10 ** (18 - m.feedDecimals);
+    }
+
+    function _fundingIndexNow(Market storage m) internal view returns (int256) {
+        return MarginMath.fundingIndexAt(m.fundingIndex, m.fundingRate, m.lastFundingTime, block.timestamp);
+    }
+
+    /// Move the funding a position owes into collateral (and the pool) and restart its index.
+    function _settleFunding(address account, Market storage m, Position storage pos) internal returns (int256 owed) {
+        int256 index = _fundingIndexNow(m);
+        owed = MarginMath.fundingOwed(pos.size, index, pos.entryFundingIndex);
+        pos.entryFundingIndex = index;
+        if (owed != 0) {
+            _addCollateral(account, -owed);
+            poolBalance += owed;
+        }
+    }
+
+    /// Size-weighted entry price of an increase; rounded against the trader (up for longs).
+    function _averageEntry(int256 oldSize, uint256 entryPrice, uint256 absDelta, uint256 price)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 oldAbs = MarginMath.abs(oldSize);
+        uint256 sum = oldAbs * entryPrice + absDelta * price;
+        uint256 total = oldAbs + absDelta;
+        return oldSize > 0 ? MarginMath.ceilDivU(sum, total) : sum / total;
+    }
+
+    function _setSize(address account, uint256 marketId, Market storage m, Position storage pos, int256 newSize)
+        internal
+    {
+        int256 oldSize = pos.size;
+        if (oldSize > 0) m.longSize -= uint256(oldSize);
+        else m.shortSize -= uint256(-oldSize);
+        if (newSize > 0) m.longSize += uint256(newSize);
+        else m.shortSize += uint256(-newSize);
+        pos.size = newSize;
+        if (newSize == 0) {
+            pos.entryPrice = 0;
+            pos.entryFundingIndex = 0;
+            _removeMarket(account, marketId);
+        }
+        emit PositionUpdated(account, marketId, newSize, pos.entryPrice, pos.entryFundingIndex);
+    }
+
+    function _removeMarket(address account, uint256 marketId) internal {
+        uint256[] storage ids = _accountMarkets[account];
+        for (uint256 i = 0; i < ids.length; i++) {
+            if (ids[i] == marketId) {
+                ids[i] = ids[ids.length - 1];
+                ids.pop();
+                return;
+            }
+        }
+    }
+
+    function _addCollateral(address account, int256 delta) internal {
+        int256 c = collateralOf[account] + delta;
+        collateralOf[account] = c;
+        totalCollateral += delta;
+        emit CollateralUpdated(account, c);
+    }
+
+    function _requireMarket(uint256 marketId) internal view {
+        if (marketId >= _markets.length) revert UnknownMarket(marketId);
+    }
+
+    function _setMarketParams(uint256 marketId, MarketParams calldata params) internal {
+        if (params.lotSize == 0) revert InvalidLotSize();
+        if (params.maxStaleness == 0) revert InvalidStaleness();
+        if (params.tradingFeePpm >= PPM) revert InvalidPpm(params.tradingFeePpm);
+        uint8 decimals = AggregatorV3Interface(params.feed).decimals();
+        if (decimals > 18) revert FeedDecimalsTooLarge(decimals);
+        Market storage m = _markets[marketId];
+        m.params = params;
+        m.feedDecimals = decimals;
+        emit MarketParamsUpdated(marketId, params);
+    }
+
+    /// Tiers and liquidation parameters are checked together: the partial-sizing closed form
+    /// needs penalty < mmr_0 + buffer so that every tier line has a positive slope.
+    function _setTiersAndLiquidation(uint256 marketId, MarginMath.Tier[] memory tiers, LiquidationParams memory liq)
+        internal
+    {
+        uint256 n = tiers.length;
+        if (n == 0) revert EmptyTiers();
+        if (n > MAX_TIERS) revert TooManyTiers(n, MAX_TIERS);
+        if (tiers[0].floor != 0) revert FirstTierFloorNotZero(tiers[0].floor);
+        for (uint256 i = 0; i < n; i++) {
+            MarginMath.Tier memory t = tiers[i];
+            if (t.mmrPpm == 0 || t.maxLeverage == 0 || uint256(t.mmrPpm) * t.maxLeverage >= PPM) {
+                revert InvalidTierRate(i, t.mmrPpm, t.maxLeverage);
+            }
+            if (i > 0) {
+                if (t.floor <= tiers[i - 1].floor) revert TierFloorsNotIncreasing(i);
+                if (t.mmrPpm <= tiers[i - 1].mmrPpm) revert TierRatesNotIncreasing(i);
+                if (t.maxLeverage > tiers[i - 1].maxLeverage) revert TierLeverageIncreasing(i);
+            }
+        }
+        if (liq.maxStepPpm == 0 || liq.maxStepPpm > PPM) revert InvalidPpm(liq.maxStepPpm);
+        if (liq.targetBufferPpm >= PPM) revert InvalidPpm(liq.targetBufferPpm);
+        uint256 minRate = uint256(tiers[0].mmrPpm) + liq.targetBufferPpm;
+        if (liq.penaltyPpm >= minRate) revert PenaltyNotBelowTarget(liq.penaltyPpm, minRate);
+
+        MarginMath.Tier[] storage stored = _tiers[marketId];
+        while (stored.length > 0) stored.pop();
+        for (uint256 i = 0; i < n; i++) stored.push(tiers[i]);
+        _cums[marketId] = MarginMath.cumAmounts(tiers);
+        _markets[marketId].liq = liq;
+        emit TiersUpdated(marketId, tiers);
+        emit LiquidationParamsUpdated(marketId, liq);
+    }
+
+    function _setGlobalLiquidationParams(GlobalLiquidationParams memory params) internal {
+        if (params.backstopPpm > PPM) revert InvalidPpm(params.backstopPpm);
+        if (params.keeperSharePpm > PPM) revert InvalidPpm(params.keeperSharePpm);
+        globalLiquidation = params;
+        emit GlobalLiquidationParamsUpdated(params);
+    }
+}
