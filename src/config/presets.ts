@@ -1,0 +1,222 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import {
+  HumanNumberError,
+  cumAmounts,
+  parseLeverage,
+  parsePpm,
+  parseSeconds,
+  parseWad,
+  validateMarketRules,
+  type GlobalLiquidationParams,
+  type LiquidationParams,
+  type Tier,
+} from "../engine/index.ts";
+import { ConfigError } from "../lib/errors.ts";
+
+/** The repo's config/ folder. */
+export const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "config");
+
+const MAX_UINT256 = 2n ** 256n - 1n;
+const num = z.union([z.string(), z.number()]);
+
+const TierSchema = z.object({ floor: num, mmr: num, maxLeverage: num }).strict();
+const MarketSchema = z
+  .object({
+    description: z.string(),
+    feedDecimals: z.number().int().min(0).max(18),
+    initialPrice: num,
+    lotSize: num,
+    maxStaleness: num,
+    tradingFee: num,
+    tiers: z.array(TierSchema).min(1),
+  })
+  .strict();
+const PresetSchema = z
+  .object({
+    description: z.string(),
+    global: z.object({ cooldown: num, backstop: num, keeperShare: num }).strict(),
+    market: z
+      .object({
+        penalty: num,
+        targetBuffer: num,
+        maxStep: num,
+        tierStepDown: z.boolean(),
+        partialThreshold: num,
+        dustNotional: num,
+      })
+      .strict(),
+  })
+  .strict();
+
+/** A market ready to deploy and to hand to the engine. */
+export type MarketSpec = {
+  symbol: string;
+  description: string;
+  feedDecimals: number;
+  initialPrice: bigint;
+  lotSize: bigint;
+  maxStaleness: bigint;
+  tradingFeePpm: bigint;
+  tiers: Tier[];
+  cums: bigint[];
+};
+
+export type Preset = {
+  name: string;
+  description: string;
+  global: GlobalLiquidationParams;
+  liquidation: LiquidationParams;
+};
+
+/** Runs `fn`, turning a parse error into a problem line at `path`. */
+function field<T>(problems: string[], path: string, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof HumanNumberError) {
+      problems.push(`${path}: ${e.message.replace(/^[^:]*: /, "")}`);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+function zodProblems(error: z.ZodError, prefix: string): string[] {
+  return error.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join(".")}: ${i.message}`);
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new ConfigError(path, [`cannot read the file (${(e as NodeJS.ErrnoException).code ?? "error"})`]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(path, [`not valid JSON (${(e as Error).message})`]);
+  }
+}
+
+function withoutComment(raw: unknown): unknown {
+  if (raw && typeof raw === "object" && !Array.isArray(raw)) {
+    const { $comment: _ignored, ...rest } = raw as Record<string, unknown>;
+    return rest;
+  }
+  return raw;
+}
+
+/** Parse and check a markets file: every problem is collected, then one ConfigError. */
+export function parseMarkets(raw: unknown, source = "markets"): MarketSpec[] {
+  const parsed = z.record(z.string(), MarketSchema).safeParse(withoutComment(raw));
+  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error, ""));
+  const problems: string[] = [];
+  const out: MarketSpec[] = [];
+  for (const [symbol, m] of Object.entries(parsed.data)) {
+    const tiers: Tier[] = [];
+    m.tiers.forEach((t, i) => {
+      const p = `${symbol}.tiers[${i}]`;
+      const floor = field(problems, `${p}.floor`, () => parseWad(t.floor, "floor"));
+      const mmrPpm = field(problems, `${p}.mmr`, () => parsePpm(t.mmr, "mmr"));
+      const maxLeverage = field(problems, `${p}.maxLeverage`, () => parseLeverage(t.maxLeverage));
+      if (floor !== undefined && mmrPpm !== undefined && maxLeverage !== undefined) {
+        tiers.push({ floor, mmrPpm, maxLeverage });
+      }
+    });
+    const initialPrice = field(problems, `${symbol}.initialPrice`, () => parseWad(m.initialPrice, "price"));
+    const lotSize = field(problems, `${symbol}.lotSize`, () => parseWad(m.lotSize, "lot size"));
+    const maxStaleness = field(problems, `${symbol}.maxStaleness`, () => parseSeconds(m.maxStaleness));
+    const tradingFeePpm = field(problems, `${symbol}.tradingFee`, () => parsePpm(m.tradingFee, "fee"));
+    if (initialPrice !== undefined && initialPrice <= 0n) problems.push(`${symbol}.initialPrice: must be above 0`);
+    if (lotSize !== undefined && lotSize <= 0n) problems.push(`${symbol}.lotSize: must be above 0`);
+    if (maxStaleness !== undefined && maxStaleness <= 0n) problems.push(`${symbol}.maxStaleness: must be above 0`);
+    if (tradingFeePpm !== undefined && tradingFeePpm >= 1_000_000n) problems.push(`${symbol}.tradingFee: must be below 100%`);
+    if (tiers.length === m.tiers.length) {
+      // The tier rules alone (a neutral liquidation policy); policy-dependent checks come with the preset.
+      const neutral = { penaltyPpm: 0n, targetBufferPpm: 0n, maxStepPpm: 1_000_000n, tierStepDown: false, partialThreshold: 0n, dustNotional: 0n };
+      for (const v of validateMarketRules(tiers, neutral)) problems.push(`${symbol}.tiers: ${v.message} (${v.error})`);
+    }
+    if (initialPrice === undefined || lotSize === undefined || maxStaleness === undefined || tradingFeePpm === undefined) continue;
+    out.push({
+      symbol,
+      description: m.description,
+      feedDecimals: m.feedDecimals,
+      initialPrice,
+      lotSize,
+      maxStaleness,
+      tradingFeePpm,
+      tiers,
+      cums: cumAmounts(tiers),
+    });
+  }
+  if (out.length === 0 && problems.length === 0) problems.push("no markets defined");
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return out;
+}
+
+/** Parse and check one preset entry. */
+export function parsePreset(name: string, raw: unknown, source = "presets"): Preset {
+  const parsed = PresetSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error, name));
+  const p = parsed.data;
+  const problems: string[] = [];
+  const g = {
+    cooldown: field(problems, `${name}.global.cooldown`, () => parseSeconds(p.global.cooldown)),
+    backstopPpm: field(problems, `${name}.global.backstop`, () => parsePpm(p.global.backstop, "backstop")),
+    keeperSharePpm: field(problems, `${name}.global.keeperShare`, () => parsePpm(p.global.keeperShare, "share")),
+  };
+  const threshold = String(p.market.partialThreshold).trim().toLowerCase();
+  const l = {
+    penaltyPpm: field(problems, `${name}.market.penalty`, () => parsePpm(p.market.penalty, "penalty")),
+    targetBufferPpm: field(problems, `${name}.market.targetBuffer`, () => parsePpm(p.market.targetBuffer, "buffer")),
+    maxStepPpm: field(problems, `${name}.market.maxStep`, () => parsePpm(p.market.maxStep, "step")),
+    tierStepDown: p.market.tierStepDown,
+    partialThreshold:
+      threshold === "none"
+        ? MAX_UINT256
+        : field(problems, `${name}.market.partialThreshold`, () => parseWad(p.market.partialThreshold, "threshold")),
+    dustNotional: field(problems, `${name}.market.dustNotional`, () => parseWad(p.market.dustNotional, "dust")),
+  };
+  for (const [k, v] of Object.entries({ ...g, ...l })) {
+    if (typeof v === "bigint" && v < 0n) problems.push(`${name}: ${k} must not be negative`);
+  }
+  if (g.backstopPpm !== undefined && g.backstopPpm > 1_000_000n) problems.push(`${name}.global.backstop: at most 100%`);
+  if (g.keeperSharePpm !== undefined && g.keeperSharePpm > 1_000_000n) problems.push(`${name}.global.keeperShare: at most 100%`);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {
+    name,
+    description: p.description,
+    global: g as GlobalLiquidationParams,
+    liquidation: l as LiquidationParams,
+  };
+}
+
+/** Check a preset against every market it will govern (the contract's PenaltyNotBelowTarget etc.). */
+export function checkPresetFits(preset: Preset, markets: readonly MarketSpec[], source = "presets"): void {
+  const problems = markets.flatMap((m) =>
+    validateMarketRules(m.tiers, preset.liquidation).map((v) => `${preset.name} on ${m.symbol}: ${v.message} (${v.error})`),
+  );
+  if (problems.length > 0) throw new ConfigError(source, problems);
+}
+
+export function presetNames(path = join(CONFIG_DIR, "presets.json")): string[] {
+  const raw = withoutComment(readJson(path));
+  return raw && typeof raw === "object" ? Object.keys(raw) : [];
+}
+
+export function loadMarkets(path = join(CONFIG_DIR, "markets.json")): MarketSpec[] {
+  return parseMarkets(readJson(path), path);
+}
+
+/** Load preset `name`, refusing an unknown name with the list of known ones. */
+export function loadPreset(name: string, path = join(CONFIG_DIR, "presets.json")): Preset {
+  const raw = withoutComment(readJson(path)) as Record<string, unknown>;
+  if (!Object.hasOwn(raw, name)) {
+    throw new ConfigError(path, [`unknown preset "${name}"; known presets: ${Object.keys(raw).join(", ")}`]);
+  }
+  return parsePreset(name, raw[name], path);
+}

@@ -1,0 +1,47 @@
+/**
+ * Errors that carry meaning (viem's BaseError pattern): a short message for people, details,
+ * a cause, and walk() to find a cause of a given class. `userError` marks a mistake the user can
+ * fix (bad config, bad flag, unreachable RPC): the CLI prints one line and exits non-zero.
+ */
+export class BaseError extends Error {
+  override name = "BaseError";
+  readonly shortMessage: string;
+  readonly details: string | undefined;
+  readonly userError: boolean;
+
+  constructor(shortMessage: string, opts: { cause?: unknown; details?: string; userError?: boolean } = {}) {
+    super(opts.details ? `${shortMessage}\n${opts.details}` : shortMessage, { cause: opts.cause });
+    this.shortMessage = shortMessage;
+    this.details = opts.details;
+    this.userError = opts.userError ?? false;
+  }
+
+  /** The first error in the cause chain (this one included) that satisfies `fn`. */
+  walk(fn: (e: unknown) => boolean): unknown {
+    let e: unknown = this;
+    while (e) {
+      if (fn(e)) return e;
+      e = e instanceof Error ? e.cause : undefined;
+    }
+    return undefined;
+  }
+}
+
+/** A problem in configuration, flags or input files: always the user's to fix. */
+export class ConfigError extends BaseError {
+  override name = "ConfigError";
+  readonly problems: string[];
+  constructor(source: string, problems: string[]) {
+    super(
+      problems.length === 1 ? `${source}: ${problems[0]}` : `${source}: ${problems.length} problems: ${problems.join("; ")}`,
+      { userError: true },
+    );
+    this.problems = problems;
+  }
+}
+
+/** Flatten any error to one line for a user. */
+export function oneLine(e: unknown): string {
+  const msg = e instanceof BaseError ? e.shortMessage : e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s*\n\s*/g, " ").trim();
+}
