@@ -1,0 +1,67 @@
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  type Account,
+  type Chain,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { BaseError } from "../lib/errors.ts";
+
+/** A reader and a signer on one chain; every chain action takes this, never a singleton. */
+export type ChainClients = {
+  publicClient: PublicClient<Transport, Chain>;
+  walletClient: WalletClient<Transport, Chain, Account>;
+};
+
+export class RpcUnreachableError extends BaseError {
+  override name = "RpcUnreachableError";
+  constructor(url: string, cause: unknown) {
+    super(`cannot reach the RPC at ${redactUrl(url)}`, { cause, userError: true });
+  }
+}
+
+/** Hide credentials and API keys an RPC URL may carry (user:pass@, /v3/KEY, ?key=…). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username || u.password) u.username = u.password = "***";
+    u.search = u.search ? "?***" : "";
+    u.pathname = u.pathname.replace(/[0-9a-zA-Z_-]{20,}/g, "***");
+    return u.toString();
+  } catch {
+    return "<invalid url>";
+  }
+}
+
+/**
+ * Connect to `rpcUrl`, asking for its chain id first so a dead endpoint fails with one clear error.
+ * The chain definition is built from what the node reports.
+ */
+export async function connect(
+  rpcUrl: string,
+  account: Account,
+  opts: { pollingInterval?: number; timeoutMs?: number } = {},
+): Promise<ChainClients & { chainId: number }> {
+  const transport = http(rpcUrl, { timeout: opts.timeoutMs ?? 10_000, retryCount: 1 });
+  let chainId: number;
+  try {
+    chainId = await createPublicClient({ transport }).getChainId();
+  } catch (e) {
+    throw new RpcUnreachableError(rpcUrl, e);
+  }
+  const chain: Chain = {
+    id: chainId,
+    name: `chain ${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  };
+  const pollingInterval = opts.pollingInterval ?? 1_000;
+  return {
+    chainId,
+    publicClient: createPublicClient({ chain, transport, pollingInterval }),
+    walletClient: createWalletClient({ chain, transport, account, pollingInterval }),
+  };
+}

@@ -1,0 +1,114 @@
+import { type Address, type Hash } from "viem";
+import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { MockUSDC } from "../../abi/MockUSDC.ts";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
+import type { MarketSpec, Preset } from "../config/presets.ts";
+import type { ChainClients } from "./clients.ts";
+import { feedAnswer } from "./prices.ts";
+
+/** What `perp-keeper deploy` writes: enough for any client to find and read the market. */
+export type Deployment = {
+  chainId: number;
+  deployBlock: bigint;
+  deployer: Address;
+  preset: string;
+  contracts: { market: Address; token: Address };
+  markets: { id: number; symbol: string; feed: Address; feedDecimals: number }[];
+};
+
+export type DeployParameters = {
+  markets: readonly MarketSpec[];
+  preset: Preset;
+  /** Liquidity for the pool and the insurance fund, in whole tokens (6 decimals applied here). */
+  poolTokens?: bigint;
+  insuranceTokens?: bigint;
+};
+
+async function send(c: ChainClients, hash: Promise<Hash>): Promise<bigint> {
+  const receipt = await c.publicClient.waitForTransactionReceipt({ hash: await hash });
+  if (receipt.status !== "success") throw new Error(`transaction ${receipt.transactionHash} reverted`);
+  return receipt.blockNumber;
+}
+
+async function deployContract(c: ChainClients, hash: Promise<Hash>): Promise<{ address: Address; block: bigint }> {
+  const receipt = await c.publicClient.waitForTransactionReceipt({ hash: await hash });
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error("contract deployment failed");
+  return { address: receipt.contractAddress, block: receipt.blockNumber };
+}
+
+/**
+ * Deploy the collateral token, one mock feed per market, and the market; configure every market
+ * from its spec and the preset's liquidation policy; fund the pool and the insurance fund.
+ */
+export async function deployReferenceMarket(c: ChainClients, p: DeployParameters): Promise<Deployment> {
+  const w = c.walletClient;
+  const deployer = w.account.address;
+  const token = await deployContract(c, w.deployContract({ abi: MockUSDC.abi, bytecode: MockUSDC.bytecode, args: [] }));
+  const g = p.preset.global;
+  const market = await deployContract(
+    c,
+    w.deployContract({
+      abi: PerpMarket.abi,
+      bytecode: PerpMarket.bytecode,
+      args: [
+        token.address,
+        { cooldown: Number(g.cooldown), backstopPpm: Number(g.backstopPpm), keeperSharePpm: Number(g.keeperSharePpm) },
+      ],
+    }),
+  );
+  const markets: Deployment["markets"] = [];
+  for (const [id, m] of p.markets.entries()) {
+    const feed = await deployContract(
+      c,
+      w.deployContract({
+        abi: MockAggregatorV3.abi,
+        bytecode: MockAggregatorV3.bytecode,
+        args: [m.feedDecimals, m.description, feedAnswer(m.initialPrice, m.feedDecimals)],
+      }),
+    );
+    const l = p.preset.liquidation;
+    await send(
+      c,
+      w.writeContract({
+        address: market.address,
+        abi: PerpMarket.abi,
+        functionName: "addMarket",
+        args: [
+          {
+            feed: feed.address,
+            maxStaleness: Number(m.maxStaleness),
+            tradingFeePpm: Number(m.tradingFeePpm),
+            lotSize: m.lotSize,
+          },
+          {
+            penaltyPpm: Number(l.penaltyPpm),
+            targetBufferPpm: Number(l.targetBufferPpm),
+            maxStepPpm: Number(l.maxStepPpm),
+            tierStepDown: l.tierStepDown,
+            partialThreshold: l.partialThreshold,
+            dustNotional: l.dustNotional,
+          },
+          m.tiers.map((t) => ({ floor: t.floor, mmrPpm: Number(t.mmrPpm), maxLeverage: Number(t.maxLeverage) })),
+        ],
+      }),
+    );
+    markets.push({ id, symbol: m.symbol, feed: feed.address, feedDecimals: m.feedDecimals });
+  }
+  const fund = async (tokens: bigint, functionName: "fundPool" | "fundInsurance") => {
+    if (tokens <= 0n) return;
+    const amount = tokens * 10n ** 6n;
+    await send(c, w.writeContract({ address: token.address, abi: MockUSDC.abi, functionName: "mint", args: [deployer, amount] }));
+    await send(c, w.writeContract({ address: token.address, abi: MockUSDC.abi, functionName: "approve", args: [market.address, amount] }));
+    await send(c, w.writeContract({ address: market.address, abi: PerpMarket.abi, functionName, args: [amount] }));
+  };
+  await fund(p.poolTokens ?? 100_000_000n, "fundPool");
+  await fund(p.insuranceTokens ?? 1_000_000n, "fundInsurance");
+  return {
+    chainId: await c.publicClient.getChainId(),
+    deployBlock: token.block,
+    deployer,
+    preset: p.preset.name,
+    contracts: { market: market.address, token: token.address },
+    markets,
+  };
+}
