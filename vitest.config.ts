@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // Child processes: each worker owns its Anvil (started lazily by test/support/anvil.ts) and can
+    // be cleaned up by pid. With the default `isolate: true`, every test file gets a fresh fork.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // No globalSetup/setupFiles for Anvil: test/support/anvil.ts starts one lazily per worker and
+    // registers its own afterAll when a test file imports it, so files without chain tests pay nothing.
+  },
+});
