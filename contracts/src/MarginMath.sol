@@ -140,7 +140,10 @@ library MarginMath {
         if (p > cap) p = cap;
     }
 
-    /// Whether closing `delta` of the position restores E − penalty ≥ Σ(MM' + buffer × N').
+    /// Whether closing `delta` of the position restores E' ≥ Σ(MM' + buffer × N'), where
+    /// E' = E − penalty. Realising the slice splits one floored PnL into two floors, so the
+    /// account's equity afterwards can be 1 wei below E − penalty: the check keeps that wei in hand
+    /// (E − penalty − 1 ≥ need), so a slice that passes restores the target on the real state.
     function restores(SliceInput memory s, Tier[] memory tiers, uint256[] memory cums, uint256 delta)
         internal
         pure
@@ -148,7 +151,7 @@ library MarginMath {
     {
         uint256 pen = penalty(notional(delta, s.price), s.penaltyPpm, s.equity);
         uint256 need = s.otherTarget + targetRequirement(tiers, cums, s.bufferPpm, notional(s.size - delta, s.price));
-        return s.equity - int256(pen) >= int256(need);
+        return s.equity - int256(pen) - 1 >= int256(need);
     }
 
     /// The smallest lot multiple Δ that restores the target, or `s.size` if none below it does.

@@ -35,11 +35,15 @@ export type SliceInput = {
   bufferPpm: bigint;
 };
 
-/** Whether closing `delta` restores E − penalty ≥ Σ(MM' + buffer × N'). */
+/**
+ * Whether closing `delta` restores E' ≥ Σ(MM' + buffer × N') with E' = E − penalty, keeping 1 wei
+ * in hand: realising the slice splits one floored PnL into two floors, so the real equity
+ * afterwards can be 1 wei below E − penalty. Same as MarginMath.restores.
+ */
 export function restores(s: SliceInput, rules: Pick<MarketRules, "tiers" | "cums">, delta: bigint): boolean {
   const pen = penalty(notional(delta, s.price), s.penaltyPpm, s.equity);
   const need = s.otherTarget + targetRequirement(rules.tiers, rules.cums, s.bufferPpm, notional(s.size - delta, s.price));
-  return s.equity - pen >= need;
+  return s.equity - pen - 1n >= need;
 }
 
 /**
