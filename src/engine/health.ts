@@ -1,6 +1,6 @@
 import { PPM, abs, floorDiv } from "./math.ts";
 import { fundingIndexAt, fundingOwed, notional, pnl } from "./position.ts";
-import { initialMargin, maintenanceMargin, targetRequirement } from "./tiers.ts";
+import { requirements } from "./tiers.ts";
 import type { Account, MarketState, Position, Valuation } from "./types.ts";
 
 /** One position valued at the mark (the contract's `PositionValue`). */
@@ -50,11 +50,27 @@ export function priceOf(v: Valuation, marketId: number): bigint {
   return p;
 }
 
+/** Per-market figures that depend only on the valuation, computed once per valuation. */
+type MarketAtValuation = { market: MarketState; price: bigint; fundingIndex: bigint };
+const perValuation = new WeakMap<Valuation, Map<number, MarketAtValuation>>();
+
+function marketAt(v: Valuation, marketId: number): MarketAtValuation {
+  let cache = perValuation.get(v);
+  if (!cache) perValuation.set(v, (cache = new Map()));
+  let m = cache.get(marketId);
+  if (!m) {
+    const market = marketOf(v, marketId);
+    m = { market, price: priceOf(v, marketId), fundingIndex: fundingIndexAt(market.funding, v.timestamp) };
+    cache.set(marketId, m);
+  }
+  return m;
+}
+
 /** Value one position at the valuation's price and time. */
 export function valuePosition(position: Position, v: Valuation): PositionValue {
-  const m = marketOf(v, position.marketId);
-  const price = priceOf(v, position.marketId);
+  const { market: m, price, fundingIndex } = marketAt(v, position.marketId);
   const n = notional(abs(position.size), price);
+  const r = requirements(m.tiers, m.cums, m.liquidation.targetBufferPpm, n);
   return {
     marketId: position.marketId,
     size: position.size,
@@ -62,10 +78,10 @@ export function valuePosition(position: Position, v: Valuation): PositionValue {
     price,
     notional: n,
     pnl: pnl(position.size, price, position.entryPrice),
-    funding: fundingOwed(position.size, fundingIndexAt(m.funding, v.timestamp), position.entryFundingIndex),
-    maintenance: maintenanceMargin(m.tiers, m.cums, n),
-    initial: initialMargin(m.tiers, n),
-    target: targetRequirement(m.tiers, m.cums, m.liquidation.targetBufferPpm, n),
+    funding: fundingOwed(position.size, fundingIndex, position.entryFundingIndex),
+    maintenance: r.maintenance,
+    initial: r.initial,
+    target: r.target,
   };
 }
 
@@ -74,7 +90,8 @@ export function valuePosition(position: Position, v: Valuation): PositionValue {
  * E ≤ 0 or E < backstopPpm × ΣMM.
  */
 export function accountHealth(account: Account, v: Valuation): Health {
-  const positions = account.positions.filter((p) => p.size !== 0n).map((p) => valuePosition(p, v));
+  const positions: PositionValue[] = [];
+  for (const p of account.positions) if (p.size !== 0n) positions.push(valuePosition(p, v));
   let equity = account.collateral;
   let maintenance = 0n;
   let initial = 0n;

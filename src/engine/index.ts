@@ -11,3 +11,4 @@ export * from "./health.ts";
 export * from "./liquidation.ts";
 export * from "./prices.ts";
 export * from "./human.ts";
+export * from "./screen.ts";

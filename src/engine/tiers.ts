@@ -25,9 +25,7 @@ export function tierIndex(tiers: readonly Tier[], notional: bigint): number {
 
 /** MM(N) = N × mmr − cum of N's tier, rounded up; equal to the max over all tier lines. */
 export function maintenanceMargin(tiers: readonly Tier[], cums: readonly bigint[], notional: bigint): bigint {
-  if (notional === 0n) return 0n;
-  const t = tierIndex(tiers, notional);
-  return ceilDiv(notional * tiers[t]!.mmrPpm - cums[t]!, PPM);
+  return requirements(tiers, cums, 0n, notional).maintenance;
 }
 
 /** IM(N) = N / maxLeverage of N's tier, rounded up. */
@@ -43,7 +41,25 @@ export function targetRequirement(
   bufferPpm: bigint,
   notional: bigint,
 ): bigint {
-  return maintenanceMargin(tiers, cums, notional) + ceilDiv(notional * bufferPpm, PPM);
+  return requirements(tiers, cums, bufferPpm, notional).target;
+}
+
+/** Maintenance, initial and target requirement of one notional, with one tier lookup. */
+export function requirements(
+  tiers: readonly Tier[],
+  cums: readonly bigint[],
+  bufferPpm: bigint,
+  notional: bigint,
+): { maintenance: bigint; initial: bigint; target: bigint } {
+  if (notional === 0n) return { maintenance: 0n, initial: 0n, target: 0n };
+  const t = tierIndex(tiers, notional);
+  const tier = tiers[t]!;
+  const maintenance = ceilDiv(notional * tier.mmrPpm - cums[t]!, PPM);
+  return {
+    maintenance,
+    initial: ceilDiv(notional, tier.maxLeverage),
+    target: maintenance + ceilDiv(notional * bufferPpm, PPM),
+  };
 }
 
 /** A broken rule, named after the contract's custom error that refuses it. */
