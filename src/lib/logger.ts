@@ -1,0 +1,84 @@
+import { pino, type Logger, type LoggerOptions } from "pino";
+
+export type { Logger };
+
+/** Field paths that may hold secrets; pino replaces them with "[redacted]". */
+export const REDACT_PATHS = [
+  "privateKey",
+  "key",
+  "*.privateKey",
+  "*.key",
+  "account.privateKey",
+  "KEEPER_PRIVATE_KEY",
+  "DEPLOYER_PRIVATE_KEY",
+  "*.KEEPER_PRIVATE_KEY",
+  "*.DEPLOYER_PRIVATE_KEY",
+  "env",
+];
+
+const HEX_KEY = /0x[0-9a-fA-F]{64}(?![0-9a-fA-F])/g;
+
+/**
+ * Replace every 32-byte hex string that equals a known secret with [redacted]. Transaction and
+ * block hashes are 32-byte hex too, so only the listed secrets are masked, never all of them.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0) return text;
+  const lower = new Set(secrets.map((s) => s.toLowerCase()));
+  return text.replace(HEX_KEY, (m) => (lower.has(m.toLowerCase()) ? "[redacted]" : m));
+}
+
+export type LoggerInputs = {
+  level?: string;
+  /** Pretty, human lines (for a terminal) instead of JSON. */
+  pretty?: boolean;
+  /** Secrets to mask wherever they appear in a line, even inside an error message. */
+  secrets?: readonly string[];
+  destination?: NodeJS.WritableStream;
+};
+
+/**
+ * pino, JSON by default. Secrets are removed twice: by field (redact paths) and by value (any
+ * line containing a listed key is scrubbed before it is written), so a key inside an error
+ * message or a nested object never reaches the output.
+ */
+export function createLogger(inputs: LoggerInputs = {}): Logger {
+  const secrets = inputs.secrets ?? [];
+  const dest = inputs.destination ?? process.stderr;
+  const stream = {
+    write(line: string) {
+      dest.write(scrubSecrets(line, secrets));
+    },
+  };
+  const options: LoggerOptions = {
+    level: inputs.level ?? "info",
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: pino.stdSerializers.err },
+    formatters: { level: (label) => ({ level: label }) },
+  };
+  if (inputs.pretty) {
+    return pino(options, { write: (line: string) => stream.write(prettyLine(line)) });
+  }
+  return pino(options, stream);
+}
+
+/** A compact human rendering of one pino JSON line: "12:00:01 INFO msg key=value …". */
+function prettyLine(json: string): string {
+  try {
+    const { time, level, msg, ...rest } = JSON.parse(json) as Record<string, unknown>;
+    const t = typeof time === "string" ? time.slice(11, 19) : "";
+    const fields = Object.entries(rest)
+      .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`)
+      .join(" ");
+    return `${t} ${String(level).toUpperCase().padEnd(5)} ${String(msg ?? "")}${fields ? `  ${fields}` : ""}\n`;
+  } catch {
+    return json;
+  }
+}
+
+/** A logger that drops everything (tests, library defaults). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

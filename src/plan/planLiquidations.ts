@@ -1,0 +1,147 @@
+import {
+  TOKEN_SCALE,
+  WAD,
+  accountHealth,
+  marketOf,
+  maxSliceOf,
+  notional,
+  penalty,
+  splitPenalty,
+  type Account,
+  type Valuation,
+} from "../engine/index.ts";
+
+/** One liquidation the keeper could send now, with its economics. */
+export type Candidate = {
+  account: string;
+  marketId: number;
+  size: bigint;
+  full: boolean;
+  backstop: boolean;
+  /** Keeper's reward, whole collateral tokens (6 decimals). */
+  rewardTokens: bigint;
+  /** Reward in USD, WAD (the collateral token is a dollar). */
+  rewardUsd: bigint;
+  /** Expected gas cost of this item in USD, WAD (its share of a batch when batched). */
+  gasUsd: bigint;
+  /** rewardUsd − gasUsd. */
+  profitUsd: bigint;
+};
+
+export type GasModel = {
+  /** Gas units of a single liquidate() call. */
+  singleGas: bigint;
+  /** Fixed gas of a liquidateBatch() call, and per item in it. */
+  batchBaseGas: bigint;
+  batchItemGas: bigint;
+  /** Expected price per gas unit (base fee + priority), wei. */
+  gasPriceWei: bigint;
+  /** Native token price in USD, WAD. */
+  nativeUsd: bigint;
+};
+
+export type PlanPolicy = {
+  /** Minimum profit per item, USD WAD. */
+  minProfitUsd: bigint;
+  /** Liquidate at a loss to protect solvency (protocol teams). */
+  backstopMode: boolean;
+  /** Items per transaction at most; 1 disables batching. */
+  maxBatch: number;
+};
+
+/** Gas cost in USD WAD of `gas` units. */
+export function gasCostUsd(gas: bigint, g: GasModel): bigint {
+  return (gas * g.gasPriceWei * g.nativeUsd) / WAD;
+}
+
+/**
+ * For each liquidatable account, the best position to liquidate now: the engine's max slice
+ * (cooldowns, caps, backstop and dust rules included), the keeper's reward for it, gas and profit.
+ * One item per account per round: after a step the account's health changes, so the next step
+ * is sized on the next state.
+ */
+export function findCandidates(
+  accounts: Iterable<[string, Account]>,
+  v: Valuation,
+  g: GasModel,
+): Candidate[] {
+  const out: Candidate[] = [];
+  const single = gasCostUsd(g.singleGas, g);
+  for (const [key, account] of accounts) {
+    const h = accountHealth(account, v);
+    if (!h.liquidatable) continue;
+    let best: Candidate | undefined;
+    for (const value of h.positions) {
+      const rules = marketOf(v, value.marketId);
+      const size = maxSliceOf(h, value, rules, v.timestamp);
+      if (size === 0n) continue;
+      const pen = penalty(notional(size, value.price), rules.liquidation.penaltyPpm, h.equity);
+      const { keeperTokens } = splitPenalty(pen, v.global.keeperSharePpm);
+      const rewardUsd = keeperTokens * TOKEN_SCALE;
+      const abs = value.size < 0n ? -value.size : value.size;
+      const c: Candidate = {
+        account: key,
+        marketId: value.marketId,
+        size,
+        full: size === abs,
+        backstop: h.backstop,
+        rewardTokens: keeperTokens,
+        rewardUsd,
+        gasUsd: single,
+        profitUsd: rewardUsd - single,
+      };
+      // Prefer the larger reward; on a tie, the larger slice (more risk off per transaction).
+      if (!best || c.rewardUsd > best.rewardUsd || (c.rewardUsd === best.rewardUsd && c.size > best.size)) best = c;
+    }
+    if (best) out.push(best);
+  }
+  return out;
+}
+
+/** A transaction to send: one or several items, ranked by profit. */
+export type PlannedTx = { items: Candidate[]; profitUsd: bigint; gas: bigint };
+
+/**
+ * Rank candidates by profit, drop those below the minimum (unless backstop mode keeps accounts in
+ * backstop or with negative margin), and pack them into transactions: a batch of n items costs
+ * batchBase + n × batchItem gas instead of n × single, so batching pays from two items on; each
+ * item's gas share is re-priced inside its batch before the profit check.
+ */
+export function planTransactions(candidates: readonly Candidate[], g: GasModel, policy: PlanPolicy): PlannedTx[] {
+  const batchItem = gasCostUsd(g.batchItemGas, g);
+  const batchBase = gasCostUsd(g.batchBaseGas, g);
+  const maxBatch = Math.max(1, policy.maxBatch);
+  const ranked = [...candidates].sort((a, b) => (a.profitUsd > b.profitUsd ? -1 : a.profitUsd < b.profitUsd ? 1 : 0));
+  const keep = (c: Candidate, gasShare: bigint) => {
+    const profit = c.rewardUsd - gasShare;
+    return profit >= policy.minProfitUsd || (policy.backstopMode && (c.backstop || c.full));
+  };
+  const txs: PlannedTx[] = [];
+  let i = 0;
+  while (i < ranked.length) {
+    const chunk = ranked.slice(i, i + maxBatch);
+    i += chunk.length;
+    if (chunk.length === 1) {
+      const c = chunk[0]!;
+      if (keep(c, c.gasUsd)) txs.push({ items: [c], profitUsd: c.profitUsd, gas: g.singleGas });
+      continue;
+    }
+    const share = batchItem + batchBase / BigInt(chunk.length);
+    const items = chunk
+      .filter((c) => keep(c, share))
+      .map((c) => ({ ...c, gasUsd: share, profitUsd: c.rewardUsd - share }));
+    if (items.length === 0) continue;
+    if (items.length === 1) {
+      const c = chunk.find((x) => x.account === items[0]!.account && x.marketId === items[0]!.marketId)!;
+      if (keep(c, c.gasUsd)) txs.push({ items: [c], profitUsd: c.profitUsd, gas: g.singleGas });
+      continue;
+    }
+    txs.push({
+      items,
+      profitUsd: items.reduce((s, c) => s + c.profitUsd, 0n),
+      gas: g.batchBaseGas + g.batchItemGas * BigInt(items.length),
+    });
+  }
+  return txs;
+}
+
