@@ -1,0 +1,133 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { HumanNumberError, parsePpm, parseWad } from "../engine/index.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { CONFIG_DIR } from "./presets.ts";
+
+const decimalString = z.union([z.string(), z.number()]).transform(String);
+
+const KeeperFileSchema = z
+  .object({
+    $comment: z.string().optional(),
+    pollingIntervalMs: z.number().int().min(10).max(60_000),
+    minProfitUsd: decimalString,
+    backstopMode: z.boolean(),
+    maxBatch: z.number().int().min(1).max(50),
+    concurrency: z.number().int().min(1).max(64),
+    feeCapGwei: decimalString,
+    priorityFeeGwei: decimalString,
+    profitPriorityShare: decimalString,
+    replaceAfterBlocks: z.number().int().min(1).max(1_000),
+    gasBudgetPerHourEth: decimalString,
+    nativeTokenPriceUsd: decimalString,
+    gas: z
+      .object({
+        single: z.number().int().min(21_000).max(30_000_000),
+        batchBase: z.number().int().min(21_000).max(30_000_000),
+        batchItem: z.number().int().min(1).max(30_000_000),
+      })
+      .strict(),
+    checkpointPath: z.string().min(1),
+    checkpointEveryBlocks: z.number().int().min(1).max(100_000),
+    healthPort: z.number().int().min(0).max(65_535),
+    staleHeadSeconds: z.number().int().min(1).max(86_400),
+    stallSeconds: z.number().int().min(1).max(86_400),
+    maxReorgDepth: z.number().int().min(1).max(10_000),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]),
+  })
+  .strict();
+
+export type KeeperFileConfig = z.output<typeof KeeperFileSchema>;
+
+/** The keeper's settings with every human value parsed to the unit the code uses. */
+export type KeeperSettings = {
+  pollingIntervalMs: number;
+  minProfitUsd: bigint;
+  backstopMode: boolean;
+  maxBatch: number;
+  concurrency: number;
+  feeCapWei: bigint;
+  priorityFeeWei: bigint;
+  profitPriorityPpm: bigint;
+  replaceAfterBlocks: number;
+  gasBudgetWeiPerHour: bigint;
+  nativeUsd: bigint;
+  gas: { single: bigint; batchBase: bigint; batchItem: bigint };
+  checkpointPath: string;
+  checkpointEveryBlocks: number;
+  healthPort: number;
+  staleHeadSeconds: number;
+  stallSeconds: number;
+  maxReorgDepth: number;
+  logLevel: KeeperFileConfig["logLevel"];
+};
+
+/**
+ * Parse keeper settings: defaults from config/keeper.json, then `overrides` (flags). Every problem
+ * is collected and reported in one ConfigError.
+ */
+export function parseKeeperSettings(raw: unknown, overrides: Record<string, unknown> = {}, source = "keeper config"): KeeperSettings {
+  const merged = { ...(raw as object), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const parsed = KeeperFileSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(source, parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
+  }
+  const c = parsed.data;
+  const problems: string[] = [];
+  const num = <T>(field: string, fn: () => T, check?: (v: T) => string | undefined): T | undefined => {
+    try {
+      const v = fn();
+      const bad = check?.(v);
+      if (bad) problems.push(`${field}: ${bad}`);
+      return v;
+    } catch (e) {
+      if (e instanceof HumanNumberError) problems.push(`${field}: ${e.message.replace(/^[^:]*: /, "")}`);
+      else throw e;
+      return undefined;
+    }
+  };
+  const nonNegative = (v: bigint) => (v < 0n ? "must not be negative" : undefined);
+  const minProfitUsd = num("minProfitUsd", () => parseWad(c.minProfitUsd, "USD"), nonNegative);
+  const feeCapWei = num("feeCapGwei", () => parseWad(c.feeCapGwei, "gwei") / 10n ** 9n, (v) => (v <= 0n ? "must be above 0" : undefined));
+  const priorityFeeWei = num("priorityFeeGwei", () => parseWad(c.priorityFeeGwei, "gwei") / 10n ** 9n, nonNegative);
+  const profitPriorityPpm = num("profitPriorityShare", () => parsePpm(c.profitPriorityShare, "share"), (v) => (v > 1_000_000n ? "at most 100%" : undefined));
+  const gasBudgetWeiPerHour = num("gasBudgetPerHourEth", () => parseWad(c.gasBudgetPerHourEth, "ETH"), (v) => (v <= 0n ? "must be above 0" : undefined));
+  const nativeUsd = num("nativeTokenPriceUsd", () => parseWad(c.nativeTokenPriceUsd, "USD"), (v) => (v <= 0n ? "must be above 0" : undefined));
+  if (feeCapWei !== undefined && priorityFeeWei !== undefined && priorityFeeWei > feeCapWei) {
+    problems.push("priorityFeeGwei: must not exceed feeCapGwei");
+  }
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {
+    pollingIntervalMs: c.pollingIntervalMs,
+    minProfitUsd: minProfitUsd!,
+    backstopMode: c.backstopMode,
+    maxBatch: c.maxBatch,
+    concurrency: c.concurrency,
+    feeCapWei: feeCapWei!,
+    priorityFeeWei: priorityFeeWei!,
+    profitPriorityPpm: profitPriorityPpm!,
+    replaceAfterBlocks: c.replaceAfterBlocks,
+    gasBudgetWeiPerHour: gasBudgetWeiPerHour!,
+    nativeUsd: nativeUsd!,
+    gas: { single: BigInt(c.gas.single), batchBase: BigInt(c.gas.batchBase), batchItem: BigInt(c.gas.batchItem) },
+    checkpointPath: c.checkpointPath,
+    checkpointEveryBlocks: c.checkpointEveryBlocks,
+    healthPort: c.healthPort,
+    staleHeadSeconds: c.staleHeadSeconds,
+    stallSeconds: c.stallSeconds,
+    maxReorgDepth: c.maxReorgDepth,
+    logLevel: c.logLevel,
+  };
+}
+
+export function loadKeeperSettings(overrides: Record<string, unknown> = {}, path = join(CONFIG_DIR, "keeper.json")): KeeperSettings {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(path, [(e as Error).message.split("\n")[0]!]);
+  }
+  return parseKeeperSettings(raw, overrides, path);
+}
+
