@@ -350,7 +350,8 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         if (available < 0) revert InsufficientPoolLiquidity(available, uint256(realized > 0 ? realized : int256(0)));
 
         Health memory h = _health(msg.sender);
-        bool increases = !reduces || MarginMath.abs(newSize) > MarginMath.abs(oldSize);
+        // Opening, increasing, or flipping to the other side (of any size) opens new exposure.
+        bool increases = !reduces || (newSize != 0 && (newSize > 0) != (oldSize > 0));
         if (increases) {
             if (h.equity < int256(h.initial)) revert InsufficientMargin(h.equity, h.initial);
         } else if (h.equity < int256(h.maintenance)) {
