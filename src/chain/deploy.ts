@@ -3,6 +3,7 @@ import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import type { MarketSpec, Preset } from "../config/presets.ts";
+import { BaseError } from "../lib/errors.ts";
 import type { ChainClients } from "./clients.ts";
 import { feedAnswer } from "./prices.ts";
 
@@ -24,15 +25,20 @@ export type DeployParameters = {
   insuranceTokens?: bigint;
 };
 
+/** A deployment transaction failed or reverted. */
+export class DeployError extends BaseError {
+  override name = "DeployError";
+}
+
 async function send(c: ChainClients, hash: Promise<Hash>): Promise<bigint> {
   const receipt = await c.publicClient.waitForTransactionReceipt({ hash: await hash });
-  if (receipt.status !== "success") throw new Error(`transaction ${receipt.transactionHash} reverted`);
+  if (receipt.status !== "success") throw new DeployError(`deployment transaction ${receipt.transactionHash} reverted`);
   return receipt.blockNumber;
 }
 
 async function deployContract(c: ChainClients, hash: Promise<Hash>): Promise<{ address: Address; block: bigint }> {
   const receipt = await c.publicClient.waitForTransactionReceipt({ hash: await hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error("contract deployment failed");
+  if (receipt.status !== "success" || !receipt.contractAddress) throw new DeployError(`contract deployment ${receipt.transactionHash} failed`);
   return { address: receipt.contractAddress, block: receipt.blockNumber };
 }
 

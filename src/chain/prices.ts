@@ -1,5 +1,6 @@
 import { type Address } from "viem";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { BaseError } from "../lib/errors.ts";
 import type { ChainClients } from "./clients.ts";
 
 /** WAD price → the feed's integer answer (truncated to the feed's decimals). */
@@ -21,6 +22,6 @@ export async function publishPrice(c: ChainClients, feed: Address, priceWad: big
     args: [feedAnswer(priceWad, decimals)],
   });
   const r = await c.publicClient.waitForTransactionReceipt({ hash });
-  if (r.status !== "success") throw new Error(`price update on ${feed} reverted`);
+  if (r.status !== "success") throw new BaseError(`price update on ${feed} reverted`);
   return r.blockNumber;
 }

@@ -1,0 +1,167 @@
+import { readFileSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { getAddress, isAddress, type Address } from "viem";
+import { z } from "zod";
+import { writeFileAtomic } from "../lib/atomicFile.ts";
+import { BaseError, ConfigError } from "../lib/errors.ts";
+import type { ChainClients } from "./clients.ts";
+import type { Deployment } from "./deploy.ts";
+
+/**
+ * The deployment file (`perp-keeper deploy --out`, `perp-keeper devnet --out`): pretty JSON, chain id
+ * as a number, block numbers as decimal strings, addresses checksummed. With the ABIs in abi/, it is
+ * all a client needs to find and read the market.
+ */
+
+const address = z.string().refine((s) => isAddress(s, { strict: false }), { message: "not an address" });
+const blockNumber = z.union([
+  z.string().regex(/^\d+$/, { message: "not a block number (decimal string)" }),
+  z.number().int().nonnegative(),
+]);
+
+const DeploymentSchema = z.object({
+  chainId: z.number().int().positive(),
+  deployBlock: blockNumber,
+  deployer: address,
+  preset: z.string().min(1),
+  contracts: z.object({ market: address, token: address }),
+  markets: z
+    .array(
+      z.object({
+        id: z.number().int().nonnegative(),
+        symbol: z.string().min(1),
+        feed: address,
+        feedDecimals: z.number().int().min(0).max(18),
+      }),
+    )
+    .min(1, { error: "must list at least one market" }),
+});
+
+/** The deployment as JSON: bigint → decimal string, addresses checksummed. */
+export function deploymentToJson(d: Deployment): string {
+  const out = {
+    chainId: d.chainId,
+    deployBlock: d.deployBlock.toString(),
+    deployer: getAddress(d.deployer),
+    preset: d.preset,
+    contracts: { market: getAddress(d.contracts.market), token: getAddress(d.contracts.token) },
+    markets: d.markets.map((m) => ({ id: m.id, symbol: m.symbol, feed: getAddress(m.feed), feedDecimals: m.feedDecimals })),
+  };
+  return `${JSON.stringify(out, null, 2)}\n`;
+}
+
+/** Parse and validate a deployment file's content; every problem is collected into one ConfigError. */
+export function parseDeployment(raw: unknown, source = "deployment"): Deployment {
+  const parsed = DeploymentSchema.safeParse(raw, {
+    error: (issue) => (issue.input === undefined ? "missing" : undefined),
+  });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const path = i.path.map(String).join(".");
+      return path ? `${path}: ${i.message}` : i.message;
+    });
+    throw new ConfigError(source, problems);
+  }
+  const d = parsed.data;
+  const ids = d.markets.map((m) => m.id);
+  if (new Set(ids).size !== ids.length) throw new ConfigError(source, ["markets: duplicate market ids"]);
+  return {
+    chainId: d.chainId,
+    deployBlock: BigInt(d.deployBlock),
+    deployer: getAddress(d.deployer),
+    preset: d.preset,
+    contracts: { market: getAddress(d.contracts.market), token: getAddress(d.contracts.token) },
+    markets: d.markets.map((m) => ({ ...m, feed: getAddress(m.feed) })),
+  };
+}
+
+/** Read and validate a deployment file: missing file, bad JSON or bad fields → one ConfigError line. */
+export function readDeployment(path: string): Deployment {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read the file (${code ?? "error"})`;
+    throw new ConfigError(path, [why]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(path, [`not valid JSON (${(e as Error).message})`]);
+  }
+  return parseDeployment(raw, path);
+}
+
+/**
+ * Refuse an output path that cannot be written (a directory, or under a file), before any
+ * transaction is sent. Missing parent directories are fine: {@link writeDeployment} creates them.
+ */
+export function checkOutputPath(path: string): void {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st?.isDirectory()) throw new ConfigError(path, ["is a directory, expected a file path"]);
+  let dir = dirname(path);
+  for (;;) {
+    const d = statSync(dir, { throwIfNoEntry: false });
+    if (d) {
+      if (!d.isDirectory()) throw new ConfigError(path, [`${dir} is not a directory`]);
+      return;
+    }
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
+  }
+}
+
+/**
+ * Write the deployment atomically: a temp file in the same directory, then rename over `path`, so a
+ * reader never sees half a file and a failure leaves nothing behind. Creates missing directories.
+ */
+export function writeDeployment(path: string, d: Deployment): void {
+  writeFileAtomic(path, deploymentToJson(d));
+}
+
+export class DeploymentChainMismatchError extends BaseError {
+  override name = "DeploymentChainMismatchError";
+  constructor(
+    readonly source: string,
+    readonly deploymentChainId: number,
+    readonly rpcChainId: number,
+  ) {
+    super(`${source} is for chain ${deploymentChainId} but the RPC is chain ${rpcChainId}`, { userError: true });
+  }
+}
+
+/** The deployment must describe the chain the RPC serves. */
+export function checkDeploymentChain(d: Pick<Deployment, "chainId">, chainId: number, source = "deployment.json"): void {
+  if (d.chainId !== chainId) throw new DeploymentChainMismatchError(source, d.chainId, chainId);
+}
+
+export class DeploymentNotFoundError extends BaseError {
+  override name = "DeploymentNotFoundError";
+  constructor(source: string, what: string, addr: Address, chainId: number) {
+    super(`${source}: no contract at ${what} ${addr} on chain ${chainId} (was the chain restarted since it was deployed?)`, {
+      userError: true,
+    });
+  }
+}
+
+/** The deployment's contracts must have code on the RPC's chain (a restarted Anvil has none). */
+export async function checkDeploymentCode(
+  c: Pick<ChainClients, "publicClient">,
+  d: Deployment,
+  source = "deployment.json",
+): Promise<void> {
+  const targets: [string, Address][] = [
+    ["market", d.contracts.market],
+    ["token", d.contracts.token],
+  ];
+  const codes = await Promise.all(targets.map(([, a]) => c.publicClient.getCode({ address: a })));
+  codes.forEach((code, i) => {
+    if (code === undefined || code === "0x") {
+      const [what, addr] = targets[i]!;
+      throw new DeploymentNotFoundError(source, what, addr, d.chainId);
+    }
+  });
+}

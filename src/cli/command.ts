@@ -1,0 +1,150 @@
+import { parseArgs } from "node:util";
+import { BaseError } from "../lib/errors.ts";
+
+/**
+ * What every command file exports, and the flag parsing they share: node's util.parseArgs, with
+ * every problem (unknown option, missing value, stray argument) turned into a {@link UsageError}.
+ */
+
+/** A mistake in the command line itself: one line on stderr, exit code 2. */
+export class UsageError extends BaseError {
+  override name = "UsageError";
+  constructor(message: string) {
+    super(message, { userError: true });
+  }
+}
+
+export type OptionSpec = {
+  type: "string" | "boolean";
+  short?: string;
+  /** Placeholder shown in help, e.g. "URL". */
+  value?: string;
+  description: string;
+  /** Default shown in help and applied when the flag is absent. */
+  default?: string;
+};
+
+export type OptionSpecs = Record<string, OptionSpec>;
+
+export type Flags<O extends OptionSpecs> = {
+  [K in keyof O]: O[K]["type"] extends "boolean" ? boolean : O[K]["default"] extends string ? string : string | undefined;
+};
+
+/** Where a command reads and writes: the process's streams and environment, or a test's. */
+export type CliIO = {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Aborted on SIGINT/SIGTERM (only for commands that declare `handlesSignals`). */
+  signal: AbortSignal;
+};
+
+export type Command<O extends OptionSpecs = OptionSpecs> = {
+  name: string;
+  summary: string;
+  /** Synopsis after "perp-keeper <name> ". */
+  synopsis: string;
+  description?: string;
+  options: O;
+  examples?: string[];
+  /** The command runs until SIGINT/SIGTERM and wants the signal instead of dying. */
+  handlesSignals?: boolean;
+  run(flags: Flags<O>, io: CliIO): Promise<number>;
+};
+
+/** Declare a command with its option types inferred. */
+export function defineCommand<const O extends OptionSpecs>(c: Command<O>): Command<O> {
+  return c;
+}
+
+/** Flags every command accepts. */
+export const COMMON_OPTIONS = {
+  debug: { type: "boolean", description: "on error, print the stack and causes" },
+  help: { type: "boolean", short: "h", description: "show this help" },
+} as const satisfies OptionSpecs;
+
+/** A value that looks like a number ("-5", "-.5") is a value, not a forgotten option. */
+function looksLikeOption(value: string): boolean {
+  return value.startsWith("-") && !/^-\.?\d/.test(value);
+}
+
+/**
+ * Parse `argv` for `command`: strict on unknown options, missing values and stray arguments, each
+ * refused with a UsageError naming the flag. Defaults are applied.
+ */
+export function parseFlags<O extends OptionSpecs>(
+  command: string,
+  argv: readonly string[],
+  options: O,
+): Flags<O> & { debug: boolean; help: boolean } {
+  const all: OptionSpecs = { ...options, ...COMMON_OPTIONS };
+  const config = Object.fromEntries(
+    Object.entries(all).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
+  );
+  const { values, tokens } = parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true });
+  const help = `see perp-keeper ${command} --help`;
+  for (const t of tokens) {
+    if (t.kind === "positional") throw new UsageError(`${command}: unexpected argument "${t.value}" (${help})`);
+    if (t.kind !== "option") continue;
+    const spec = Object.hasOwn(all, t.name) ? all[t.name] : undefined;
+    if (!spec) throw new UsageError(`${command}: unknown option ${t.rawName} (${help})`);
+    if (spec.type === "string") {
+      if (t.value === undefined || (!t.inlineValue && looksLikeOption(t.value))) {
+        throw new UsageError(`${command}: ${t.rawName} needs a value${spec.value ? ` (${t.rawName} ${spec.value})` : ""}`);
+      }
+    } else if (t.inlineValue) {
+      throw new UsageError(`${command}: ${t.rawName} takes no value`);
+    }
+  }
+  const out: Record<string, string | boolean | undefined> = {};
+  for (const [name, spec] of Object.entries(all)) {
+    const v = values[name];
+    if (spec.type === "boolean") out[name] = v === true;
+    else out[name] = typeof v === "string" ? v : spec.default;
+  }
+  return out as Flags<O> & { debug: boolean; help: boolean };
+}
+
+/** The value of a required string flag, or a UsageError naming it. */
+export function required(command: string, flags: Record<string, unknown>, name: string): string {
+  const v = flags[name];
+  if (typeof v !== "string" || v.trim() === "") throw new UsageError(`${command}: --${name} is required (see perp-keeper ${command} --help)`);
+  return v;
+}
+
+/** A whole number in [min, max] from flag `name`. */
+export function integerFlag(command: string, name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value.trim())) throw new UsageError(`${command}: --${name} must be a whole number, got "${value}"`);
+  const n = Number(value.trim());
+  if (n < min || n > max) throw new UsageError(`${command}: --${name} must be between ${min} and ${max}, got ${value}`);
+  return n;
+}
+
+/** An http(s) URL from flag `name` (the URL itself is not echoed: it may carry an API key). */
+export function rpcUrlFlag(command: string, value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new UsageError(`${command}: --rpc must be an http(s) URL`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") throw new UsageError(`${command}: --rpc must be an http(s) URL`);
+  return value;
+}
+
+/** Help text generated from the command's spec. */
+export function helpText(c: Command): string {
+  const all: OptionSpecs = { ...c.options, ...COMMON_OPTIONS };
+  const rows = Object.entries(all).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.value ? ` ${o.value}` : ""}`;
+    const desc = o.default !== undefined ? `${o.description} (default: ${o.default})` : o.description;
+    return [flag, desc] as const;
+  });
+  const width = Math.max(...rows.map(([f]) => f.length));
+  const lines = [`Usage: perp-keeper ${c.name} ${c.synopsis}`, "", c.summary];
+  if (c.description) lines.push("", c.description);
+  lines.push("", "Options:", ...rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`));
+  if (c.examples?.length) lines.push("", "Examples:", ...c.examples.map((e) => `  ${e}`));
+  return lines.join("\n");
+}

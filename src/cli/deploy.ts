@@ -1,0 +1,46 @@
+import { resolve } from "node:path";
+import { connect } from "../chain/clients.ts";
+import { deployReferenceMarket } from "../chain/deploy.ts";
+import { checkOutputPath, writeDeployment } from "../chain/deployment.ts";
+import { checkPresetFits, loadMarkets, loadPreset } from "../config/presets.ts";
+import { defineCommand, required, rpcUrlFlag } from "./command.ts";
+import { deploymentSummary } from "./summary.ts";
+import { accountFromEnv, anvilDevAccount, resolveSigner } from "./signer.ts";
+
+export const deployCommand = defineCommand({
+  name: "deploy",
+  summary: "Deploy the reference market (token, one price feed per market, the market) and write the deployment file.",
+  synopsis: "--rpc URL --preset NAME --out FILE [options]",
+  description:
+    "The deployer key comes from DEPLOYER_PRIVATE_KEY; on Anvil (chain 31337) without it, Anvil's dev account #0 is used.",
+  options: {
+    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint to deploy to (required)" },
+    preset: { type: "string", value: "NAME", description: "liquidation preset from config/presets.json (required)" },
+    out: { type: "string", value: "FILE", description: "where to write the deployment JSON (required)" },
+    markets: { type: "string", value: "FILE", description: "markets file (default: config/markets.json)" },
+    presets: { type: "string", value: "FILE", description: "presets file (default: config/presets.json)" },
+  },
+  examples: ["perp-keeper deploy --rpc http://127.0.0.1:8545 --preset hyperliquid --out deployments/local.json"],
+  async run(flags, io) {
+    const rpc = rpcUrlFlag("deploy", required("deploy", flags, "rpc"));
+    const presetName = required("deploy", flags, "preset");
+    const out = resolve(io.cwd, required("deploy", flags, "out"));
+
+    // Everything that can be checked without a chain is checked before a transaction is sent.
+    const markets = flags.markets ? loadMarkets(resolve(io.cwd, flags.markets)) : loadMarkets();
+    const presetsPath = flags.presets ? resolve(io.cwd, flags.presets) : undefined;
+    const preset = presetsPath ? loadPreset(presetName, presetsPath) : loadPreset(presetName);
+    checkPresetFits(preset, markets, presetsPath ?? "presets");
+    checkOutputPath(out);
+    const fromEnv = accountFromEnv(io.env, "DEPLOYER_PRIVATE_KEY");
+
+    const c = await connect(rpc, fromEnv ?? anvilDevAccount(), { pollingInterval: 100 });
+    resolveSigner(fromEnv, "DEPLOYER_PRIVATE_KEY", c.chainId, io.stderr);
+    const deployment = await deployReferenceMarket(c, { markets, preset });
+    writeDeployment(out, deployment);
+
+    for (const line of deploymentSummary(deployment, markets)) io.stdout(line);
+    io.stdout(`Wrote ${out}`);
+    return 0;
+  },
+});

@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { config as loadDotenv } from "dotenv";
+import { BaseError as ViemBaseError } from "viem";
+import { BaseError, oneLine } from "../lib/errors.ts";
+import { UsageError, helpText, parseFlags, type CliIO, type Command } from "./command.ts";
+import { deployCommand } from "./deploy.ts";
+import { devnetCommand } from "./devnet.ts";
+import { quoteCommand } from "./quote.ts";
+
+/**
+ * perp-keeper's entry point: pick the command, parse its flags, run it, and turn any error into
+ * one line on stderr with an exit code (2: the command line is wrong; 1: anything else).
+ */
+
+const COMMANDS: readonly Command[] = [deployCommand, devnetCommand, quoteCommand] as unknown as readonly Command[];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    "Usage: perp-keeper <command> [options]",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    "Run perp-keeper <command> --help for a command's options. Keys come from the environment",
+    "(DEPLOYER_PRIVATE_KEY, KEEPER_PRIVATE_KEY; a .env file in the working directory is loaded).",
+  ].join("\n");
+}
+
+/** One line for an error that is not the user's: our shortMessage, viem's shortMessage, or the message. */
+function describe(e: unknown): string {
+  if (e instanceof BaseError) return oneLine(e);
+  if (e instanceof ViemBaseError) return oneLine(new Error(e.shortMessage));
+  return oneLine(e);
+}
+
+/** The stack of `e` and of every cause, for --debug. */
+function stackOf(e: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = e;
+  for (let depth = 0; cur !== undefined && depth < 10; depth++) {
+    parts.push(depth === 0 ? "" : "Caused by:", cur instanceof Error ? (cur.stack ?? String(cur)) : String(cur));
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return parts.filter(Boolean).join("\n");
+}
+
+/** Run the CLI on `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const debug = argv.includes("--debug");
+  try {
+    // --debug may also come before the command.
+    const leading = argv.findIndex((a) => a !== "--debug");
+    const [first, ...rest] = leading < 0 ? [] : argv.slice(leading);
+    if (first === undefined) {
+      io.stderr(usage());
+      return 2;
+    }
+    if (first === "--help" || first === "-h" || first === "help") {
+      const target = first === "help" ? rest[0] : undefined;
+      const c = target === undefined ? undefined : COMMANDS.find((x) => x.name === target);
+      if (target !== undefined && !c) throw new UsageError(`unknown command "${target}"; commands: ${COMMANDS.map((x) => x.name).join(", ")}`);
+      io.stdout(c ? helpText(c) : usage());
+      return 0;
+    }
+    if (first === "--version" || first === "-V") {
+      io.stdout(version());
+      return 0;
+    }
+    const command = COMMANDS.find((c) => c.name === first);
+    if (!command) {
+      const what = first.startsWith("-") ? `expected a command before ${first}` : `unknown command "${first}"`;
+      throw new UsageError(`${what}; commands: ${COMMANDS.map((c) => c.name).join(", ")} (see perp-keeper --help)`);
+    }
+    const flags = parseFlags(command.name, rest, command.options);
+    if (flags.help) {
+      io.stdout(helpText(command));
+      return 0;
+    }
+    return await command.run(flags, io);
+  } catch (e) {
+    if (e instanceof BaseError && e.userError) {
+      io.stderr(`perp-keeper: ${oneLine(e)}`);
+      if (debug) io.stderr(stackOf(e));
+      return e instanceof UsageError ? 2 : 1;
+    }
+    if (debug) {
+      io.stderr(`perp-keeper: ${describe(e)}`);
+      io.stderr(stackOf(e));
+    } else {
+      io.stderr(`perp-keeper: ${describe(e)} (run with --debug for the stack)`);
+    }
+    return 1;
+  }
+}
+
+/** The process entry: load .env, wire the process's streams and signals, run, set the exit code. */
+export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  loadDotenv({ quiet: true });
+  const controller = new AbortController();
+  const command = COMMANDS.find((c) => c.name === argv[0]);
+  const onSignal = (signal: NodeJS.Signals) => {
+    // A second signal while shutting down means "now": the exit hook in src/chain/anvil.ts still
+    // SIGTERMs any Anvil this process started.
+    if (controller.signal.aborted) process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+    controller.abort(signal);
+  };
+  if (command?.handlesSignals) {
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  }
+  const io: CliIO = {
+    stdout: (line) => process.stdout.write(`${line}\n`),
+    stderr: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+  };
+  process.exitCode = await main(argv, io);
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+}
