@@ -1,0 +1,590 @@
+import { decodeFunctionResult, encodeFunctionData, getAddress, type Address, type Hex, type PublicClient } from "viem";
+import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import type { GlobalLiquidationParams, MarketState, Valuation } from "../engine/index.ts";
+import { BaseError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { Metrics } from "../lib/metrics.ts";
+import { blockRefToJson, parseCheckpoint, type BlockRef, type IndexerCheckpoint } from "./checkpoint.ts";
+import { compareLogs, type IndexLog } from "./events.ts";
+import { LogSource } from "./logSource.ts";
+import { ChainMovedError, IndexRpc, type BlockHead, type RetryPolicy } from "./rpc.ts";
+import { IndexState, RollbackTooDeepError, type FeedSnapshot, type IndexChanges, type IndexStateView } from "./state.ts";
+
+/**
+ * The indexer: keeps an {@link IndexState} in step with the chain, from events only.
+ *
+ * Two ways of reading, by depth:
+ * - Blocks more than `maxReorgDepth` below the target are read in ranges (adaptive eth_getLogs
+ *   chunks, {@link LogSource}) and treated as final: no header per block, only for blocks whose
+ *   events need a timestamp (MarketAdded, a partial Liquidated), whose hash is then checked
+ *   against the logs'.
+ * - The last `maxReorgDepth` blocks are read block by block: headers linked by parent hash down to
+ *   a block whose hash the indexer recorded, and logs pinned to each block's hash (EIP-234), so a
+ *   log is applied only with the block it belongs to. If the new chain does not link to what was
+ *   recorded, the indexer walks back (headers by hash) to the common ancestor, rolls the state back
+ *   there with its undo journal and applies the new blocks (a reorg).
+ *
+ * Feeds: a market's feed is discovered from MarketParamsUpdated/MarketAdded. At that block the
+ * indexer reads the feed's decimals() and latestRoundData() (eth_call pinned to the block hash),
+ * which seeds its price exactly as of that block, then reads the feed's AnswerUpdated logs from
+ * that block on: for the rest of the current range/block with one extra eth_getLogs, and in every
+ * later request through the address list. Reading the feed's logs from the deploy block instead
+ * would not be enough: a feed usually exists, with its last answer, before the market points at it.
+ *
+ * Failures: logs are applied only after everything a block or range needs has been fetched, and
+ * a failure half-way is undone with the journal, so the state is always as of a whole block. The
+ * chain moving under a read (a header that does not link, a log of another fork, a block the
+ * node no longer knows) is retried from the same height; a reorg deeper than the journal
+ * rebuilds the index from the deploy block.
+ */
+
+export type IndexerInputs = {
+  client: PublicClient;
+  market: Address;
+  /** The first block that can hold the market's events (its deployment). */
+  deployBlock: bigint;
+  logger: Logger;
+  metrics: Metrics;
+  /** Blocks of reorg the indexer can undo. Default 64. */
+  maxReorgDepth?: number;
+  /** First eth_getLogs range, in blocks. Default 2,000. */
+  chunkSize?: number;
+  /** Largest eth_getLogs range. Default max(10,000, chunkSize). */
+  maxChunkSize?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Requests in flight at once for headers and per-block logs. Default 8. */
+  concurrency?: number;
+};
+
+export type { BlockHead };
+export type PriceStatus = "ok" | "stale" | "invalid" | "missing";
+
+export type SyncResult = {
+  /** Events applied. */
+  events: number;
+  /** Blocks rolled back (0: no reorg). */
+  reorgDepth: number;
+  /** What changed, rolled-back entries included. */
+  changes: IndexChanges;
+};
+
+/** The common ancestor is below what the journal can undo: the index must be rebuilt. */
+export class ReorgTooDeepError extends BaseError {
+  override name = "ReorgTooDeepError";
+}
+
+export class IndexerBusyError extends BaseError {
+  override name = "IndexerBusyError";
+  constructor() {
+    super("a sync is running: take the checkpoint after it resolves");
+  }
+}
+
+export class CheckpointMismatchError extends BaseError {
+  override name = "CheckpointMismatchError";
+  constructor(what: string) {
+    super(`the checkpoint is for another ${what}`, { userError: true });
+  }
+}
+
+export class FeedReadError extends BaseError {
+  override name = "FeedReadError";
+  constructor(feed: Address, blockHash: Hex, cause?: unknown) {
+    super(`cannot read decimals() of feed ${feed} at block ${blockHash}`, { cause });
+  }
+}
+
+const MAX_ATTEMPTS = 4;
+const PROGRESS_EVERY_MS = 5_000;
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class Indexer {
+  private readonly inputs: IndexerInputs;
+  private readonly market: Address;
+  private readonly deployBlock: bigint;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly maxReorgDepth: number;
+  private readonly concurrency: number;
+  private readonly rpc: IndexRpc;
+  private readonly source: LogSource;
+  private _state: IndexState;
+  /** Recorded canonical blocks, number → header, from the state's floor up to the cursor. */
+  private recent = new Map<bigint, BlockRef>();
+  /** The last block fully applied (the state's block whenever no sync runs). */
+  private done: bigint;
+  /** Events applied and blocks rolled back since construction (for per-call reports). */
+  private applied = 0;
+  private rolledBack = 0;
+  private running: Promise<unknown> | undefined;
+
+  constructor(inputs: IndexerInputs) {
+    this.inputs = inputs;
+    this.market = getAddress(inputs.market);
+    this.deployBlock = inputs.deployBlock;
+    this.logger = inputs.logger.child({ component: "indexer" });
+    this.metrics = inputs.metrics;
+    this.maxReorgDepth = inputs.maxReorgDepth ?? 64;
+    this.concurrency = inputs.concurrency ?? 8;
+    this.rpc = new IndexRpc({ client: inputs.client, metrics: inputs.metrics, logger: this.logger, retry: inputs.retry });
+    this.source = new LogSource({
+      rpc: this.rpc,
+      market: this.market,
+      logger: this.logger,
+      chunkSize: inputs.chunkSize,
+      maxChunkSize: inputs.maxChunkSize,
+    });
+    this._state = new IndexState({ startBlock: this.deployBlock, maxReorgDepth: this.maxReorgDepth });
+    this.done = this._state.block;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+  // -------------------------------------------------------------------------------------------
+
+  /** The index, read-only: markets, accounts, feeds and prices as of {@link head}. */
+  get state(): IndexStateView {
+    return this._state;
+  }
+
+  /** The last block indexed; undefined before the first sync. */
+  get head(): BlockRef | undefined {
+    return this.recent.get(this.done);
+  }
+
+  /** The current eth_getLogs chunk size (adaptive). */
+  get chunkSize(): number {
+    return this.source.chunkSize;
+  }
+
+  /**
+   * Whether the contract would accept market `marketId`'s price at time `now`: 'missing' (no
+   * market or no answer yet), 'invalid' (answer ≤ 0), 'stale' (older than maxStaleness, or from
+   * the future), else 'ok'. The contract's _markPrice, in the same order.
+   */
+  priceStatus(marketId: number, now: bigint): PriceStatus {
+    const m = this._state.markets.get(marketId);
+    const p = this._state.price(marketId);
+    if (!m || !p) return "missing";
+    if (p.answer <= 0n) return "invalid";
+    if (p.updatedAt > now || now - p.updatedAt > m.maxStaleness) return "stale";
+    return "ok";
+  }
+
+  /**
+   * The engine's valuation at `timestamp` (default: the head block's): every market, and the WAD
+   * price of each market whose price the contract would accept then ({@link priceStatus} 'ok').
+   * A market without a usable price has no entry in `prices`; valuing a position in it throws
+   * MissingMarketDataError, as the contract would revert.
+   */
+  valuation(timestamp?: bigint): Valuation {
+    const ts = timestamp ?? this.head?.timestamp;
+    if (ts === undefined) throw new BaseError("nothing indexed yet: no head timestamp");
+    const global: GlobalLiquidationParams | undefined = this._state.global;
+    if (!global) throw new BaseError("the global liquidation parameters are not indexed yet");
+    const markets = new Map<number, MarketState>(this._state.markets);
+    const prices = new Map<number, bigint>();
+    for (const id of markets.keys()) {
+      if (this.priceStatus(id, ts) === "ok") prices.set(id, this._state.price(id)!.price);
+    }
+    return { markets, prices, timestamp: ts, global };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Syncing
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Index from the cursor (the deploy block at first) to `toBlock` (default: latest). Returns the
+   * number of events applied. The change report is cleared: after a backfill, scan everything.
+   */
+  backfill(toBlock?: bigint): Promise<number> {
+    return this.exclusive(async () => {
+      const target = toBlock === undefined ? await this.rpc.latestHeader() : await this.rpc.headerByNumber(toBlock);
+      if (!target) throw new BaseError(`block ${toBlock} does not exist yet`);
+      if (target.number <= this.done && this.head) return 0;
+      const started = performance.now();
+      const from = this.done + 1n;
+      const { events } = await this.catchUp(target);
+      this._state.takeChanges();
+      const seconds = (performance.now() - started) / 1000;
+      this.logger.info({
+        msg: "backfill done",
+        fromBlock: from,
+        toBlock: target.number,
+        events,
+        seconds: Number(seconds.toFixed(3)),
+        eventsPerSecond: Math.round(events / Math.max(seconds, 1e-3)),
+        accounts: this._state.accounts.size,
+        markets: this._state.markets.size,
+      });
+      return events;
+    });
+  }
+
+  /**
+   * Bring the index to `head` (call it for every new head). Reorg-safe: if `head` does not descend
+   * from the blocks indexed, the state is rolled back to the common ancestor first. A head at or
+   * below the cursor that is still canonical is a no-op.
+   */
+  syncTo(head: BlockHead): Promise<SyncResult> {
+    return this.exclusive(async () => {
+      const { events, reorgDepth } = await this.catchUp(head);
+      return { events, reorgDepth, changes: this._state.takeChanges() };
+    });
+  }
+
+  /** Serialise calls: a sync never overlaps another. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running) await this.running.catch(() => undefined);
+    const run = fn();
+    this.running = run;
+    try {
+      return await run;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async catchUp(target: BlockHead): Promise<{ events: number; reorgDepth: number }> {
+    if (target.number < this.deployBlock) {
+      throw new BaseError(`block ${target.number} is below the market's deploy block ${this.deployBlock}`, { userError: true });
+    }
+    let head = target;
+    const applied = this.applied;
+    const rolledBack = this.rolledBack;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.catchUpOnce(head);
+        this.metrics.headBlock.set(Number(this.done));
+        this.metrics.accountsTracked.set(this._state.accounts.size);
+        return { events: this.applied - applied, reorgDepth: this.rolledBack - rolledBack };
+      } catch (e) {
+        this.recover();
+        if (attempt >= MAX_ATTEMPTS) throw e;
+        if (e instanceof ChainMovedError) {
+          // Same height on the chain as it is now (or the new tip, if the chain got shorter).
+          this.logger.warn({ msg: "chain moved while reading, retrying", attempt, err: e });
+          head = (await this.rpc.headerByNumber(target.number)) ?? (await this.rpc.latestHeader());
+        } else if (e instanceof ReorgTooDeepError || e instanceof RollbackTooDeepError) {
+          this.logger.error({ msg: "reorg deeper than the undo journal: rebuilding the index", attempt, err: e });
+          this.metrics.reorgs.inc();
+          this.rolledBack += Number(this.done - this.deployBlock + 1n);
+          this.reset();
+        } else {
+          throw e;
+        }
+      }
+    }
+  }
+
+  /** After a failure, drop any half-applied block or range: back to the last complete block. */
+  private recover(): void {
+    for (const n of this.recent.keys()) if (n > this.done) this.recent.delete(n);
+    if (this._state.block === this.done) return;
+    try {
+      this._state.rollbackTo(this.done);
+    } catch {
+      this.reset();
+    }
+  }
+
+  private reset(): void {
+    this._state = new IndexState({ startBlock: this.deployBlock, maxReorgDepth: this.maxReorgDepth });
+    this.recent.clear();
+    this.done = this._state.block;
+  }
+
+  private async catchUpOnce(head: BlockHead): Promise<void> {
+    const tip = this.head;
+    if (tip && head.hash === tip.hash) return; // the same head again
+    if (tip && head.number < tip.number && this.recent.get(head.number)?.hash === head.hash) {
+      // An older head: nothing to do if our tip is still canonical.
+      const now = await this.rpc.headerByNumber(tip.number);
+      if (now?.hash === tip.hash) return;
+    }
+    const window = BigInt(this.maxReorgDepth);
+    if (head.number - this.done > window) {
+      // Far behind: the part older than the window is read in ranges, after checking the cursor.
+      await this.checkTip();
+      await this.rangeSync(this.done + 1n, head.number - window);
+    }
+    await this.blockSync(head);
+  }
+
+  /** Roll back to the common ancestor if the cursor is no longer canonical (checked by number). */
+  private async checkTip(): Promise<void> {
+    const tip = this.head;
+    if (!tip) return;
+    const now = await this.rpc.headerByNumber(tip.number);
+    if (now?.hash === tip.hash) return;
+    for (let n = tip.number - 1n; n >= this._state.floor && n >= this.deployBlock - 1n; n--) {
+      const stored = this.recent.get(n);
+      if (n >= this.deployBlock && !stored) continue;
+      const h = n >= this.deployBlock ? await this.rpc.headerByNumber(n) : undefined;
+      if (n < this.deployBlock || h?.hash === stored?.hash) return this.rollback(n);
+    }
+    throw new ReorgTooDeepError(`block ${tip.number} (${tip.hash}) is no longer canonical and no recorded block is`);
+  }
+
+  /** Undo the blocks above `ancestor` after a reorg. */
+  private rollback(ancestor: bigint): void {
+    const depth = Number(this.done - ancestor);
+    this.rolledBack += depth;
+    const from = this.head;
+    this._state.rollbackTo(ancestor);
+    for (const n of this.recent.keys()) if (n > ancestor) this.recent.delete(n);
+    this.done = ancestor;
+    this.metrics.reorgs.inc();
+    this.logger.warn({ msg: "reorg: rolled back to the common ancestor", depth, ancestor, from: from?.number, fromHash: from?.hash });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Ranges (older than the reorg window)
+  // -------------------------------------------------------------------------------------------
+
+  private async rangeSync(fromBlock: bigint, toBlock: bigint): Promise<void> {
+    const applied = this.applied;
+    const started = performance.now();
+    let lastReport = started;
+    for await (const chunk of this.source.range(fromBlock, toBlock, () => [this.market, ...this._state.feedAddresses()])) {
+      await this.applyRange(chunk.fromBlock, chunk.toBlock, chunk.addresses, chunk.logs);
+      this._state.advanceTo(chunk.toBlock);
+      this.done = chunk.toBlock;
+      for (const n of this.recent.keys()) if (n < this._state.floor) this.recent.delete(n);
+      const now = performance.now();
+      if (now - lastReport >= PROGRESS_EVERY_MS) {
+        lastReport = now;
+        const seconds = (now - started) / 1000;
+        const events = this.applied - applied;
+        this.logger.info({
+          msg: "backfill progress",
+          block: chunk.toBlock,
+          toBlock,
+          events,
+          eventsPerSecond: Math.round(events / seconds),
+          blocksPerSecond: Math.round(Number(chunk.toBlock - fromBlock + 1n) / seconds),
+          chunkSize: this.source.chunkSize,
+        });
+      }
+    }
+    // Record the end block so the block-by-block part links to it.
+    const end = await this.rpc.headerByNumber(toBlock);
+    if (!end) throw new ChainMovedError(`block ${toBlock} vanished`);
+    this.recent.set(end.number, end);
+  }
+
+  private async applyRange(fromBlock: bigint, toBlock: bigint, queried: readonly Address[], logs: IndexLog[]): Promise<void> {
+    const seeds = await this.seedNewFeeds(logs);
+    if (seeds.size > 0) {
+      const first = [...seeds.values()].reduce((a, s) => (s.at.blockNumber < a ? s.at.blockNumber : a), toBlock);
+      const extra = await this.source.getRange(first, toBlock, [...seeds.keys()].filter((f) => !queried.includes(f)));
+      logs = [...logs, ...afterSeeds(extra, seeds)].sort(compareLogs);
+    }
+    // One hash per block, and the timestamps the events need, from headers checked against it.
+    const hashes = new Map<bigint, Hex>();
+    const needTime = new Set<bigint>();
+    for (const log of logs) {
+      const h = hashes.get(log.blockNumber);
+      if (h !== undefined && h !== log.blockHash) throw new ChainMovedError(`logs of block ${log.blockNumber} come from two forks`);
+      hashes.set(log.blockNumber, log.blockHash);
+      if (IndexState.needsTimestamp(log)) needTime.add(log.blockNumber);
+    }
+    const headers = await mapConcurrent([...needTime], this.concurrency, (n) => this.rpc.headerByNumber(n));
+    const times = new Map<bigint, bigint>();
+    for (const h of headers) {
+      if (!h || h.hash !== hashes.get(h.number)) throw new ChainMovedError(`block ${h?.number} changed while its logs were read`);
+      times.set(h.number, h.timestamp);
+    }
+    this.applyLogs(logs, (n) => times.get(n), seeds);
+    this.logger.debug({ msg: "range indexed", fromBlock, toBlock, events: logs.length });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Block by block (the reorg window)
+  // -------------------------------------------------------------------------------------------
+
+  private async blockSync(head: BlockHead): Promise<void> {
+    // New headers: the gap between the cursor and the head, by number, checked by parent hash.
+    let fresh: BlockHead[] = [];
+    if (this.recent.get(head.number)?.hash !== head.hash) {
+      const gap: bigint[] = [];
+      for (let n = this.done + 1n; n < head.number; n++) gap.push(n);
+      const headers = await mapConcurrent(gap, this.concurrency, (n) => this.rpc.headerByNumber(n));
+      fresh = [...headers.map((h, i) => h ?? missing(gap[i]!)), head];
+      for (let i = 1; i < fresh.length; i++) {
+        if (fresh[i]!.parentHash !== fresh[i - 1]!.hash) throw new ChainMovedError(`block ${fresh[i]!.number} does not link to its parent`);
+      }
+    }
+    // Walk down by parent hash to a block we recorded: the common ancestor.
+    let ancestor = head.number;
+    if (fresh.length > 0) {
+      for (;;) {
+        const low = fresh[0]!;
+        const n = low.number - 1n;
+        if (n < this.deployBlock || this.recent.get(n)?.hash === low.parentHash) {
+          ancestor = n;
+          break;
+        }
+        if (n > this.done) throw new ChainMovedError(`block ${n} appeared below the head`);
+        if (!this.recent.has(n)) throw new ReorgTooDeepError(`no recorded block links to block ${low.number} (${low.hash})`);
+        const parent = await this.rpc.headerByHash(low.parentHash);
+        if (!parent) throw new ChainMovedError(`block ${low.parentHash} vanished`);
+        fresh.unshift(parent);
+      }
+    }
+    if (ancestor < this.done) this.rollback(ancestor);
+
+    // Logs pinned to each block's hash, fetched ahead; the blocks applied in order.
+    const addresses = [this.market, ...this._state.feedAddresses()];
+    const fetched = await mapConcurrent(fresh, this.concurrency, (h) => this.source.getBlock(h.hash, addresses));
+    for (const [i, block] of fresh.entries()) await this.applyBlock(block, addresses, fetched[i]!);
+  }
+
+  private async applyBlock(block: BlockHead, queried: readonly Address[], logs: IndexLog[]): Promise<void> {
+    for (const log of logs) {
+      if (log.blockHash !== block.hash || log.blockNumber !== block.number) {
+        throw new ChainMovedError(`a log of block ${block.number} carries block ${log.blockNumber} ${log.blockHash}`);
+      }
+    }
+    const seeds = await this.seedNewFeeds(logs);
+    // Feeds found since the prefetch (earlier blocks of this sync, or this block) are read now.
+    const missingFeeds = [...new Set([...this._state.feedAddresses(), ...seeds.keys()])].filter((f) => !queried.includes(f));
+    if (missingFeeds.length > 0) {
+      const extra = await this.source.getBlock(block.hash, missingFeeds);
+      logs = [...logs, ...afterSeeds(extra, seeds)].sort(compareLogs);
+    }
+    this.applyLogs(logs, () => block.timestamp, seeds);
+    this._state.advanceTo(block.number);
+    this.done = block.number;
+    this.recent.set(block.number, { number: block.number, hash: block.hash, timestamp: block.timestamp });
+    for (const n of this.recent.keys()) if (n < this._state.floor) this.recent.delete(n);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Shared
+  // -------------------------------------------------------------------------------------------
+
+  /** Apply logs synchronously: a failure half-way is undone by recover() with the journal. */
+  private applyLogs(logs: IndexLog[], timestampOf: (block: bigint) => bigint | undefined, seeds: Map<Address, FeedSeed>): void {
+    for (const log of logs) {
+      const feed = this._state.newFeedOf(log);
+      this._state.apply(log, IndexState.needsTimestamp(log) ? timestampOf(log.blockNumber) : undefined, feed && seeds.get(feed)?.snapshot);
+      this.applied++;
+    }
+  }
+
+  /** Read decimals and latest round of every feed `logs` introduce, at the introducing block. */
+  private async seedNewFeeds(logs: IndexLog[]): Promise<Map<Address, FeedSeed>> {
+    const found = new Map<Address, IndexLog>();
+    for (const log of logs) {
+      const feed = this._state.newFeedOf(log);
+      if (feed && !found.has(feed)) found.set(feed, log);
+    }
+    const seeds = new Map<Address, FeedSeed>();
+    await mapConcurrent([...found], this.concurrency, async ([feed, log]) => {
+      const snapshot = await this.readFeed(feed, log.blockHash);
+      seeds.set(feed, { at: log, snapshot });
+      this.logger.info({ msg: "new feed", feed, marketId: Number((log.args as { marketId: bigint }).marketId), block: log.blockNumber, decimals: snapshot.decimals });
+    });
+    return seeds;
+  }
+
+  private async readFeed(feed: Address, blockHash: Hex): Promise<FeedSnapshot> {
+    const abi = MockAggregatorV3.abi;
+    const [dec, latest] = await Promise.all([
+      this.rpc.callAt(feed, encodeFunctionData({ abi, functionName: "decimals" }), blockHash),
+      this.rpc.callAt(feed, encodeFunctionData({ abi, functionName: "latestRoundData" }), blockHash),
+    ]);
+    let decimals: number;
+    try {
+      if (dec === undefined) throw new Error("decimals() reverted");
+      decimals = decodeFunctionResult({ abi, functionName: "decimals", data: dec });
+    } catch (e) {
+      throw new FeedReadError(feed, blockHash, e);
+    }
+    if (latest === undefined || latest === "0x") return { decimals, round: undefined };
+    const [roundId, answer, , updatedAt] = decodeFunctionResult({ abi, functionName: "latestRoundData", data: latest });
+    return { decimals, round: { answer, updatedAt, roundId: BigInt(roundId) } };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Checkpoints
+  // -------------------------------------------------------------------------------------------
+
+  /** A JSON-safe snapshot to resume from (see {@link Indexer.fromCheckpoint}). */
+  checkpoint(): IndexerCheckpoint {
+    if (this.running) throw new IndexerBusyError();
+    const head = this.head;
+    if (!head && this.done >= this.deployBlock) throw new BaseError("the cursor block has no recorded hash");
+    return {
+      version: 1,
+      market: this.market,
+      deployBlock: this.deployBlock.toString(),
+      cursor: head ? blockRefToJson(head) : null,
+      recentBlocks: [...this.recent.values()].sort((a, b) => (a.number < b.number ? -1 : 1)).map(blockRefToJson),
+      state: this._state.toJSON(),
+    };
+  }
+
+  /**
+   * An indexer resumed from `checkpoint`. Its cursor is checked against the chain: if that block
+   * was reorganised away meanwhile, the state is rolled back to the common ancestor (found with
+   * the recorded hashes), or rebuilt from the deploy block when the reorg is deeper than the
+   * journal. Then `backfill()` or `syncTo()` continue from there. `checkpoint` is what
+   * {@link checkpoint} returned, typically read back from JSON: it is validated here.
+   */
+  static async fromCheckpoint(inputs: IndexerInputs, checkpoint: unknown): Promise<Indexer> {
+    const cp = parseCheckpoint(checkpoint);
+    if (cp.market !== getAddress(inputs.market)) throw new CheckpointMismatchError(`market (${cp.market})`);
+    if (cp.deployBlock !== inputs.deployBlock) throw new CheckpointMismatchError(`deploy block (${cp.deployBlock})`);
+    const ix = new Indexer(inputs);
+    const state = IndexState.fromJSON(cp.state, { maxReorgDepth: ix.maxReorgDepth });
+    if (cp.cursor ? cp.cursor.number !== state.block : state.block >= ix.deployBlock) {
+      throw new CheckpointMismatchError(`cursor (the state is at block ${state.block})`);
+    }
+    ix._state = state;
+    ix.done = state.block;
+    for (const b of cp.recentBlocks) if (b.number >= state.floor && b.number <= state.block) ix.recent.set(b.number, b);
+    if (cp.cursor) ix.recent.set(cp.cursor.number, cp.cursor);
+    await ix.exclusive(async () => {
+      try {
+        await ix.checkTip();
+      } catch (e) {
+        if (!(e instanceof ReorgTooDeepError || e instanceof RollbackTooDeepError)) throw e;
+        ix.logger.error({ msg: "checkpoint is on a dropped fork deeper than its journal: rebuilding", err: e });
+        ix.reset();
+      }
+    });
+    ix.logger.info({ msg: "resumed from checkpoint", block: ix.done, accounts: state.accounts.size });
+    return ix;
+  }
+}
+
+/** A feed's snapshot, read at the block of `at`, the log that first points a market at it. */
+type FeedSeed = { at: IndexLog; snapshot: FeedSnapshot };
+
+/** Extra feed logs, without those of a new feed from before the log that introduces it. */
+function afterSeeds(extra: IndexLog[], seeds: Map<Address, FeedSeed>): IndexLog[] {
+  return extra.filter((l) => {
+    const seed = seeds.get(l.address);
+    return !seed || compareLogs(l, seed.at) > 0;
+  });
+}
+
+function missing(n: bigint): never {
+  throw new ChainMovedError(`block ${n} vanished`);
+}

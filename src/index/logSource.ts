@@ -1,0 +1,150 @@
+import type { Address, Hex } from "viem";
+import { BaseError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import { compareLogs, decodeIndexLog, indexTopics, type IndexLog } from "./events.ts";
+import { LogRangeTooLargeError, type IndexRpc } from "./rpc.ts";
+
+/**
+ * Reading the index's logs: one eth_getLogs per range for the market and every feed at once
+ * (an address array, and a topic OR-list of the index events only), in adaptive chunks.
+ *
+ * Chunk sizing: start at `chunkSize` blocks; when a provider refuses a range as too large, retry
+ * with the size it suggests or half the range; after every two full-size successes, double (up
+ * to `maxChunkSize`). Growth stays below the last size refused: for good when the provider
+ * limits blocks (a fixed limit: one refusal, not one every few chunks), for 8 successes when it
+ * limits results (that depends on how dense the logs are, so sparse blocks later may take more).
+ * A single block that is still refused cannot be split: {@link LogRangeUnsplittableError}.
+ */
+
+export type LogSourceInputs = {
+  rpc: IndexRpc;
+  market: Address;
+  logger: Logger;
+  /** First chunk size, in blocks. Default 2,000. */
+  chunkSize?: number;
+  /** Chunks never grow beyond this. Default max(10,000, chunkSize). */
+  maxChunkSize?: number;
+};
+
+export type LogChunk = {
+  fromBlock: bigint;
+  toBlock: bigint;
+  /** The addresses the chunk was read for. */
+  addresses: readonly Address[];
+  logs: IndexLog[];
+};
+
+export class LogRangeUnsplittableError extends BaseError {
+  override name = "LogRangeUnsplittableError";
+  constructor(block: bigint, cause: unknown) {
+    super(`eth_getLogs for the single block ${block} is refused as too large`, { cause });
+  }
+}
+
+const GROW_AFTER = 2;
+/** Full-size successes a results-limit refusal caps growth for. */
+const RESULTS_CEILING_TTL = 8;
+
+export class LogSource {
+  private readonly rpc: IndexRpc;
+  private readonly market: Address;
+  private readonly logger: Logger;
+  private readonly maxChunkSize: bigint;
+  private size: bigint;
+  private successes = 0;
+  /** Smallest range refused for its block count: growth stays below it for good. */
+  private blockCap: bigint | undefined;
+  /** Last range refused for its results: growth stays below it for a few chunks. */
+  private ceiling: { size: bigint; ttl: number } | undefined;
+
+  constructor(inputs: LogSourceInputs) {
+    this.rpc = inputs.rpc;
+    this.market = inputs.market;
+    this.logger = inputs.logger;
+    const start = BigInt(Math.max(1, Math.floor(inputs.chunkSize ?? 2_000)));
+    this.size = start;
+    this.maxChunkSize = BigInt(Math.max(Number(start), Math.floor(inputs.maxChunkSize ?? 10_000)));
+  }
+
+  /** The current chunk size, in blocks. */
+  get chunkSize(): number {
+    return Number(this.size);
+  }
+
+  /**
+   * Every index log of `addresses()` in [fromBlock, toBlock], one chunk at a time, ascending.
+   * `addresses` is asked again before each request, so feeds found in one chunk are read in the next.
+   */
+  async *range(fromBlock: bigint, toBlock: bigint, addresses: () => readonly Address[]): AsyncGenerator<LogChunk> {
+    let from = fromBlock;
+    while (from <= toBlock) {
+      const span = this.size;
+      const to = from + span - 1n < toBlock ? from + span - 1n : toBlock;
+      const address = addresses();
+      let logs: IndexLog[];
+      try {
+        logs = await this.fetch({ fromBlock: from, toBlock: to, address });
+      } catch (e) {
+        if (!(e instanceof LogRangeTooLargeError)) throw e;
+        this.shrink(from, to, e);
+        continue;
+      }
+      if (to - from + 1n === span) this.grow();
+      yield { fromBlock: from, toBlock: to, addresses: address, logs };
+      from = to + 1n;
+    }
+  }
+
+  /** All index logs of `address` in [fromBlock, toBlock] (adaptive chunks), ascending. */
+  async getRange(fromBlock: bigint, toBlock: bigint, address: readonly Address[]): Promise<IndexLog[]> {
+    const out: IndexLog[] = [];
+    for await (const chunk of this.range(fromBlock, toBlock, () => address)) out.push(...chunk.logs);
+    return out;
+  }
+
+  /** The index logs of `address` in the block with `blockHash` (EIP-234), ascending. */
+  async getBlock(blockHash: Hex, address: readonly Address[]): Promise<IndexLog[]> {
+    return this.fetch({ blockHash, address });
+  }
+
+  private async fetch(filter: Parameters<IndexRpc["getLogs"]>[0]): Promise<IndexLog[]> {
+    if (filter.address.length === 0) return [];
+    const raw = await this.rpc.getLogs({ ...filter, topics: [indexTopics] });
+    const logs: IndexLog[] = [];
+    for (const r of raw) {
+      const log = decodeIndexLog(r, this.market);
+      if (log) logs.push(log);
+    }
+    return logs.sort(compareLogs);
+  }
+
+  private shrink(from: bigint, to: bigint, e: LogRangeTooLargeError): void {
+    const span = to - from + 1n;
+    if (span <= 1n) throw new LogRangeUnsplittableError(from, e);
+    let next = e.suggestedSize !== undefined && e.suggestedSize < span ? e.suggestedSize : span / 2n;
+    if (next < 1n) next = 1n;
+    this.size = next;
+    this.successes = 0;
+    if (e.limit === "blocks") {
+      const cap = e.suggestedSize !== undefined && e.suggestedSize < span ? e.suggestedSize + 1n : span;
+      if (this.blockCap === undefined || cap < this.blockCap) this.blockCap = cap;
+    } else {
+      this.ceiling = { size: span, ttl: RESULTS_CEILING_TTL };
+    }
+    this.logger.debug({ msg: "eth_getLogs range refused, shrinking", fromBlock: from, toBlock: to, limit: e.limit, chunkSize: Number(next) });
+  }
+
+  private grow(): void {
+    if (this.ceiling && --this.ceiling.ttl <= 0) this.ceiling = undefined;
+    if (++this.successes < GROW_AFTER) return;
+    this.successes = 0;
+    let next = this.size * 2n;
+    if (next > this.maxChunkSize) next = this.maxChunkSize;
+    if (this.ceiling && next >= this.ceiling.size) next = this.ceiling.size - 1n;
+    if (this.blockCap !== undefined && next >= this.blockCap) next = this.blockCap - 1n;
+    if (next > this.size) {
+      this.size = next;
+      this.logger.debug({ msg: "eth_getLogs chunk grows", chunkSize: Number(next) });
+    }
+  }
+}

@@ -1,0 +1,496 @@
+import { getAddress, type Address } from "viem";
+import {
+  cumAmounts,
+  type Account,
+  type GlobalLiquidationParams,
+  type LiquidationParams,
+  type MarketState,
+  type Position,
+} from "../engine/index.ts";
+import { BaseError } from "../lib/errors.ts";
+import type { IndexLog } from "./events.ts";
+import { decodeStateJson, encodeStateJson, type IndexStateJson } from "./stateJson.ts";
+
+/**
+ * The keeper's view of the market, rebuilt only from events: a pure reducer. No RPC, no clock:
+ * block timestamps and a new feed's decimals and latest round are arguments.
+ *
+ * Undo journal: the first time an entry (a market, an account, a feed, …) changes in a block, its
+ * previous value is recorded; `rollbackTo(n)` replays the records of blocks above n backwards and
+ * restores the state as of the end of block n, exactly. Values are never mutated in place (every
+ * change stores a new object), so a record is just a reference. `advanceTo(n)` marks block n
+ * complete and forgets the records of blocks more than `maxReorgDepth` below it.
+ *
+ * Addresses (map keys and fields) are checksummed, as viem decodes them; lookups normalise.
+ */
+
+export type FeedRound = { answer: bigint; updatedAt: bigint; roundId: bigint };
+
+/** What the indexer reads from a feed the first time a market points at it. */
+export type FeedSnapshot = {
+  decimals: number;
+  /** The latest round as of the end of the block that introduced the feed; undefined if none. */
+  round: FeedRound | undefined;
+};
+
+export type IndexedMarket = MarketState & { feed: Address; feedDecimals: number; maxStaleness: bigint };
+
+/** A market's latest feed answer and its WAD price (answer × 10^(18 − decimals)). */
+export type IndexedPrice = FeedRound & { price: bigint };
+
+/** What moved since the last `takeChanges()`: the scanner re-checks only these. */
+export type IndexChanges = {
+  /** Accounts whose collateral, positions or cooldown stamp changed (present or removed). */
+  accounts: Set<Address>;
+  /** Markets whose parameters, tiers or funding changed. */
+  markets: Set<number>;
+  /** Markets whose price changed (new answer, or a new feed). */
+  prices: Set<number>;
+  /** The global liquidation parameters changed. */
+  global: boolean;
+};
+
+export type Tables = {
+  markets: Map<number, IndexedMarket>;
+  accounts: Map<Address, Account>;
+  feeds: Map<Address, FeedSnapshot>;
+  /** Last partial liquidation per account, kept after the account empties (the contract keeps it). */
+  partials: Map<Address, bigint>;
+  global: Map<"global", GlobalLiquidationParams>;
+};
+export type TableName = keyof Tables;
+type KeyOf<T extends TableName> = Tables[T] extends Map<infer K, unknown> ? K : never;
+type ValueOf<T extends TableName> = Tables[T] extends Map<unknown, infer V> ? V : never;
+
+/** One undo record: the entry's value before its first change in the block (undefined: absent). */
+export type Undo = { [T in TableName]: { table: T; key: KeyOf<T>; prev: ValueOf<T> | undefined } }[TableName];
+export type JournalBlock = { block: bigint; undo: Undo[] };
+
+export class IndexStateError extends BaseError {
+  override name = "IndexStateError";
+}
+
+/** A log needs a block timestamp (MarketAdded, partial Liquidated) and none was given. */
+export class MissingTimestampError extends IndexStateError {
+  override name = "MissingTimestampError";
+  constructor(log: IndexLog) {
+    super(`${log.eventName} at block ${log.blockNumber} needs the block timestamp`);
+  }
+}
+
+/** A market points at a feed the state does not track yet and no snapshot was given. */
+export class UnknownFeedError extends IndexStateError {
+  override name = "UnknownFeedError";
+  constructor(
+    readonly feed: Address,
+    log: IndexLog,
+  ) {
+    super(`${log.eventName} at block ${log.blockNumber} uses feed ${feed}, whose decimals are unknown`);
+  }
+}
+
+export class RollbackTooDeepError extends IndexStateError {
+  override name = "RollbackTooDeepError";
+  constructor(
+    readonly target: bigint,
+    readonly floor: bigint,
+  ) {
+    super(`cannot roll back to block ${target}: the journal reaches back to block ${floor} only`);
+  }
+}
+
+/** The read side of an IndexState: what the indexer hands out (the reducer stays its own). */
+export type IndexStateView = Pick<
+  IndexState,
+  "block" | "floor" | "markets" | "accounts" | "global" | "feeds" | "account" | "lastPartialAt" | "price" | "prices" | "feedAddresses" | "toJSON"
+>;
+
+export type IndexStateInputs = {
+  /** The first block that may hold index events (the market's deploy block). */
+  startBlock: bigint;
+  /** Blocks of undo journal kept. Default 64. */
+  maxReorgDepth?: number;
+};
+
+const NO_LIQUIDATION: LiquidationParams = {
+  penaltyPpm: 0n,
+  targetBufferPpm: 0n,
+  maxStepPpm: 0n,
+  tierStepDown: false,
+  partialThreshold: 0n,
+  dustNotional: 0n,
+};
+
+const emptyChanges = (): IndexChanges => ({ accounts: new Set(), markets: new Set(), prices: new Set(), global: false });
+
+export class IndexState {
+  readonly maxReorgDepth: number;
+  private readonly t: Tables = {
+    markets: new Map(),
+    accounts: new Map(),
+    feeds: new Map(),
+    partials: new Map(),
+    global: new Map(),
+  };
+  /** The block the state is at: every log up to it is applied (all of it when `complete`). */
+  private _block: bigint;
+  private complete = true;
+  private lastLogIndex = Number.POSITIVE_INFINITY;
+  /** The lowest block `rollbackTo` accepts. */
+  private _floor: bigint;
+  private journal: JournalBlock[] = [];
+  /** `${table}:${key}` of entries already recorded in the journal for the current block. */
+  private touched = new Set<string>();
+  private changes = emptyChanges();
+
+  constructor(inputs: IndexStateInputs) {
+    this.maxReorgDepth = inputs.maxReorgDepth ?? 64;
+    if (!Number.isInteger(this.maxReorgDepth) || this.maxReorgDepth < 1) {
+      throw new IndexStateError(`maxReorgDepth must be a positive integer, got ${this.maxReorgDepth}`);
+    }
+    this._block = inputs.startBlock - 1n;
+    this._floor = this._block;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+  // -------------------------------------------------------------------------------------------
+
+  /** The last block applied. */
+  get block(): bigint {
+    return this._block;
+  }
+
+  /** The lowest block the state can be rolled back to. */
+  get floor(): bigint {
+    return this._floor;
+  }
+
+  get markets(): ReadonlyMap<number, IndexedMarket> {
+    return this.t.markets;
+  }
+
+  /** Accounts with an open position or non-zero collateral. */
+  get accounts(): ReadonlyMap<Address, Account> {
+    return this.t.accounts;
+  }
+
+  get global(): GlobalLiquidationParams | undefined {
+    return this.t.global.get("global");
+  }
+
+  /** Every feed a market has pointed at since it was first seen, with its latest round. */
+  get feeds(): ReadonlyMap<Address, FeedSnapshot> {
+    return this.t.feeds;
+  }
+
+  account(address: Address): Account | undefined {
+    return this.t.accounts.get(getAddress(address));
+  }
+
+  /** The contract's `lastPartialAt(account)`: 0 if never partially liquidated. */
+  lastPartialAt(address: Address): bigint {
+    return this.t.partials.get(getAddress(address)) ?? 0n;
+  }
+
+  /** The latest answer of a market's feed and its WAD price; undefined before its first round. */
+  price(marketId: number): IndexedPrice | undefined {
+    const m = this.t.markets.get(marketId);
+    const round = m && this.t.feeds.get(m.feed)?.round;
+    if (!m || !round) return undefined;
+    return { ...round, price: round.answer * 10n ** BigInt(18 - m.feedDecimals) };
+  }
+
+  /** Every market's latest answer and WAD price. */
+  get prices(): ReadonlyMap<number, IndexedPrice> {
+    const out = new Map<number, IndexedPrice>();
+    for (const id of this.t.markets.keys()) {
+      const p = this.price(id);
+      if (p) out.set(id, p);
+    }
+    return out;
+  }
+
+  /** The feeds to read logs from. */
+  feedAddresses(): Address[] {
+    return [...this.t.feeds.keys()];
+  }
+
+  /** What changed since the last call; resets the report. */
+  takeChanges(): IndexChanges {
+    const out = this.changes;
+    this.changes = emptyChanges();
+    return out;
+  }
+
+  /** Whether applying `log` needs its block's timestamp. */
+  static needsTimestamp(log: IndexLog): boolean {
+    return log.eventName === "MarketAdded" || (log.eventName === "Liquidated" && !log.args.full);
+  }
+
+  /** The feed `log` points a market at, if it is one the state does not track yet. */
+  newFeedOf(log: IndexLog): Address | undefined {
+    if (log.eventName !== "MarketParamsUpdated" && log.eventName !== "MarketAdded") return undefined;
+    const feed = log.args.params.feed;
+    return this.t.feeds.has(feed) ? undefined : feed;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Applying
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Apply one log. Logs must come in (blockNumber, logIndex) order. `blockTimestamp` is needed by
+   * MarketAdded and partial Liquidated events; `feed` by the log that first points a market at a
+   * feed (see {@link newFeedOf}).
+   */
+  apply(log: IndexLog, blockTimestamp?: bigint, feed?: FeedSnapshot): void {
+    if (log.blockNumber < this._block || (log.blockNumber === this._block && log.logIndex <= this.lastLogIndex)) {
+      throw new IndexStateError(
+        `log ${log.blockNumber}/${log.logIndex} is not after the state's position ${this._block}/${this.complete ? "end" : this.lastLogIndex}`,
+      );
+    }
+    if (IndexState.needsTimestamp(log) && blockTimestamp === undefined) throw new MissingTimestampError(log);
+    const newFeed = this.newFeedOf(log);
+    if (newFeed && !feed) throw new UnknownFeedError(newFeed, log);
+    // Nothing below throws: a log is applied entirely or not at all.
+    if (log.blockNumber > this._block) this.enter(log.blockNumber);
+    this.complete = false;
+    this.lastLogIndex = log.logIndex;
+    this.reduce(log, blockTimestamp ?? 0n, feed);
+  }
+
+  /** Mark every block up to `block` complete, and drop journal records beyond `maxReorgDepth`. */
+  advanceTo(block: bigint): void {
+    if (block < this._block) throw new IndexStateError(`cannot advance to ${block}: the state is at ${this._block}`);
+    if (block > this._block) this.enter(block);
+    this.complete = true;
+    this.lastLogIndex = Number.POSITIVE_INFINITY;
+    const floor = block - BigInt(this.maxReorgDepth);
+    if (floor > this._floor) {
+      this._floor = floor;
+      const keep = this.journal.findIndex((j) => j.block > floor);
+      this.journal = keep === -1 ? [] : this.journal.slice(keep);
+    }
+  }
+
+  /** Restore the state as of the end of `block` (≥ floor). The restored entries count as changes. */
+  rollbackTo(block: bigint): void {
+    if (block < this._floor) throw new RollbackTooDeepError(block, this._floor);
+    if (block > this._block || (block === this._block && !this.complete)) {
+      throw new IndexStateError(`cannot roll back to ${block}: the state is at ${this._block}${this.complete ? "" : " (incomplete)"}`);
+    }
+    while (this.journal.length > 0 && this.journal[this.journal.length - 1]!.block > block) {
+      const j = this.journal.pop()!;
+      for (let i = j.undo.length - 1; i >= 0; i--) this.restore(j.undo[i]!);
+    }
+    this._block = block;
+    this.complete = true;
+    this.lastLogIndex = Number.POSITIVE_INFINITY;
+    this.touched.clear();
+  }
+
+  private enter(block: bigint): void {
+    this._block = block;
+    this.lastLogIndex = -1;
+    this.touched.clear();
+  }
+
+  private restore(u: Undo): void {
+    const map = this.t[u.table] as Map<unknown, unknown>;
+    if (u.prev === undefined) map.delete(u.key);
+    else map.set(u.key, u.prev);
+    this.noteChange(u.table, u.key);
+  }
+
+  private write<T extends TableName>(table: T, key: KeyOf<T>, value: ValueOf<T> | undefined): void {
+    const map = this.t[table] as Map<KeyOf<T>, ValueOf<T>>;
+    const tag = `${table}:${String(key)}`;
+    if (!this.touched.has(tag)) {
+      this.touched.add(tag);
+      let j = this.journal[this.journal.length - 1];
+      if (!j || j.block !== this._block) this.journal.push((j = { block: this._block, undo: [] }));
+      j.undo.push({ table, key, prev: map.get(key) } as Undo);
+    }
+    if (value === undefined) map.delete(key);
+    else map.set(key, value);
+    this.noteChange(table, key);
+  }
+
+  private noteChange(table: TableName, key: unknown): void {
+    switch (table) {
+      case "accounts":
+      case "partials":
+        this.changes.accounts.add(key as Address);
+        break;
+      case "markets":
+        this.changes.markets.add(key as number);
+        this.changes.prices.add(key as number);
+        break;
+      case "feeds":
+        for (const m of this.t.markets.values()) if (m.feed === key) this.changes.prices.add(m.id);
+        break;
+      case "global":
+        this.changes.global = true;
+        break;
+    }
+  }
+
+  private market(id: number): IndexedMarket {
+    return (
+      this.t.markets.get(id) ?? {
+        id,
+        lotSize: 0n,
+        tradingFeePpm: 0n,
+        tiers: [],
+        cums: [],
+        liquidation: NO_LIQUIDATION,
+        funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n },
+        feed: "0x0000000000000000000000000000000000000000",
+        feedDecimals: 0,
+        maxStaleness: 0n,
+      }
+    );
+  }
+
+  private setAccount(address: Address, next: Account): void {
+    const empty = next.collateral === 0n && next.positions.length === 0;
+    this.write("accounts", address, empty ? undefined : next);
+  }
+
+  private accountOrNew(address: Address): Account {
+    return this.t.accounts.get(address) ?? { collateral: 0n, lastPartialAt: this.lastPartialAt(address), positions: [] };
+  }
+
+  private reduce(log: IndexLog, ts: bigint, feed: FeedSnapshot | undefined): void {
+    switch (log.eventName) {
+      case "MarketParamsUpdated":
+      case "MarketAdded": {
+        const id = Number(log.args.marketId);
+        const p = log.args.params;
+        if (!this.t.feeds.has(p.feed)) this.write("feeds", p.feed, feed!);
+        const decimals = this.t.feeds.get(p.feed)!.decimals;
+        const m = this.market(id);
+        const next: IndexedMarket = {
+          ...m,
+          lotSize: p.lotSize,
+          tradingFeePpm: BigInt(p.tradingFeePpm),
+          feed: p.feed,
+          feedDecimals: decimals,
+          maxStaleness: BigInt(p.maxStaleness),
+        };
+        if (log.eventName === "MarketAdded") {
+          next.funding = { index: 0n, ratePerSecond: 0n, lastUpdate: ts };
+        }
+        this.write("markets", id, next);
+        return;
+      }
+      case "TiersUpdated": {
+        const id = Number(log.args.marketId);
+        const tiers = log.args.tiers.map((t) => ({ floor: t.floor, mmrPpm: BigInt(t.mmrPpm), maxLeverage: BigInt(t.maxLeverage) }));
+        this.write("markets", id, { ...this.market(id), tiers, cums: cumAmounts(tiers) });
+        return;
+      }
+      case "LiquidationParamsUpdated": {
+        const id = Number(log.args.marketId);
+        const l = log.args.params;
+        const liquidation: LiquidationParams = {
+          penaltyPpm: BigInt(l.penaltyPpm),
+          targetBufferPpm: BigInt(l.targetBufferPpm),
+          maxStepPpm: BigInt(l.maxStepPpm),
+          tierStepDown: l.tierStepDown,
+          partialThreshold: l.partialThreshold,
+          dustNotional: l.dustNotional,
+        };
+        this.write("markets", id, { ...this.market(id), liquidation });
+        return;
+      }
+      case "GlobalLiquidationParamsUpdated": {
+        const g = log.args.params;
+        this.write("global", "global", {
+          cooldown: BigInt(g.cooldown),
+          backstopPpm: BigInt(g.backstopPpm),
+          keeperSharePpm: BigInt(g.keeperSharePpm),
+        });
+        return;
+      }
+      case "FundingRateUpdated": {
+        const id = Number(log.args.marketId);
+        const funding = { index: log.args.index, ratePerSecond: log.args.rate, lastUpdate: log.args.timestamp };
+        this.write("markets", id, { ...this.market(id), funding });
+        return;
+      }
+      case "CollateralUpdated": {
+        const a = this.accountOrNew(log.args.account);
+        this.setAccount(log.args.account, { ...a, collateral: log.args.collateral });
+        return;
+      }
+      case "PositionUpdated": {
+        const { account, size, entryPrice, entryFundingIndex } = log.args;
+        const marketId = Number(log.args.marketId);
+        const a = this.accountOrNew(account);
+        const positions: Position[] = [...a.positions];
+        const i = positions.findIndex((p) => p.marketId === marketId);
+        if (size === 0n) {
+          // The contract's swap-and-pop in _removeMarket, so positions keep its accountMarkets order.
+          if (i !== -1) {
+            positions[i] = positions[positions.length - 1]!;
+            positions.pop();
+          }
+        } else {
+          const p = { marketId, size, entryPrice, entryFundingIndex };
+          if (i === -1) positions.push(p);
+          else positions[i] = p;
+        }
+        this.setAccount(account, { ...a, positions });
+        return;
+      }
+      case "Liquidated": {
+        if (log.args.full) return;
+        const account = log.args.account;
+        this.write("partials", account, ts);
+        const a = this.t.accounts.get(account);
+        if (a) this.write("accounts", account, { ...a, lastPartialAt: ts });
+        return;
+      }
+      case "AnswerUpdated": {
+        const f = this.t.feeds.get(log.address);
+        if (!f) return; // a feed no market has pointed at yet
+        this.write("feeds", log.address, {
+          decimals: f.decimals,
+          round: { answer: log.args.current, updatedAt: log.args.updatedAt, roundId: log.args.roundId },
+        });
+        return;
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Checkpoints
+  // -------------------------------------------------------------------------------------------
+
+  /** The whole state, journal included, as JSON-safe data (bigints as decimal strings). */
+  toJSON(): IndexStateJson {
+    if (!this.complete) throw new IndexStateError(`cannot serialise block ${this._block} half applied`);
+    return encodeStateJson({
+      maxReorgDepth: this.maxReorgDepth,
+      block: this._block,
+      floor: this._floor,
+      tables: this.t,
+      journal: this.journal,
+    });
+  }
+
+  /** The inverse of {@link toJSON}; throws a CheckpointFormatError on malformed input. */
+  static fromJSON(json: unknown, opts: { maxReorgDepth?: number } = {}): IndexState {
+    const d = decodeStateJson(json);
+    const s = new IndexState({ startBlock: d.block + 1n, maxReorgDepth: opts.maxReorgDepth ?? d.maxReorgDepth });
+    s._floor = d.floor;
+    for (const name of Object.keys(s.t) as TableName[]) {
+      const into = s.t[name] as Map<unknown, unknown>;
+      for (const [k, v] of d.tables[name] as Map<unknown, unknown>) into.set(k, v);
+    }
+    s.journal = d.journal;
+    return s;
+  }
+}

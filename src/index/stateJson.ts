@@ -1,0 +1,150 @@
+import { getAddress, isAddress, type Address } from "viem";
+import { z } from "zod";
+import { BaseError } from "../lib/errors.ts";
+import type { JournalBlock, Tables } from "./state.ts";
+
+/**
+ * The index state as JSON-safe data, for checkpoints: bigints as decimal strings, maps as entry
+ * lists sorted by key (one state, one text), addresses checksummed. One zod codec per shape gives both directions, and decoding
+ * validates, so a damaged checkpoint fails with one clear error instead of a wrong state.
+ */
+
+const bigintString = z.codec(z.string().regex(/^-?\d+$/, { error: "not an integer string" }), z.bigint(), {
+  decode: (s) => BigInt(s),
+  encode: (b) => b.toString(),
+});
+const address = z.codec(
+  z.string().refine((s) => isAddress(s, { strict: false }), { error: "not an address" }),
+  z.custom<Address>((v) => typeof v === "string"),
+  { decode: (s) => getAddress(s), encode: (a) => a },
+);
+const mapOf = <K extends z.ZodType, V extends z.ZodType>(key: K, value: V) =>
+  z.codec(z.array(z.tuple([key, value])), z.custom<Map<z.output<K>, z.output<V>>>((v) => v instanceof Map), {
+    decode: (entries) => new Map(entries as [z.output<K>, z.output<V>][]),
+    encode: (map) => [...map.entries()] as never,
+  });
+
+const tier = z.object({ floor: bigintString, mmrPpm: bigintString, maxLeverage: bigintString });
+const market = z.object({
+  id: z.number().int().nonnegative(),
+  lotSize: bigintString,
+  tradingFeePpm: bigintString,
+  tiers: z.array(tier),
+  cums: z.array(bigintString),
+  liquidation: z.object({
+    penaltyPpm: bigintString,
+    targetBufferPpm: bigintString,
+    maxStepPpm: bigintString,
+    tierStepDown: z.boolean(),
+    partialThreshold: bigintString,
+    dustNotional: bigintString,
+  }),
+  funding: z.object({ index: bigintString, ratePerSecond: bigintString, lastUpdate: bigintString }),
+  feed: address,
+  feedDecimals: z.number().int().min(0).max(18),
+  maxStaleness: bigintString,
+});
+const account = z.object({
+  collateral: bigintString,
+  lastPartialAt: bigintString,
+  positions: z.array(
+    z.object({ marketId: z.number().int().nonnegative(), size: bigintString, entryPrice: bigintString, entryFundingIndex: bigintString }),
+  ),
+});
+const round = z.object({ answer: bigintString, updatedAt: bigintString, roundId: bigintString });
+const feed = z.object({ decimals: z.number().int().min(0).max(18), round: z.union([z.null(), round]) });
+const global = z.object({ cooldown: bigintString, backstopPpm: bigintString, keeperSharePpm: bigintString });
+
+/** undefined (absent) ⇄ null (JSON). null is tried first: a codec's encode never sees it. */
+const optional = <S extends z.ZodType>(s: S) =>
+  z.codec(z.union([z.null(), s]), z.custom<z.output<S> | undefined>(), {
+    decode: (v) => (v === null ? undefined : (v as z.output<S>)),
+    encode: (v) => (v === undefined ? null : v) as never,
+  });
+const feedValue = z.codec(feed, z.custom<{ decimals: number; round: z.output<typeof round> | undefined }>(), {
+  decode: (f) => ({ decimals: f.decimals, round: f.round ?? undefined }),
+  encode: (f) => ({ decimals: f.decimals, round: f.round ?? null }) as never,
+});
+
+const undo = z.discriminatedUnion("table", [
+  z.object({ table: z.literal("markets"), key: z.number().int().nonnegative(), prev: optional(market) }),
+  z.object({ table: z.literal("accounts"), key: address, prev: optional(account) }),
+  z.object({ table: z.literal("feeds"), key: address, prev: optional(feedValue) }),
+  z.object({ table: z.literal("partials"), key: address, prev: optional(bigintString) }),
+  z.object({ table: z.literal("global"), key: z.literal("global"), prev: optional(global) }),
+]);
+
+export const indexStateJson = z.object({
+  version: z.literal(1),
+  maxReorgDepth: z.number().int().positive(),
+  block: bigintString,
+  floor: bigintString,
+  markets: mapOf(z.number().int().nonnegative(), market),
+  accounts: mapOf(address, account),
+  feeds: mapOf(address, feedValue),
+  partials: mapOf(address, bigintString),
+  global: optional(global),
+  journal: z.array(z.object({ block: bigintString, undo: z.array(undo) })),
+});
+
+/** The JSON form of an IndexState (what `toJSON()` returns and `fromJSON()` accepts). */
+export type IndexStateJson = z.input<typeof indexStateJson>;
+
+export type StateData = {
+  maxReorgDepth: number;
+  block: bigint;
+  floor: bigint;
+  tables: Tables;
+  journal: JournalBlock[];
+};
+
+export class CheckpointFormatError extends BaseError {
+  override name = "CheckpointFormatError";
+  constructor(problems: string[]) {
+    super(`not a valid index checkpoint: ${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ""}`, {
+      userError: true,
+    });
+  }
+}
+
+/** The map with its keys sorted: a state has one JSON text, whatever order entries came in. */
+function sorted<K extends string | number, V>(map: ReadonlyMap<K, V>): Map<K, V> {
+  return new Map([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export function encodeStateJson(d: StateData): IndexStateJson {
+  return indexStateJson.encode({
+    version: 1,
+    maxReorgDepth: d.maxReorgDepth,
+    block: d.block,
+    floor: d.floor,
+    markets: sorted(d.tables.markets),
+    accounts: sorted(d.tables.accounts),
+    feeds: sorted(d.tables.feeds),
+    partials: sorted(d.tables.partials),
+    global: d.tables.global.get("global"),
+    journal: d.journal,
+  } as z.output<typeof indexStateJson>);
+}
+
+export function decodeStateJson(json: unknown): StateData {
+  const parsed = indexStateJson.safeDecode(json as IndexStateJson);
+  if (!parsed.success) {
+    throw new CheckpointFormatError(parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`));
+  }
+  const d = parsed.data;
+  const g = d.global;
+  return {
+    maxReorgDepth: d.maxReorgDepth,
+    block: d.block,
+    floor: d.floor,
+    tables: {
+      markets: d.markets as Tables["markets"],
+      accounts: d.accounts as Tables["accounts"],
+      feeds: d.feeds as Tables["feeds"],
+      partials: d.partials as Tables["partials"],
+      global: new Map(g ? [["global", g]] : []),
+    },
+    journal: d.journal as JournalBlock[],
+  };
+}
