@@ -1,0 +1,880 @@
+/**
+ * The executor: turns the planner's TxPlans into transactions and follows them to the chain.
+ *
+ * submit(plan) ─ admission (sync) ─► p-queue job: simulate (eth_call) → drop reverting items →
+ *   estimate gas × margin → fees (fees.ts) → budget → sign locally → eth_sendRawTransaction
+ * onBlock(head) ─► for each transaction in flight: mined? (receipt: reward, gas, release) /
+ *   stuck for `replaceAfterBlocks`? (bump fees at the same nonce, or cancel if every target is
+ *   gone) / nonce consumed by a transaction we do not know? (dropped, nonce resync)
+ *
+ * Invariants:
+ * - A target (account + market) has at most one job or transaction at a time, from admission
+ *   until the transaction is mined or dropped; `restore()` re-establishes that after a restart.
+ * - Every broadcast for one plan uses one nonce, so at most one of them can be mined.
+ * - Decisions come from error classes and decoded custom errors, never from revert text.
+ *
+ * Cancels: after `replaceAfterBlocks` without inclusion, if `isStillValid` is false for every item
+ * the transaction is replaced by a 0-value self-transfer (21 000 gas) with bumped fees. It costs
+ * gas, so it is done only when the target is gone; it is cheaper than letting the liquidation be
+ * mined and revert (the whole call's gas), and it frees the nonce, which would otherwise hold back
+ * every later transaction of the key. If any item is still valid the same calldata is rebroadcast
+ * with bumped fees (a batch isolates items that fail on chain).
+ */
+import PQueue from "p-queue";
+import {
+  isAddressEqual,
+  keccak256,
+  TransactionReceiptNotFoundError,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { BaseError, ConfigError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { Metrics } from "../lib/metrics.ts";
+import { bumpFees, quoteFees, shareToPpm, type FeePolicy, type Fees } from "./fees.ts";
+import { GasBudget } from "./gasBudget.ts";
+import { liquidationCall, type LiquidationCall } from "./liquidationCall.ts";
+import { NonceManager } from "./nonceManager.ts";
+import { decodeLiquidationLogs } from "./receipt.ts";
+import { decodeContractRevert, decodeRevertData, revertAction, type DecodedRevert } from "./revert.ts";
+import { classifySendError, type SendErrorKind } from "./sendError.ts";
+import type {
+  BlockHead,
+  ExecutorStats,
+  InFlightTx,
+  JobResult,
+  LiquidationItem,
+  RefusalReason,
+  SkippedItem,
+  SubmitResult,
+  TxPlan,
+} from "./types.ts";
+
+export type ExecutorInputs = {
+  publicClient: PublicClient<Transport, Chain>;
+  /** Signs and sends; its account is the keeper. A local account is signed with directly. */
+  walletClient: WalletClient<Transport, Chain, Account>;
+  /** The PerpMarket contract. */
+  market: Address;
+  logger: Logger;
+  metrics: Metrics;
+  /** Jobs (simulate → send) running at once. Sends themselves are serialised by the nonce lock. */
+  concurrency: number;
+  /** Cap on maxFeePerGas (wei). */
+  feeCapWei: bigint;
+  /** Base priority fee (wei). */
+  priorityFeeWei: bigint;
+  /** Share of a plan's expected profit tipped to the builder, in [0, 1]. Default 0 (flat tip). */
+  profitPriorityShare?: number;
+  /** Blocks without inclusion before a fee bump (or cancel). Default 3. */
+  replaceAfterBlocks?: number;
+  /** Most wei spent on gas in any hour, counting the worst case of what is in flight. */
+  gasBudgetWeiPerHour: bigint;
+  /** Simulate and log, never send. */
+  dryRun: boolean;
+  /** The planner's engine re-check: is this item still worth sending? */
+  isStillValid: (item: LiquidationItem) => boolean;
+  /** Milliseconds clock, the one `TxPlan.observedAt` is on. Default `performance.now`. */
+  now?: () => number;
+  /** Gas limit = estimate × this, in ppm. Default 1_200_000 (× 1.2). */
+  gasMarginPpm?: bigint;
+  /** Backoff of a market after StalePrice / InvalidPrice (ms). Default 5 000. */
+  priceBackoffMs?: number;
+  /** Backoff of a target after its transaction reverted on chain (ms). Default 60 000. */
+  revertBackoffMs?: number;
+  /** Poll interval of `drain()` (ms). Default the public client's pollingInterval. */
+  drainPollMs?: number;
+};
+
+/** A send the node refused for a reason a resync did not cure. */
+export class SendFailedError extends BaseError {
+  override name = "SendFailedError";
+  readonly kind: SendErrorKind;
+  constructor(kind: SendErrorKind, cause: unknown) {
+    super(`the node refused the transaction (${kind})`, { cause });
+    this.kind = kind;
+  }
+}
+
+/** Sending would take the worst-case gas spend of the last hour over the budget. */
+export class GasBudgetExceededError extends BaseError {
+  override name = "GasBudgetExceededError";
+  constructor(details: { worstCaseWei: bigint; spentWei: bigint; pendingWei: bigint; budgetWei: bigint }) {
+    super("sending would exceed the hourly gas budget", {
+      details: Object.entries(details)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" "),
+    });
+  }
+}
+
+/** Gas of a plain transfer: the cancel transaction. */
+const CANCEL_GAS = 21_000n;
+/** Worst-case gas assumed for a restored transaction whose checkpoint has no gas limit. */
+const UNKNOWN_GAS = 1_000_000n;
+/** Attempts at a new nonce after nonce trouble (resync in between). */
+const SEND_ATTEMPTS = 3;
+
+type Kind = "single" | "batch";
+
+/** What the executor tracks per nonce beyond the checkpointed InFlightTx. */
+type Tracked = {
+  tx: InFlightTx;
+  call: LiquidationCall;
+  expectedProfitWei: bigint;
+  /** The latest broadcast is a cancel (self-transfer). */
+  cancelled: boolean;
+  /** Block at which the nonce was seen used with no receipt for any of our hashes. */
+  missingSince?: bigint;
+  /** A "cannot bump under the cap" warning was logged for this nonce. */
+  capWarned: boolean;
+};
+
+type Simulation = {
+  ok: LiquidationItem[];
+  skipped: SkippedItem[];
+  gas?: bigint;
+  /** Keeper reward the eth_call returned for the items kept (tokens). */
+  rewardTokens?: bigint;
+  rpcError?: unknown;
+};
+
+export function targetKey(item: Pick<LiquidationItem, "account" | "marketId">): string {
+  return `${item.account.toLowerCase()}:${item.marketId}`;
+}
+
+export class Executor {
+  private readonly publicClient: ExecutorInputs["publicClient"];
+  private readonly walletClient: ExecutorInputs["walletClient"];
+  private readonly market: Address;
+  private readonly keeper: Address;
+  private readonly logger: Logger;
+  private readonly metrics: Metrics;
+  private readonly queue: PQueue;
+  private readonly policy: FeePolicy;
+  private readonly replaceAfterBlocks: bigint;
+  private readonly dryRun: boolean;
+  private readonly isStillValid: (item: LiquidationItem) => boolean;
+  private readonly now: () => number;
+  private readonly gasMarginPpm: bigint;
+  private readonly priceBackoffMs: number;
+  private readonly revertBackoffMs: number;
+  private readonly drainPollMs: number;
+  private readonly nonces: NonceManager;
+  private readonly budget: GasBudget;
+
+  /** Targets with a queued job or a transaction in flight. */
+  private readonly reserved = new Set<string>();
+  /** Backoffs by key ("t:<target>", "a:<account>", "m:<marketId>") → until (now() ms). */
+  private readonly backoffs = new Map<string, number>();
+  /** Transactions in flight, by nonce. */
+  private readonly tracked = new Map<number, Tracked>();
+  private head: BlockHead | undefined;
+  private tick: Promise<void> | undefined;
+  private draining = false;
+  private budgetTripped = false;
+  private readonly counters: ExecutorStats = {
+    sent: 0,
+    mined: 0,
+    reverted: 0,
+    replaced: 0,
+    cancelled: 0,
+    dropped: 0,
+    skipped: 0,
+    dryRun: 0,
+    gasSpentWei: 0n,
+    rewardTokens: 0n,
+  };
+
+  constructor(inputs: ExecutorInputs) {
+    const problems: string[] = [];
+    if (!Number.isInteger(inputs.concurrency) || inputs.concurrency < 1) problems.push("concurrency must be an integer ≥ 1");
+    if (inputs.feeCapWei <= 0n) problems.push("feeCapWei must be above 0");
+    if (inputs.priorityFeeWei < 0n) problems.push("priorityFeeWei must not be negative");
+    if (inputs.priorityFeeWei > inputs.feeCapWei) problems.push("priorityFeeWei must not exceed feeCapWei");
+    if (inputs.gasBudgetWeiPerHour < 0n) problems.push("gasBudgetWeiPerHour must not be negative");
+    const replaceAfter = inputs.replaceAfterBlocks ?? 3;
+    if (!Number.isInteger(replaceAfter) || replaceAfter < 1) problems.push("replaceAfterBlocks must be an integer ≥ 1");
+    const margin = inputs.gasMarginPpm ?? 1_200_000n;
+    if (margin < 1_000_000n) problems.push("gasMarginPpm must be at least 1_000_000 (× 1.0)");
+    let sharePpm = 0n;
+    try {
+      sharePpm = shareToPpm(inputs.profitPriorityShare ?? 0);
+    } catch (e) {
+      problems.push(`profitPriorityShare: ${(e as Error).message}`);
+    }
+    if (problems.length > 0) throw new ConfigError("executor", problems);
+
+    this.publicClient = inputs.publicClient;
+    this.walletClient = inputs.walletClient;
+    this.market = inputs.market;
+    this.keeper = inputs.walletClient.account.address;
+    this.logger = inputs.logger.child({ component: "executor" });
+    this.metrics = inputs.metrics;
+    this.queue = new PQueue({ concurrency: inputs.concurrency });
+    this.policy = { feeCapWei: inputs.feeCapWei, priorityFeeWei: inputs.priorityFeeWei, profitPriorityPpm: sharePpm };
+    this.replaceAfterBlocks = BigInt(replaceAfter);
+    this.dryRun = inputs.dryRun;
+    this.isStillValid = inputs.isStillValid;
+    this.now = inputs.now ?? (() => performance.now());
+    this.gasMarginPpm = margin;
+    this.priceBackoffMs = inputs.priceBackoffMs ?? 5_000;
+    this.revertBackoffMs = inputs.revertBackoffMs ?? 60_000;
+    this.drainPollMs = inputs.drainPollMs ?? inputs.publicClient.pollingInterval;
+    this.nonces = new NonceManager({ publicClient: inputs.publicClient, address: this.keeper, logger: this.logger });
+    this.budget = new GasBudget({ budgetWei: inputs.gasBudgetWeiPerHour, now: this.now });
+  }
+
+  /** Read the starting nonce now rather than on the first send (optional). */
+  async init(): Promise<void> {
+    await this.nonces.init();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Admission
+  // ------------------------------------------------------------------------------------------
+
+  /** Admit `plan` and queue it, or refuse it at once (see {@link RefusalReason}). */
+  submit(plan: TxPlan): SubmitResult {
+    if (this.draining) return this.refuse("draining");
+    const keys = plan.items.map(targetKey);
+    if (keys.length === 0 || new Set(keys).size !== keys.length) return this.refuse("invalid_plan");
+    for (const key of keys) if (this.reserved.has(key)) return this.refuse("duplicate", key);
+    for (const item of plan.items) {
+      const key = this.backoffOf(item);
+      if (key !== undefined) return this.refuse("backoff", key);
+    }
+    const baseFee = this.head?.baseFeePerGas;
+    if (baseFee != null && baseFee > this.policy.feeCapWei) return this.refuse("fee_above_cap");
+    if (!this.budgetHasRoom()) return this.refuse("budget");
+
+    for (const key of keys) this.reserved.add(key);
+    const done = this.queue
+      .add(() => this.runJob(plan))
+      .then(
+        (r): JobResult => r ?? { status: "skipped", reason: "draining", skipped: [] },
+        (error: unknown): JobResult => {
+          this.logger.error({ msg: "job failed", err: error });
+          return { status: "skipped", reason: "rpc_error", skipped: [], error };
+        },
+      );
+    return { accepted: true, done };
+  }
+
+  private refuse(reason: RefusalReason, target?: string): SubmitResult {
+    this.logger.debug({ msg: "plan refused", reason, target });
+    return target === undefined ? { accepted: false, reason } : { accepted: false, reason, target };
+  }
+
+  private backoffOf(item: LiquidationItem): string | undefined {
+    const now = this.now();
+    for (const key of [`t:${targetKey(item)}`, `a:${item.account.toLowerCase()}`, `m:${item.marketId}`]) {
+      const until = this.backoffs.get(key);
+      if (until === undefined) continue;
+      if (until > now) return key;
+      this.backoffs.delete(key);
+    }
+    return undefined;
+  }
+
+  private backOff(key: string, ms: number, why: Record<string, unknown>): void {
+    const until = this.now() + ms;
+    if ((this.backoffs.get(key) ?? 0) < until) this.backoffs.set(key, until);
+    this.logger.info({ msg: "backing off", key, ms, ...why });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // The job
+  // ------------------------------------------------------------------------------------------
+
+  private async runJob(plan: TxPlan): Promise<JobResult> {
+    const planKind: Kind = plan.items.length > 1 ? "batch" : "single";
+    let sent: InFlightTx | undefined;
+    let dryRun = false;
+    let skipped: SkippedItem[] = [];
+    try {
+      if (this.draining) return { status: "skipped", reason: "draining", skipped };
+
+      // Known from onBlock in a running keeper; fetched once otherwise (CooldownActive needs chain time).
+      const head = await this.currentHead();
+      const sim = await this.simulate(plan.items);
+      skipped = sim.skipped;
+      if (sim.rpcError !== undefined) {
+        this.logger.warn({ msg: "simulation failed (not a revert)", err: sim.rpcError });
+        return { status: "skipped", reason: "rpc_error", skipped, error: sim.rpcError };
+      }
+      if (sim.ok.length === 0 || sim.gas === undefined) return { status: "skipped", reason: "reverted", skipped };
+
+      const items = sim.ok;
+      const kind: Kind = items.length > 1 ? "batch" : "single";
+      const call = liquidationCall(items);
+      const gas = (sim.gas * this.gasMarginPpm + 999_999n) / 1_000_000n;
+      const baseFeePerGas = (this.head ?? head).baseFeePerGas; // onBlock may have moved on meanwhile
+      const fees = quoteFees({ baseFeePerGas, policy: this.policy, expectedProfitWei: plan.expectedProfitWei, gas });
+      if (!fees.ok) {
+        this.logger.warn({ msg: "base fee above the cap: not sending", baseFeePerGas, feeCapWei: this.policy.feeCapWei });
+        return { status: "skipped", reason: "fee_above_cap", skipped };
+      }
+      if (this.dryRun) {
+        dryRun = true;
+        this.counters.dryRun++;
+        this.countItems("dry_run", kind, items.length);
+        this.logger.info({
+          msg: "dry run: would send",
+          function: call.functionName,
+          items: items.map(describe),
+          gas,
+          maxFeePerGas: fees.maxFeePerGas,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+          expectedProfitWei: plan.expectedProfitWei,
+          simulatedRewardTokens: sim.rewardTokens,
+          expectedRewardTokens: sumExpected(items),
+          priceBlock: plan.priceBlock,
+        });
+        return { status: "dry_run", items, skipped, gas, maxFeePerGas: fees.maxFeePerGas, maxPriorityFeePerGas: fees.maxPriorityFeePerGas };
+      }
+
+      try {
+        sent = await this.broadcastNew(call, gas, fees, (hash, nonce) => {
+          const tx: InFlightTx = {
+            hash,
+            nonce,
+            items,
+            sentAtBlock: this.head?.number ?? head.number,
+            maxFeePerGas: fees.maxFeePerGas,
+            maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+            replacements: 0,
+            gas,
+          };
+          const superseded = this.tracked.get(nonce);
+          if (superseded !== undefined) this.dropped(superseded, "the node took a new transaction at its nonce");
+          this.tracked.set(nonce, { tx, call, expectedProfitWei: plan.expectedProfitWei, cancelled: false, capWarned: false });
+          return tx;
+        });
+      } catch (e) {
+        if (e instanceof GasBudgetExceededError) {
+          this.logger.info({ msg: e.shortMessage, details: e.details });
+          this.budgetHasRoom();
+          return { status: "skipped", reason: "budget", skipped };
+        }
+        this.logger.error({ msg: "send failed", err: e, items: items.map(describe) });
+        return { status: "skipped", reason: "send_failed", skipped, error: e };
+      }
+      if (plan.observedAt !== undefined) this.metrics.priceToBroadcast.observe((this.now() - plan.observedAt) / 1000);
+      const broadcast = sent;
+      this.counters.sent++;
+      this.metrics.transactions.inc({ outcome: "sent" });
+      this.logger.info({
+        msg: "liquidation sent",
+        hash: broadcast.hash,
+        nonce: broadcast.nonce,
+        function: call.functionName,
+        items: items.map(describe),
+        gas,
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        simulatedRewardTokens: sim.rewardTokens,
+        expectedRewardTokens: sumExpected(items),
+        priceBlock: plan.priceBlock,
+      });
+      return { status: "sent", tx: { ...sent, items: [...items] }, skipped };
+    } finally {
+      const keep = new Set(sent?.items.map(targetKey) ?? []);
+      let notSent = 0;
+      for (const item of plan.items) {
+        const key = targetKey(item);
+        if (keep.has(key)) continue;
+        this.reserved.delete(key);
+        notSent++;
+      }
+      // Dry-run items were counted as dry_run; every other item not sent counts as skipped.
+      if (dryRun) notSent -= plan.items.length - skipped.length;
+      this.countItems("skipped", planKind, notSent);
+      this.counters.skipped += notSent;
+    }
+  }
+
+  /**
+   * eth_call on the latest state, and eth_estimateGas alongside it. A single item that reverts is
+   * skipped with its decoded error; a batch's failing items are dropped from its outcomes and the
+   * gas is re-estimated for what is left.
+   */
+  private async simulate(items: LiquidationItem[]): Promise<Simulation> {
+    const call = liquidationCall(items);
+    const [sim, est] = await Promise.allSettled([this.callOnLatest(call), this.estimate(call)]);
+    if (sim.status === "rejected") return this.simulationRejected(items, sim.reason);
+    if (call.functionName === "liquidate") {
+      if (est.status === "rejected") return this.simulationRejected(items, est.reason);
+      return { ok: items, skipped: [], gas: est.value, rewardTokens: sim.value as bigint };
+    }
+    const outcomes = sim.value as readonly { ok: boolean; keeperReward: bigint; revertData: Hex }[];
+    const ok: LiquidationItem[] = [];
+    const skipped: SkippedItem[] = [];
+    let rewardTokens = 0n;
+    items.forEach((item, i) => {
+      const o = outcomes[i];
+      if (o?.ok) {
+        ok.push(item);
+        rewardTokens += o.keeperReward;
+      } else skipped.push(this.applyRevert(item, o ? decodeRevertData(o.revertData) : { errorName: "unknown", args: [] }));
+    });
+    if (ok.length === 0) return { ok, skipped };
+    if (skipped.length === 0 && est.status === "fulfilled") return { ok, skipped, gas: est.value, rewardTokens };
+    try {
+      return { ok, skipped, gas: await this.estimate(liquidationCall(ok)), rewardTokens };
+    } catch (e) {
+      const again = this.simulationRejected(ok, e);
+      return { ...again, skipped: [...skipped, ...again.skipped] };
+    }
+  }
+
+  private simulationRejected(items: LiquidationItem[], e: unknown): Simulation {
+    const decoded = decodeContractRevert(e);
+    if (decoded === undefined) return { ok: [], skipped: [], rpcError: e };
+    return { ok: [], skipped: items.map((item) => this.applyRevert(item, decoded)) };
+  }
+
+  /** Log, back off as the revert asks, and report the item as skipped. */
+  private applyRevert(item: LiquidationItem, d: DecodedRevert): SkippedItem {
+    const action = revertAction(d, item);
+    const fields = { ...describe(item), error: d.errorName };
+    switch (action.kind) {
+      case "skip":
+        this.logger.info({ msg: "skipped: state moved", ...fields });
+        break;
+      case "cooldown": {
+        const chainNow = this.head?.timestamp;
+        const waitS = chainNow === undefined ? 1n : action.endsAt > chainNow ? action.endsAt - chainNow : 0n;
+        this.backOff(`a:${action.account.toLowerCase()}`, Number(waitS) * 1000, { ...fields, endsAt: action.endsAt });
+        break;
+      }
+      case "market_backoff":
+        this.backOff(`m:${action.marketId}`, this.priceBackoffMs, fields);
+        break;
+      case "unknown":
+        this.logger.warn({ msg: "skipped: unknown revert", ...fields, args: d.args.map(String) });
+        break;
+    }
+    return { item, errorName: d.errorName === "unknown" ? undefined : d.errorName };
+  }
+
+  private callOnLatest(call: LiquidationCall): Promise<unknown> {
+    const base = { address: this.market, abi: PerpMarket.abi, account: this.keeper } as const;
+    return call.functionName === "liquidate"
+      ? this.publicClient.simulateContract({ ...base, functionName: "liquidate", args: call.args }).then((r) => r.result)
+      : this.publicClient.simulateContract({ ...base, functionName: "liquidateBatch", args: call.args }).then((r) => r.result);
+  }
+
+  /** eth_estimateGas from the keeper's address; `prepare: false` avoids fee and nonce look-ups. */
+  private estimate(call: LiquidationCall): Promise<bigint> {
+    const base = { address: this.market, abi: PerpMarket.abi, account: this.keeper, prepare: false } as const;
+    return call.functionName === "liquidate"
+      ? this.publicClient.estimateContractGas({ ...base, functionName: "liquidate", args: call.args })
+      : this.publicClient.estimateContractGas({ ...base, functionName: "liquidateBatch", args: call.args });
+  }
+
+  private async currentHead(): Promise<BlockHead> {
+    if (this.head !== undefined) return this.head;
+    const b = await this.publicClient.getBlock({ blockTag: "latest" });
+    const head: BlockHead = { number: b.number, baseFeePerGas: b.baseFeePerGas, timestamp: b.timestamp };
+    const current = this.head as BlockHead | undefined; // onBlock may have run meanwhile
+    if (current === undefined || current.number < head.number) this.head = head;
+    return head;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Signing and sending
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * Sign and broadcast at a new nonce, under the nonce lock, which also covers the budget check
+   * and `track` (so concurrent jobs see each other's spend). "Already known" (viem: NonceTooLow)
+   * for this very transaction counts as sent; other nonce trouble resyncs and retries.
+   */
+  private async broadcastNew(
+    call: LiquidationCall,
+    gas: bigint,
+    fees: Fees,
+    track: (hash: Hex, nonce: number) => InFlightTx,
+  ): Promise<InFlightTx> {
+    await this.nonces.init();
+    return this.nonces.exclusive(async () => {
+      const worstCaseWei = gas * fees.maxFeePerGas;
+      const pendingWei = this.pendingWei();
+      if (!this.budget.allows(pendingWei, worstCaseWei)) {
+        throw new GasBudgetExceededError({ worstCaseWei, spentWei: this.budget.spent(), pendingWei, budgetWei: this.budget.budgetWei });
+      }
+      let last: unknown;
+      for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
+        const nonce = this.nonces.next();
+        let signed: Hex;
+        try {
+          signed = await this.sign({ to: this.market, data: call.data, value: 0n, nonce, gas, ...fees });
+        } catch (e) {
+          this.nonces.release(nonce);
+          throw e;
+        }
+        const hash = keccak256(signed);
+        try {
+          await this.walletClient.sendRawTransaction({ serializedTransaction: signed });
+          this.nonces.confirm(nonce);
+          return track(hash, nonce);
+        } catch (e) {
+          const { kind, error } = classifySendError(e, nonce);
+          last = error;
+          if ((kind === "nonce_too_low" || kind === "unknown") && (await this.nodeKnows(hash))) {
+            this.nonces.confirm(nonce);
+            return track(hash, nonce);
+          }
+          // Not ours at this nonce: hand it back, then let a resync say where the key really is.
+          this.nonces.release(nonce);
+          if (kind === "nonce_too_low" || kind === "nonce_too_high" || kind === "underpriced") {
+            this.logger.warn({ msg: "nonce taken or out of order: resyncing", nonce, kind });
+            await this.nonces.resync(kind);
+            continue;
+          }
+          // Unknown (a timeout?): the node may still have taken it, and the pending count will say.
+          if (kind === "unknown") await this.nonces.resync("send failed for an unknown reason");
+          throw new SendFailedError(kind, error);
+        }
+      }
+      throw new SendFailedError("nonce_too_low", last);
+    });
+  }
+
+  /** Whether the node has this exact transaction (pool or chain). Any failure counts as no. */
+  private async nodeKnows(hash: Hex): Promise<boolean> {
+    try {
+      await this.publicClient.getTransaction({ hash });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async sign(tx: { to: Address; data: Hex; value: bigint; nonce: number; gas: bigint } & Fees): Promise<Hex> {
+    const account = this.walletClient.account;
+    const request = { ...tx, type: "eip1559" as const, chainId: this.walletClient.chain.id };
+    if (account.signTransaction) return account.signTransaction(request);
+    return this.walletClient.signTransaction({ ...tx, type: "eip1559", account, chain: this.walletClient.chain });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Following transactions
+  // ------------------------------------------------------------------------------------------
+
+  /**
+   * Process a new head: settle what was mined, replace what is stuck, drop what another
+   * transaction displaced. Call it for every head; a call while one runs returns that run.
+   */
+  onBlock(block: BlockHead): Promise<void> {
+    this.head = block;
+    this.budgetHasRoom();
+    this.tick ??= this.processBlock(block)
+      .catch((e: unknown) => this.logger.warn({ msg: "block processing failed; retried on the next block", err: e }))
+      .finally(() => {
+        this.tick = undefined;
+      });
+    return this.tick;
+  }
+
+  private async processBlock(block: BlockHead): Promise<void> {
+    if (this.tracked.size === 0) return;
+    const latestNonce = await this.publicClient.getTransactionCount({ address: this.keeper, blockTag: "latest" });
+    const recs = [...this.tracked.values()].sort((a, b) => a.tx.nonce - b.tx.nonce);
+    for (const rec of recs) {
+      try {
+        if (rec.tx.nonce < latestNonce) await this.settle(rec, block);
+        else await this.maybeReplace(rec, block);
+      } catch (e) {
+        this.logger.warn({ msg: "could not follow transaction; retrying next block", hash: rec.tx.hash, nonce: rec.tx.nonce, err: e });
+      }
+    }
+  }
+
+  /** The nonce is used: find which of our broadcasts was mined, or conclude none was. */
+  private async settle(rec: Tracked, block: BlockHead): Promise<void> {
+    const hashes = [rec.tx.hash, ...(rec.tx.previousHashes ?? [])];
+    const receipts = await Promise.all(hashes.map((hash) => this.receiptOf(hash)));
+    const receipt = receipts.find((r) => r !== undefined);
+    if (receipt === undefined) {
+      // One block of grace, in case the node's receipt index lags its nonce.
+      if (rec.missingSince === undefined) {
+        rec.missingSince = block.number;
+        return;
+      }
+      if (block.number <= rec.missingSince) return;
+      this.dropped(rec, "our nonce was used by a transaction we did not send");
+      await this.nonces.exclusive(() => this.nonces.resync("nonce used by an unknown transaction"));
+      return;
+    }
+
+    this.finish(rec);
+    const gasWei = receipt.gasUsed * receipt.effectiveGasPrice;
+    this.budget.record(gasWei);
+    this.counters.gasSpentWei += gasWei;
+    this.metrics.gasSpentWei.inc(Number(gasWei));
+    const kind = kindOf(rec);
+    const fields = { hash: receipt.transactionHash, nonce: rec.tx.nonce, block: receipt.blockNumber, gasUsed: receipt.gasUsed, gasWei };
+
+    if (receipt.to === null || !isAddressEqual(receipt.to, this.market)) {
+      this.counters.dropped++;
+      this.metrics.transactions.inc({ outcome: "dropped" });
+      this.countItems("dropped", kind, rec.tx.items.length);
+      this.logger.info({ msg: "cancel mined", ...fields });
+      return;
+    }
+    if (receipt.status !== "success") {
+      this.counters.reverted++;
+      this.metrics.transactions.inc({ outcome: "reverted" });
+      for (const item of rec.tx.items) {
+        this.metrics.liquidations.inc({ result: "reverted", kind });
+        this.backOff(`t:${targetKey(item)}`, this.revertBackoffMs, { ...describe(item), why: "transaction reverted" });
+      }
+      this.logger.warn({ msg: "liquidation reverted on chain", ...fields, items: rec.tx.items.map(describe) });
+      return;
+    }
+    const result = decodeLiquidationLogs(receipt.logs, { market: this.market, keeper: this.keeper });
+    this.counters.mined++;
+    this.counters.rewardTokens += result.rewardTokens;
+    this.metrics.transactions.inc({ outcome: "mined" });
+    this.metrics.rewardEarnedTokens.inc(Number(result.rewardTokens));
+    this.countItems("success", kind, result.liquidated.length);
+    for (const f of result.failed) {
+      this.metrics.liquidations.inc({ result: "reverted", kind });
+      const item = rec.tx.items.find((i) => isAddressEqual(i.account, f.account) && i.marketId === f.marketId);
+      if (item) this.applyRevert(item, { errorName: f.errorName, args: [] });
+    }
+    this.logger.info({
+      msg: "liquidation mined",
+      ...fields,
+      rewardTokens: result.rewardTokens,
+      liquidated: result.liquidated.length,
+      failed: result.failed.map((f) => ({ account: f.account, marketId: f.marketId, error: f.errorName })),
+    });
+  }
+
+  private async receiptOf(hash: Hex): Promise<TransactionReceipt | undefined> {
+    try {
+      return await this.publicClient.getTransactionReceipt({ hash });
+    } catch (e) {
+      if (e instanceof TransactionReceiptNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /** `rec` will never be mined: count it dropped and free its targets. */
+  private dropped(rec: Tracked, why: string): void {
+    this.finish(rec);
+    this.counters.dropped++;
+    this.metrics.transactions.inc({ outcome: "dropped" });
+    this.countItems("dropped", kindOf(rec), rec.tx.items.length);
+    const hashes = [rec.tx.hash, ...(rec.tx.previousHashes ?? [])];
+    this.logger.warn({ msg: `dropped: ${why}`, nonce: rec.tx.nonce, hashes, items: rec.tx.items.map(describe) });
+  }
+
+  /** Stop tracking `rec` and free its targets. */
+  private finish(rec: Tracked): void {
+    if (this.tracked.get(rec.tx.nonce) === rec) this.tracked.delete(rec.tx.nonce);
+    for (const item of rec.tx.items) this.reserved.delete(targetKey(item));
+  }
+
+  /** Not mined after `replaceAfterBlocks`: bump fees at the same nonce, or cancel. */
+  private async maybeReplace(rec: Tracked, block: BlockHead): Promise<void> {
+    rec.missingSince = undefined;
+    if (block.number - rec.tx.sentAtBlock < this.replaceAfterBlocks) return;
+    const cancel = rec.cancelled || !rec.tx.items.some((item) => this.stillValid(item));
+    const gas = cancel ? CANCEL_GAS : (rec.tx.gas ?? (await this.regas(rec)));
+    const fees = bumpFees(
+      { maxFeePerGas: rec.tx.maxFeePerGas, maxPriorityFeePerGas: rec.tx.maxPriorityFeePerGas },
+      { baseFeePerGas: block.baseFeePerGas, policy: this.policy, expectedProfitWei: cancel ? 0n : rec.expectedProfitWei, gas },
+    );
+    const fields = { nonce: rec.tx.nonce, hash: rec.tx.hash, blocks: block.number - rec.tx.sentAtBlock, cancel };
+    if (!fees.ok) {
+      if (!rec.capWarned) this.logger.warn({ msg: "stuck transaction cannot be bumped under the fee cap", ...fields, reason: fees.reason });
+      rec.capWarned = true;
+      return;
+    }
+    if (!cancel) {
+      const others = this.pendingWei() - (rec.tx.gas ?? UNKNOWN_GAS) * rec.tx.maxFeePerGas;
+      if (!this.budget.allows(others, gas * fees.maxFeePerGas)) {
+        this.logger.info({ msg: "fee bump would exceed the hourly gas budget; waiting", ...fields });
+        return;
+      }
+    }
+    const tx = cancel
+      ? { to: this.keeper, data: "0x" as Hex, value: 0n, nonce: rec.tx.nonce, gas, ...pickFees(fees) }
+      : { to: this.market, data: rec.call.data, value: 0n, nonce: rec.tx.nonce, gas, ...pickFees(fees) };
+    const signed = await this.sign(tx);
+    const hash = keccak256(signed);
+    try {
+      await this.walletClient.sendRawTransaction({ serializedTransaction: signed });
+    } catch (e) {
+      const { kind } = classifySendError(e, rec.tx.nonce);
+      // nonce_too_low: one of our broadcasts (or another's) was just mined; the next block settles it.
+      this.logger.info({ msg: "replacement not accepted; keeping the pending one", ...fields, kind });
+      return;
+    }
+    const previous = rec.tx.hash;
+    rec.tx = {
+      ...rec.tx,
+      hash,
+      previousHashes: [...(rec.tx.previousHashes ?? []), previous],
+      sentAtBlock: block.number,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+      replacements: rec.tx.replacements + 1,
+      gas,
+    };
+    if (cancel && !rec.cancelled) {
+      rec.cancelled = true;
+      this.counters.cancelled++;
+    }
+    this.counters.replaced++;
+    this.metrics.transactions.inc({ outcome: "replaced" });
+    this.logger.info({
+      msg: cancel ? "stuck transaction cancelled" : "stuck transaction replaced with higher fees",
+      ...fields,
+      replacedBy: hash,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+  }
+
+  private stillValid(item: LiquidationItem): boolean {
+    try {
+      return this.isStillValid(item);
+    } catch (e) {
+      this.logger.warn({ msg: "isStillValid threw; treating the item as valid", ...describe(item), err: e });
+      return true;
+    }
+  }
+
+  /** Gas for a restored transaction whose checkpoint lacks it. */
+  private async regas(rec: Tracked): Promise<bigint> {
+    const estimate = await this.estimate(rec.call);
+    return (estimate * this.gasMarginPpm + 999_999n) / 1_000_000n;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Budget
+  // ------------------------------------------------------------------------------------------
+
+  /** Worst case of what is in flight: gas limit × maxFeePerGas. */
+  private pendingWei(): bigint {
+    let sum = 0n;
+    for (const rec of this.tracked.values()) sum += (rec.tx.gas ?? UNKNOWN_GAS) * rec.tx.maxFeePerGas;
+    return sum;
+  }
+
+  /** Whether anything may be sent; logs once when the budget trips and once when it recovers. */
+  private budgetHasRoom(): boolean {
+    const pending = this.pendingWei();
+    const room = this.budget.hasRoom(pending);
+    if (!room && !this.budgetTripped) {
+      this.budgetTripped = true;
+      const fields = { spentWei: this.budget.spent(), pendingWei: pending, budgetWei: this.budget.budgetWei };
+      this.logger.warn({ msg: "hourly gas budget exhausted: refusing new sends", ...fields });
+    } else if (room && this.budgetTripped) {
+      this.budgetTripped = false;
+      const fields = { spentWei: this.budget.spent(), pendingWei: pending, budgetWei: this.budget.budgetWei };
+      this.logger.info({ msg: "hourly gas budget has room again", ...fields });
+    }
+    return room;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Checkpoint, shutdown, stats
+  // ------------------------------------------------------------------------------------------
+
+  /** Transactions in flight, for the daemon's checkpoint (copies). */
+  inFlight(): InFlightTx[] {
+    return [...this.tracked.values()]
+      .sort((a, b) => a.tx.nonce - b.tx.nonce)
+      .map((r) => ({ ...r.tx, items: [...r.tx.items], ...(r.tx.previousHashes ? { previousHashes: [...r.tx.previousHashes] } : {}) }));
+  }
+
+  /**
+   * Track transactions a previous instance left in flight: their targets are refused as
+   * duplicates until they are mined or dropped. An entry whose nonce or target is already
+   * tracked is ignored (and logged).
+   */
+  restore(list: readonly InFlightTx[]): void {
+    for (const tx of list) {
+      const keys = tx.items.map(targetKey);
+      if (this.tracked.has(tx.nonce) || keys.some((k) => this.reserved.has(k))) {
+        this.logger.warn({ msg: "restore: nonce or target already tracked; ignored", nonce: tx.nonce, hash: tx.hash });
+        continue;
+      }
+      const { raw: _never, ...clean } = tx;
+      const restored: InFlightTx = { ...clean, items: [...tx.items] };
+      this.tracked.set(tx.nonce, {
+        tx: restored,
+        call: liquidationCall(restored.items),
+        expectedProfitWei: 0n,
+        cancelled: false,
+        capWarned: false,
+      });
+      for (const k of keys) this.reserved.add(k);
+      this.logger.info({ msg: "restored in-flight transaction", nonce: tx.nonce, hash: tx.hash, items: tx.items.map(describe) });
+    }
+  }
+
+  /**
+   * Stop accepting plans, let queued jobs finish, and follow what is in flight until it settles
+   * or `timeoutMs` (real time) passes. Returns what is still in flight, for the checkpoint.
+   */
+  async drain(timeoutMs: number): Promise<{ settled: boolean; inFlight: InFlightTx[] }> {
+    this.draining = true;
+    const deadline = performance.now() + timeoutMs;
+    const remaining = () => Math.max(0, deadline - performance.now());
+    await Promise.race([this.queue.onIdle(), sleep(remaining())]);
+    while (this.tracked.size > 0 && remaining() > 0) {
+      try {
+        const b = await this.publicClient.getBlock({ blockTag: "latest" });
+        await this.onBlock({ number: b.number, baseFeePerGas: b.baseFeePerGas, timestamp: b.timestamp });
+      } catch (e) {
+        this.logger.warn({ msg: "drain: block poll failed", err: e });
+      }
+      if (this.tracked.size > 0) await sleep(Math.min(this.drainPollMs, remaining()));
+    }
+    const settled = this.tracked.size === 0 && this.queue.size === 0 && this.queue.pending === 0;
+    this.logger.info({ msg: settled ? "drained" : "drain timed out", inFlight: this.tracked.size });
+    return { settled, inFlight: this.inFlight() };
+  }
+
+  stats(): ExecutorStats {
+    return { ...this.counters };
+  }
+
+  private countItems(result: "success" | "reverted" | "skipped" | "dropped" | "dry_run", kind: Kind, n: number): void {
+    if (n > 0) this.metrics.liquidations.inc({ result, kind }, n);
+  }
+}
+
+function describe(item: LiquidationItem): { account: Address; marketId: number; size: string } {
+  return { account: item.account, marketId: item.marketId, size: item.size.toString() };
+}
+
+function sumExpected(items: readonly LiquidationItem[]): bigint {
+  return items.reduce((a, i) => a + i.expectedRewardTokens, 0n);
+}
+
+function kindOf(rec: Tracked): Kind {
+  return rec.tx.items.length > 1 ? "batch" : "single";
+}
+
+function pickFees(f: Fees): Fees {
+  return { maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,54 @@
+/** What a mined liquidation transaction did, read from its receipt's events. */
+import { isAddressEqual, parseEventLogs, type Address, type Log } from "viem";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { TOKEN_SCALE } from "../engine/index.ts";
+import { decodeRevertData } from "./revert.ts";
+
+export type LiquidatedItem = {
+  account: Address;
+  marketId: number;
+  size: bigint;
+  /** Keeper reward in collateral tokens (the event carries WAD = tokens × 1e12). */
+  rewardTokens: bigint;
+  full: boolean;
+};
+
+export type FailedItem = { account: Address; marketId: number; errorName: string };
+
+export type LiquidationReceipt = {
+  liquidated: LiquidatedItem[];
+  /** Batch items that reverted on chain (LiquidationFailed), with their decoded custom error. */
+  failed: FailedItem[];
+  rewardTokens: bigint;
+};
+
+/**
+ * The Liquidated events `market` emitted for `keeper`, and the LiquidationFailed events, in
+ * `logs` (a receipt's). Events from other contracts, or paying other keepers, are ignored.
+ */
+export function decodeLiquidationLogs(logs: readonly Log[], p: { market: Address; keeper: Address }): LiquidationReceipt {
+  const ours = logs.filter((l) => isAddressEqual(l.address, p.market));
+  const events = parseEventLogs({ abi: PerpMarket.abi, logs: ours, eventName: ["Liquidated", "LiquidationFailed"] });
+  const out: LiquidationReceipt = { liquidated: [], failed: [], rewardTokens: 0n };
+  for (const e of events) {
+    if (e.eventName === "Liquidated") {
+      if (!isAddressEqual(e.args.keeper, p.keeper)) continue;
+      const rewardTokens = e.args.keeperReward / TOKEN_SCALE;
+      out.liquidated.push({
+        account: e.args.account,
+        marketId: Number(e.args.marketId),
+        size: e.args.size,
+        rewardTokens,
+        full: e.args.full,
+      });
+      out.rewardTokens += rewardTokens;
+    } else {
+      out.failed.push({
+        account: e.args.account,
+        marketId: Number(e.args.marketId),
+        errorName: decodeRevertData(e.args.reason).errorName,
+      });
+    }
+  }
+  return out;
+}

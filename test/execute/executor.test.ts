@@ -1,0 +1,368 @@
+/**
+ * Executor against a real Anvil with automine: simulate → send → mined, and every reason not to
+ * send. Mempool behaviour (stuck transactions, replacements, foreign nonces) is in
+ * executor-mempool.test.ts.
+ */
+import { parseGwei, type Address } from "viem";
+import { beforeAll, describe, expect, it } from "vitest";
+import { MockUSDC } from "../../abi/MockUSDC.ts";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
+import type { Executor } from "../../src/execute/executor.ts";
+import type { JobResult, LiquidationItem } from "../../src/execute/types.ts";
+import { withSnapshot } from "../support/anvil.ts";
+import {
+  SMALL,
+  OWNER,
+  counterValue,
+  itemFor,
+  keeperNonce,
+  liquidatedEvents,
+  makeExecutor,
+  openLong,
+  plan,
+  setPrice,
+  setupWorld,
+  tick,
+  type World,
+} from "./world.ts";
+
+let w: World;
+/** Liquidatable at the crash price (300 USDC behind 8 000 SMALLCAP long from 0.5). */
+let risky: Address[];
+/** 3 000 USDC behind the same position: healthy at the crash price. */
+let healthy: Address;
+
+const CRASH = "0.47";
+
+beforeAll(async () => {
+  w = await setupWorld();
+  risky = [];
+  for (const i of [1, 2, 3, 4]) risky.push(await openLong(w, i));
+  healthy = await openLong(w, 5, { tokens: 3_000n });
+  await setPrice(w, CRASH);
+});
+
+withSnapshot();
+
+const keeperTokens = (): Promise<bigint> =>
+  w.chain.publicClient.readContract({
+    address: w.deployment.contracts.token,
+    abi: MockUSDC.abi,
+    functionName: "balanceOf",
+    args: [w.keeper],
+  });
+
+describe("Executor (automine)", () => {
+  it("simulates, sends and follows a single liquidation to its receipt; reward recorded, no reverts", async () => {
+    const { executor, metrics } = makeExecutor(w);
+    const item = await itemFor(w, risky[0]!);
+    const nonce0 = await keeperNonce(w);
+    const tokens0 = await keeperTokens();
+    await tick(w, executor);
+
+    const r = executor.submit(plan([item], { observedAt: performance.now() }));
+    expect(r.accepted).toBe(true);
+    if (!r.accepted) return;
+    const out = await r.done;
+    expect(out.status).toBe("sent");
+    if (out.status !== "sent") return;
+    expect(out.tx.nonce).toBe(nonce0);
+    expect(out.tx.items).toEqual([item]);
+    expect(executor.inFlight().map((t) => t.hash)).toEqual([out.tx.hash]);
+
+    await tick(w, executor);
+    const s = executor.stats();
+    expect(s).toMatchObject({ sent: 1, mined: 1, reverted: 0, replaced: 0, dropped: 0, skipped: 0 });
+    expect(s.rewardTokens).toBe(item.expectedRewardTokens);
+    expect(s.rewardTokens).toBeGreaterThan(0n);
+    expect((await keeperTokens()) - tokens0).toBe(s.rewardTokens);
+    const receipt = await w.chain.publicClient.getTransactionReceipt({ hash: out.tx.hash });
+    expect(s.gasSpentWei).toBe(receipt.gasUsed * receipt.effectiveGasPrice);
+    expect(executor.inFlight()).toEqual([]);
+
+    expect(await counterValue(metrics.transactions, { outcome: "sent" })).toBe(1);
+    expect(await counterValue(metrics.transactions, { outcome: "mined" })).toBe(1);
+    expect(await counterValue(metrics.transactions, { outcome: "reverted" })).toBe(0);
+    expect(await counterValue(metrics.liquidations, { result: "success", kind: "single" })).toBe(1);
+    expect(await counterValue(metrics.rewardEarnedTokens)).toBe(Number(item.expectedRewardTokens));
+    expect(await counterValue(metrics.gasSpentWei)).toBe(Number(s.gasSpentWei));
+    const latency = (await metrics.priceToBroadcast.get()).values.find((v) => v.metricName === "keeper_price_to_broadcast_seconds_count");
+    expect(latency?.value).toBe(1);
+  });
+
+  it("refuses a second plan for a target while the first is queued or in flight", async () => {
+    const { executor } = makeExecutor(w);
+    const item = await itemFor(w, risky[0]!);
+    const first = executor.submit(plan([item]));
+    expect(first.accepted).toBe(true);
+    // Same target inside another plan (a batch) is refused as well.
+    const other = await itemFor(w, risky[1]!);
+    expect(executor.submit(plan([item]))).toMatchObject({ accepted: false, reason: "duplicate" });
+    expect(executor.submit(plan([other, item]))).toMatchObject({ accepted: false, reason: "duplicate" });
+    if (!first.accepted) return;
+    expect((await first.done).status).toBe("sent");
+    expect(executor.submit(plan([item]))).toMatchObject({ accepted: false, reason: "duplicate" });
+
+    await tick(w, executor); // mined: the target is free again
+    const again = executor.submit(plan([item]));
+    expect(again.accepted).toBe(true);
+    if (!again.accepted) return;
+    // The first step restored the account's health: the stale plan is skipped at simulation.
+    expect(await again.done).toMatchObject({ status: "skipped", reason: "reverted", skipped: [{ errorName: "NotLiquidatable" }] });
+    expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, skipped: 1 });
+  });
+
+  it("skips a target that turned healthy before sending: NotLiquidatable decoded, nonce untouched", async () => {
+    const { executor, metrics } = makeExecutor(w);
+    const item = await itemFor(w, risky[0]!);
+    await setPrice(w, "0.5");
+    const nonce0 = await keeperNonce(w);
+
+    const r = executor.submit(plan([item]));
+    if (!r.accepted) throw new Error("refused");
+    const out = await r.done;
+    expect(out).toMatchObject({ status: "skipped", reason: "reverted", skipped: [{ item, errorName: "NotLiquidatable" }] });
+    expect(await keeperNonce(w)).toBe(nonce0);
+    expect(executor.stats()).toMatchObject({ sent: 0, skipped: 1 });
+    expect(await counterValue(metrics.liquidations, { result: "skipped" })).toBe(1);
+    expect(await counterValue(metrics.transactions)).toBe(0);
+    // A state-moved skip does not back off: the target may be planned again at once.
+    expect(executor.submit(plan([item])).accepted).toBe(true);
+  });
+
+  it("drops the invalid item of a batch of 3 at simulation and mines the other 2 in one transaction", async () => {
+    const { executor, metrics } = makeExecutor(w);
+    const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
+    const bad = { account: healthy, marketId: SMALL, size: a.size, expectedRewardTokens: a.expectedRewardTokens };
+    const from = await w.chain.publicClient.getBlockNumber();
+    await tick(w, executor);
+
+    const r = executor.submit(plan([a, bad, b]));
+    if (!r.accepted) throw new Error("refused");
+    const out = await r.done;
+    expect(out.status).toBe("sent");
+    if (out.status !== "sent") return;
+    expect(out.tx.items).toEqual([a, b]);
+    expect(out.skipped).toEqual([{ item: bad, errorName: "NotLiquidatable" }]);
+
+    await tick(w, executor);
+    const tx = await w.chain.publicClient.getTransaction({ hash: out.tx.hash });
+    expect(tx.to?.toLowerCase()).toBe(w.market.toLowerCase());
+    const [ea, eb, eBad] = await Promise.all([a, b, bad].map((i) => liquidatedEvents(w, i.account, from)));
+    expect(ea!.map((e) => e.transactionHash)).toEqual([out.tx.hash]);
+    expect(eb!.map((e) => e.transactionHash)).toEqual([out.tx.hash]);
+    expect(eBad).toEqual([]);
+    expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, reverted: 0, skipped: 1 });
+    expect(executor.stats().rewardTokens).toBe(a.expectedRewardTokens + b.expectedRewardTokens);
+    expect(await counterValue(metrics.liquidations, { result: "success", kind: "batch" })).toBe(2);
+  });
+
+  it("restore(): in-flight transactions of a previous instance block duplicates, then settle", async () => {
+    const first = makeExecutor(w).executor;
+    const item = await itemFor(w, risky[0]!);
+    await tick(w, first);
+    const r = first.submit(plan([item]));
+    if (!r.accepted) throw new Error("refused");
+    const out = await r.done;
+    if (out.status !== "sent") throw new Error(`not sent: ${out.status}`);
+    const checkpoint = first.inFlight();
+    expect(checkpoint).toHaveLength(1);
+
+    // "Restart": a new instance with the checkpoint.
+    const { executor } = makeExecutor(w);
+    executor.restore(checkpoint);
+    expect(executor.inFlight()).toEqual(checkpoint);
+    expect(executor.submit(plan([item]))).toMatchObject({ accepted: false, reason: "duplicate" });
+
+    // Another target goes out at the next nonce (the pending count was re-read).
+    const other = await itemFor(w, risky[1]!);
+    await tick(w, executor);
+    const r2 = executor.submit(plan([other]));
+    if (!r2.accepted) throw new Error("refused");
+    const out2 = await r2.done;
+    expect(out2.status).toBe("sent");
+    if (out2.status !== "sent") return;
+    expect(out2.tx.nonce).toBe(out.tx.nonce + 1);
+
+    await tick(w, executor);
+    expect(executor.inFlight()).toEqual([]);
+    expect(executor.stats()).toMatchObject({ mined: 2, reverted: 0 });
+    expect(executor.stats().rewardTokens).toBe(item.expectedRewardTokens + other.expectedRewardTokens);
+    expect(executor.submit(plan([item])).accepted).toBe(true);
+  });
+
+  it("restore(): a restored transaction the node no longer has is dropped when its nonce is reused", async () => {
+    const { executor } = makeExecutor(w);
+    const lost = await itemFor(w, risky[2]!);
+    const n = await keeperNonce(w);
+    const head = await tick(w, executor);
+    executor.restore([
+      {
+        hash: `0x${"ab".repeat(32)}`,
+        nonce: n,
+        items: [lost],
+        sentAtBlock: head.number,
+        maxFeePerGas: parseGwei("2"),
+        maxPriorityFeePerGas: parseGwei("1"),
+        replacements: 0,
+        gas: 300_000n,
+      },
+    ]);
+    expect(executor.submit(plan([lost]))).toMatchObject({ accepted: false, reason: "duplicate" });
+
+    // The node's pending count is n: a new liquidation takes nonce n, so the restored one is gone.
+    const out = await submitAndWait(executor, [await itemFor(w, risky[0]!)]);
+    expect(out.status === "sent" && out.tx.nonce).toBe(n);
+    expect(executor.stats()).toMatchObject({ dropped: 1 });
+    expect(executor.inFlight().map((t) => t.nonce)).toEqual([n]);
+    expect(executor.submit(plan([lost])).accepted).toBe(true);
+  });
+
+  it("restore(): what is in flight counts against the gas budget at its worst case", async () => {
+    const { executor } = makeExecutor(w, { gasBudgetWeiPerHour: parseGwei("1") * 300_000n });
+    const item = await itemFor(w, risky[0]!);
+    const other = await itemFor(w, risky[1]!);
+    const head = await tick(w, executor);
+    executor.restore([
+      {
+        hash: `0x${"cd".repeat(32)}`,
+        nonce: 1_000,
+        items: [other],
+        sentAtBlock: head.number,
+        maxFeePerGas: parseGwei("1"),
+        maxPriorityFeePerGas: parseGwei("1"),
+        replacements: 0,
+        gas: 300_000n,
+      },
+    ]);
+    expect(executor.submit(plan([item]))).toMatchObject({ accepted: false, reason: "budget" });
+  });
+
+  it("dryRun simulates and reports, and sends nothing", async () => {
+    const { executor, metrics, logs } = makeExecutor(w, { dryRun: true });
+    const item = await itemFor(w, risky[0]!);
+    const nonce0 = await keeperNonce(w);
+    const block0 = await w.chain.publicClient.getBlockNumber();
+    const r = executor.submit(plan([item]));
+    if (!r.accepted) throw new Error("refused");
+    const out = await r.done;
+    expect(out.status).toBe("dry_run");
+    if (out.status !== "dry_run") return;
+    expect(out.items).toEqual([item]);
+    expect(out.gas).toBeGreaterThan(21_000n);
+    expect(out.maxFeePerGas).toBeGreaterThanOrEqual(out.maxPriorityFeePerGas);
+    expect(await keeperNonce(w)).toBe(nonce0);
+    expect(await w.chain.publicClient.getBlockNumber()).toBe(block0);
+    expect(executor.inFlight()).toEqual([]);
+    expect(executor.stats()).toMatchObject({ sent: 0, dryRun: 1, skipped: 0 });
+    expect(await counterValue(metrics.liquidations, { result: "dry_run" })).toBe(1);
+    expect(logs.messages()).toContain("dry run: would send");
+    // Nothing is in flight, so the target is free again.
+    expect(executor.submit(plan([item])).accepted).toBe(true);
+  });
+
+  it("refuses new sends while the hourly gas budget is spent, and recovers when the window slides", async () => {
+    const item = await itemFor(w, risky[0]!);
+    const other = await itemFor(w, risky[1]!);
+    // The worst case of one liquidation (gas limit × maxFee), measured with a dry run.
+    const probe = makeExecutor(w, { dryRun: true }).executor;
+    await tick(w, probe);
+    const dry = await submitAndWait(probe, [item]);
+    if (dry.status !== "dry_run") throw new Error("dry run failed");
+    const worst = dry.gas * dry.maxFeePerGas;
+
+    let clock = 1_000;
+    const { executor, logs } = makeExecutor(w, { gasBudgetWeiPerHour: worst, now: () => clock });
+    await tick(w, executor);
+    expect((await submitAndWait(executor, [item])).status).toBe("sent");
+    // In flight at its worst case: the budget is spent.
+    expect(executor.submit(plan([other]))).toMatchObject({ accepted: false, reason: "budget" });
+    expect(executor.submit(plan([other]))).toMatchObject({ accepted: false, reason: "budget" });
+
+    // Mined: it cost less than the worst case, so there is room, but not for a whole second worst case.
+    await tick(w, executor);
+    expect(executor.stats().gasSpentWei).toBeLessThan(worst);
+    const second = await submitAndWait(executor, [other]);
+    expect(second).toMatchObject({ status: "skipped", reason: "budget" });
+    expect(executor.stats().sent).toBe(1);
+
+    // An hour later the spend has left the window.
+    clock += 3_600_001;
+    expect((await submitAndWait(executor, [other])).status).toBe("sent");
+    const msgs = logs.messages();
+    expect(msgs.filter((m) => m.startsWith("hourly gas budget exhausted"))).toHaveLength(1);
+    expect(msgs.filter((m) => m.startsWith("hourly gas budget has room again"))).toHaveLength(1);
+  });
+
+  it("backs an account off until its cooldown ends (CooldownActive decoded)", async () => {
+    const owner = w.chain.wallet(OWNER);
+    const hash = await owner.writeContract({
+      address: w.market,
+      abi: PerpMarket.abi,
+      functionName: "setGlobalLiquidationParams",
+      args: [{ cooldown: 60, backstopPpm: 0, keeperSharePpm: 500_000 }],
+    });
+    await w.chain.publicClient.waitForTransactionReceipt({ hash });
+    let clock = 0;
+    const { executor } = makeExecutor(w, { now: () => clock });
+    const account = risky[0]!;
+    const step = await itemFor(w, account);
+    await tick(w, executor);
+    expect((await submitAndWait(executor, [step])).status).toBe("sent");
+    await tick(w, executor);
+
+    // Further down, liquidatable again, but a partial step must wait for the cooldown.
+    await setPrice(w, "0.465");
+    const h = await w.chain.publicClient.readContract({
+      address: w.market,
+      abi: PerpMarket.abi,
+      functionName: "accountHealth",
+      args: [account],
+    });
+    expect(h.liquidatable && !h.backstop).toBe(true);
+    await tick(w, executor);
+    const oneLot: LiquidationItem = { account, marketId: SMALL, size: 10n * 10n ** 18n, expectedRewardTokens: 0n };
+    const out = await submitAndWait(executor, [oneLot]);
+    expect(out).toMatchObject({ status: "skipped", reason: "reverted", skipped: [{ errorName: "CooldownActive" }] });
+    const backoff = { accepted: false, reason: "backoff", target: `a:${account.toLowerCase()}` };
+    expect(executor.submit(plan([oneLot]))).toMatchObject(backoff);
+    // The step was a block or two before the head: the cooldown has 58–59 s left in chain time.
+    clock += 50_000;
+    expect(executor.submit(plan([oneLot]))).toMatchObject(backoff);
+    clock += 11_000;
+    expect(executor.submit(plan([oneLot])).accepted).toBe(true);
+  });
+
+  it("backs a market off on StalePrice", async () => {
+    let clock = 0;
+    const { executor } = makeExecutor(w, { now: () => clock, priceBackoffMs: 5_000 });
+    const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
+    await w.chain.testClient.increaseTime({ seconds: 2 * 3600 });
+    await w.chain.testClient.mine({ blocks: 1 });
+    await tick(w, executor);
+    expect(await submitAndWait(executor, [a])).toMatchObject({
+      status: "skipped",
+      reason: "reverted",
+      skipped: [{ errorName: "StalePrice" }],
+    });
+    expect(executor.submit(plan([b]))).toMatchObject({ accepted: false, reason: "backoff", target: `m:${SMALL}` });
+    clock += 5_001;
+    expect(executor.submit(plan([b])).accepted).toBe(true);
+  });
+
+  it("refuses plans it cannot take: empty, a target twice, while draining", async () => {
+    const { executor } = makeExecutor(w);
+    const a = await itemFor(w, risky[0]!);
+    expect(executor.submit(plan([]))).toMatchObject({ accepted: false, reason: "invalid_plan" });
+    expect(executor.submit(plan([a, a]))).toMatchObject({ accepted: false, reason: "invalid_plan" });
+    expect(await executor.drain(1_000)).toEqual({ settled: true, inFlight: [] });
+    expect(executor.submit(plan([a]))).toMatchObject({ accepted: false, reason: "draining" });
+  });
+});
+
+/** Submit, insist on admission, and wait for the job's result. */
+async function submitAndWait(executor: Executor, items: LiquidationItem[]): Promise<JobResult> {
+  const r = executor.submit(plan(items));
+  if (!r.accepted) throw new Error(`refused: ${r.reason}`);
+  return r.done;
+}
