@@ -9,6 +9,7 @@ import {
   type WalletClient,
 } from "viem";
 import { BaseError } from "../lib/errors.ts";
+import type { Metrics } from "../lib/metrics.ts";
 
 /** A reader and a signer on one chain; every chain action takes this, never a singleton. */
 export type ChainClients = {
@@ -43,9 +44,24 @@ export function redactUrl(url: string): string {
 export async function connect(
   rpcUrl: string,
   account: Account,
-  opts: { pollingInterval?: number; timeoutMs?: number } = {},
+  opts: { pollingInterval?: number; timeoutMs?: number; metrics?: Metrics } = {},
 ): Promise<ChainClients & { chainId: number }> {
-  const transport = http(rpcUrl, { timeout: opts.timeoutMs ?? 10_000, retryCount: 1 });
+  const metrics = opts.metrics;
+  const transport = http(rpcUrl, {
+    timeout: opts.timeoutMs ?? 10_000,
+    retryCount: 1,
+    // Count every JSON-RPC request by method (a batch counts each of its calls).
+    onFetchRequest: metrics
+      ? async (request) => {
+          try {
+            const body = (await request.clone().json()) as { method?: string } | { method?: string }[];
+            for (const call of Array.isArray(body) ? body : [body]) metrics.rpcRequests.inc({ method: call.method ?? "unknown" });
+          } catch {
+            metrics.rpcRequests.inc({ method: "unknown" });
+          }
+        }
+      : undefined,
+  });
   let chainId: number;
   try {
     chainId = await createPublicClient({ transport }).getChainId();

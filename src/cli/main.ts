@@ -5,14 +5,17 @@ import { BaseError, oneLine } from "../lib/errors.ts";
 import { UsageError, helpText, parseFlags, type CliIO, type Command } from "./command.ts";
 import { deployCommand } from "./deploy.ts";
 import { devnetCommand } from "./devnet.ts";
+import { demoCommand } from "./demo.ts";
 import { quoteCommand } from "./quote.ts";
+import { runCommand } from "./run.ts";
+import { statusCommand } from "./status.ts";
 
 /**
  * perp-keeper's entry point: pick the command, parse its flags, run it, and turn any error into
  * one line on stderr with an exit code (2: the command line is wrong; 1: anything else).
  */
 
-const COMMANDS: readonly Command[] = [deployCommand, devnetCommand, quoteCommand] as unknown as readonly Command[];
+const COMMANDS: readonly Command[] = [runCommand, statusCommand, demoCommand, devnetCommand, deployCommand, quoteCommand] as unknown as readonly Command[];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };

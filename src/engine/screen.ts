@@ -18,6 +18,11 @@ export type ScreenResult = {
   liquidatable: number[];
   /** How many accounts fell inside the band and were evaluated with bigint arithmetic. */
   exactEvaluations: number;
+  /**
+   * Accounts not evaluated because one of their markets has no usable price in the valuation
+   * (stale or invalid feed): the contract would refuse to value them too, so nobody can act.
+   */
+  unpriced: number;
 };
 
 /**
@@ -101,6 +106,7 @@ export class HealthScreen {
     }
     const liquidatable: number[] = [];
     let exactEvaluations = 0;
+    let unpriced = 0;
     for (let i = 0; i < this.accounts.length; i++) {
       const a = this.accounts[i];
       if (a === undefined) continue;
@@ -128,14 +134,18 @@ export class HealthScreen {
         maintenance += notional * rates[id]![t]! - cums[id]![t]!;
         magnitude += Math.abs(s) * (p + Math.abs(index[id]!)) + Math.abs(c) + notional;
       }
+      if (unknownMarket) {
+        unpriced++;
+        continue;
+      }
       const margin = equity - maintenance;
       const band = BAND * magnitude + 1e-9;
-      if (!unknownMarket && margin < -band) liquidatable.push(i);
-      else if (unknownMarket || margin <= band) {
+      if (margin < -band) liquidatable.push(i);
+      else if (margin <= band) {
         exactEvaluations++;
         if (accountHealth(a, v).liquidatable) liquidatable.push(i);
       }
     }
-    return { liquidatable, exactEvaluations };
+    return { liquidatable, exactEvaluations, unpriced };
   }
 }

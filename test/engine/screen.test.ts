@@ -90,4 +90,8 @@ test("replacing and deleting accounts", () => {
   expect(screen.scan(v).liquidatable).toEqual([5]);
   screen.delete(5);
   expect(screen.scan(v).liquidatable).toEqual([]);
+  // Without a usable price for its market, an account is left alone (the contract would revert).
+  screen.set(5, sick);
+  const r = screen.scan({ ...v, prices: new Map([[1, WAD]]) });
+  expect([r.liquidatable, r.unpriced]).toEqual([[], 2]);
 });

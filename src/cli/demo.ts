@@ -1,0 +1,114 @@
+import { getAddress, parseEventLogs, testActions } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { ANVIL_DEFAULT_MNEMONIC, startAnvil } from "../chain/anvil.ts";
+import { connect } from "../chain/clients.ts";
+import { deployReferenceMarket } from "../chain/deploy.ts";
+import { publishPrice } from "../chain/prices.ts";
+import { loadKeeperSettings } from "../config/keeper.ts";
+import { checkPresetFits, loadMarkets, loadPreset } from "../config/presets.ts";
+import { formatUsd } from "../engine/index.ts";
+import { Keeper, followHeads, sleepUnlessAborted } from "../keeper/keeper.ts";
+import { createLogger } from "../lib/logger.ts";
+import { createMetrics } from "../lib/metrics.ts";
+import { seedTraders } from "../sim/seedTraders.ts";
+import { defineCommand, integerFlag } from "./command.ts";
+import { fields, formatTokens } from "./format.ts";
+import { anvilDevAccount } from "./signer.ts";
+
+const sleep = sleepUnlessAborted;
+
+export const demoCommand = defineCommand({
+  name: "demo",
+  summary: "The whole thing on an embedded chain: market, traders, the keeper, a price crash, a summary.",
+  synopsis: "[--traders K] [--crash PERMILLE] [--steps N] [--preset NAME] [--seed S]",
+  description:
+    "Starts Anvil (any free port), deploys the reference market, seeds traders, runs the real keeper\n" +
+    "against it, and moves every market's price down in steps, one block each. The keeper's log shows\n" +
+    "each liquidation as it happens; the summary at the end is read back from the chain.",
+  handlesSignals: true,
+  options: {
+    traders: { type: "string", value: "K", description: "traders to seed", default: "40" },
+    crash: { type: "string", value: "PERMILLE", description: "total price fall, in permille", default: "80" },
+    steps: { type: "string", value: "N", description: "blocks the fall is spread over", default: "40" },
+    preset: { type: "string", value: "NAME", description: "liquidation preset", default: "hyperliquid" },
+    seed: { type: "string", value: "S", description: "seed of the trader population", default: "demo" },
+  },
+  examples: ["npm start", "perp-keeper demo --preset binance --crash 150 --steps 30"],
+  async run(flags, io) {
+    const count = integerFlag("demo", "traders", flags.traders, 1, 10_000);
+    const crash = integerFlag("demo", "crash", flags.crash, 1, 900);
+    const steps = integerFlag("demo", "steps", flags.steps, 1, 10_000);
+    const markets = loadMarkets();
+    const preset = loadPreset(flags.preset);
+    checkPresetFits(preset, markets);
+
+    const anvil = await startAnvil({ port: 0, chainId: 31337 });
+    const stopFollowing = new AbortController();
+    io.signal.addEventListener("abort", () => stopFollowing.abort(), { once: true });
+    try {
+      io.stdout(`Anvil (pid ${anvil.pid}) on ${anvil.rpcUrl}`);
+      const owner = await connect(anvil.rpcUrl, anvilDevAccount(), { pollingInterval: 50 });
+      const deployment = await deployReferenceMarket(owner, { markets, preset });
+      const seeded = await seedTraders(owner, deployment, { count, seed: flags.seed });
+      io.stdout(`Deployed the market with the "${preset.name}" preset and seeded ${count} traders (${seeded.transactions} transactions).`);
+
+      // The keeper: Anvil's public dev account #1, the real daemon, following heads every 50 ms.
+      const keeperAccount = mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 1 });
+      const metrics = createMetrics();
+      const kc = await connect(anvil.rpcUrl, keeperAccount, { pollingInterval: 50, metrics });
+      const logger = createLogger({ pretty: true, level: "info", destination: { write: (s: string) => (io.stdout(s.trimEnd()), true) } as unknown as NodeJS.WritableStream });
+      const settings = { ...loadKeeperSettings({ pollingIntervalMs: 50, minProfitUsd: "0" }), checkpointPath: "" };
+      const keeper = new Keeper({ publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false });
+      await keeper.start();
+      const following = followHeads(kc.publicClient, keeper, 50, stopFollowing.signal, logger);
+
+      io.stdout(`Prices fall ${crash / 10}% over ${steps} blocks...`);
+      const perStep = BigInt(Math.round((crash / steps) * 1000)); // in 1e-6 units
+      for (let s = 0; s < steps && !io.signal.aborted; s++) {
+        for (const m of deployment.markets) {
+          const p = await owner.publicClient.readContract({ address: deployment.contracts.market, abi: PerpMarket.abi, functionName: "markPrice", args: [BigInt(m.id)] });
+          await publishPrice(owner, m.feed, (p * (1_000_000n - perStep)) / 1_000_000n, m.feedDecimals);
+        }
+        await sleep(150, io.signal);
+      }
+      // Let cooldowns run out so stepped positions can finish: warp 31 s, re-publish, a few times.
+      const test = owner.publicClient.extend(testActions({ mode: "anvil" }));
+      for (let r = 0; r < 8 && !io.signal.aborted; r++) {
+        await test.increaseTime({ seconds: 31 });
+        for (const m of deployment.markets) {
+          const p = await owner.publicClient.readContract({ address: deployment.contracts.market, abi: PerpMarket.abi, functionName: "markPrice", args: [BigInt(m.id)] });
+          await publishPrice(owner, m.feed, p, m.feedDecimals);
+        }
+        await sleep(300, io.signal);
+      }
+      stopFollowing.abort();
+      await following;
+      await keeper.stop(5_000);
+
+      // The summary, from the chain's own events and state.
+      const logs = await owner.publicClient.getLogs({ address: deployment.contracts.market, fromBlock: deployment.deployBlock, toBlock: "latest" });
+      const liqs = parseEventLogs({ abi: PerpMarket.abi, logs, eventName: "Liquidated" });
+      const ours = liqs.filter((l) => getAddress(l.args.keeper) === keeperAccount.address);
+      const badDebt = await owner.publicClient.readContract({ address: deployment.contracts.market, abi: PerpMarket.abi, functionName: "badDebt" });
+      const insurance = await owner.publicClient.readContract({ address: deployment.contracts.market, abi: PerpMarket.abi, functionName: "insuranceFund" });
+      const s = keeper.executor.stats();
+      io.stdout("");
+      io.stdout("Summary");
+      for (const line of fields([
+        ["liquidations", `${ours.length} (${ours.filter((l) => !l.args.full).length} partial, ${ours.filter((l) => l.args.full).length} full) on ${new Set(ours.map((l) => l.args.account)).size} accounts`],
+        ["keeper reward", formatTokens(s.rewardTokens)],
+        ["gas spent", `${(Number(s.gasSpentWei) / 1e18).toFixed(6)} ETH in ${s.mined} transactions (${s.reverted} reverted)`],
+        ["insurance fund", formatUsd(insurance)],
+        ["bad debt", formatUsd(badDebt)],
+        ["still liquidatable", String(keeper.status.liquidatable)],
+      ])) {
+        io.stdout(line);
+      }
+      return 0;
+    } finally {
+      stopFollowing.abort();
+      await anvil.stop();
+    }
+  },
+});

@@ -1,0 +1,465 @@
+/**
+ * The keeper daemon: chain → index → engine → plan → execute, once per new head.
+ *
+ * For every head: the indexer applies the head's events (reorg-safe); then
+ *  1. fast path — for each market whose price moved, the liquidation-price index names the
+ *     accounts the tick crosses; they, and every account whose state changed, are valued exactly,
+ *     planned and submitted at once (this is the price-to-broadcast latency);
+ *  2. safety net — a full screened rescan of every account (float64 screen, exact near the
+ *     boundary) finds anything the fast path missed (cross-margin drift, funding) and submits it;
+ *  3. the executor follows its transactions (receipts, fee bumps, drops).
+ * Ticks never overlap: a head that arrives while one runs is picked up when it ends (the indexer
+ * catches up over the whole range). A checkpoint (index + in-flight transactions) is written
+ * atomically every few blocks and at shutdown, so a restart neither backfills nor double-sends.
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { setTimeout as setTimeoutPromise } from "node:timers/promises";
+import { dirname } from "node:path";
+import { getAddress, type Account as ViemAccount, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
+import type { Deployment } from "../chain/deploy.ts";
+import type { KeeperSettings } from "../config/keeper.ts";
+import { HealthScreen, maxLiquidatable, type Account, type Valuation } from "../engine/index.ts";
+import { Executor } from "../execute/executor.ts";
+import type { InFlightTx, LiquidationItem, TxPlan } from "../execute/types.ts";
+import { Indexer, type BlockHead, type IndexerCheckpoint } from "../index/index.ts";
+import { stringifyWithBigints, writeFileAtomic } from "../lib/atomicFile.ts";
+import { BaseError } from "../lib/errors.ts";
+import type { Logger } from "../lib/logger.ts";
+import type { Metrics } from "../lib/metrics.ts";
+import { LiquidationPriceIndex } from "../plan/liquidationPriceIndex.ts";
+import { findCandidates, planTransactions, type Candidate, type GasModel } from "../plan/planLiquidations.ts";
+
+export type KeeperInputs = {
+  publicClient: PublicClient<Transport, Chain>;
+  walletClient: WalletClient<Transport, Chain, ViemAccount>;
+  deployment: Deployment;
+  settings: KeeperSettings;
+  logger: Logger;
+  metrics: Metrics;
+  dryRun?: boolean;
+  /** Write and resume from a checkpoint file (settings.checkpointPath). Default true. */
+  checkpoint?: boolean;
+  /** Wall clock in ms (watchdog). */
+  now?: () => number;
+  /** Monotonic clock in ms (latency). */
+  perfNow?: () => number;
+};
+
+type HeadWithFee = BlockHead & { baseFeePerGas: bigint };
+
+export type KeeperCheckpointFile = {
+  version: 1;
+  chainId: number;
+  market: Address;
+  index: IndexerCheckpoint;
+  inFlight: Record<string, unknown>[];
+  writtenAt: string;
+};
+
+export class KeeperCheckpointError extends BaseError {
+  override name = "KeeperCheckpointError";
+}
+
+export type KeeperStatus = {
+  head?: bigint;
+  accounts: number;
+  liquidatable: number;
+  lastTickMs: number;
+  ticks: number;
+  submitted: number;
+};
+
+export class Keeper {
+  readonly executor: Executor;
+  private indexer!: Indexer;
+  private readonly screen = new HealthScreen();
+  private readonly lpIndex = new LiquidationPriceIndex();
+  private readonly slot = new Map<Address, number>();
+  private readonly slots: (Address | undefined)[] = [];
+  private readonly free: number[] = [];
+  private readonly now: () => number;
+  private readonly perfNow: () => number;
+  private lastTickAt = 0;
+  private lastHeadChangeAt = 0;
+  private blocksSinceCheckpoint = 0;
+  private blocksSinceLpRebuild = 0;
+  private running: Promise<void> | undefined;
+  private pending: HeadWithFee | undefined;
+  private stopped = false;
+  readonly status: KeeperStatus = { accounts: 0, liquidatable: 0, lastTickMs: 0, ticks: 0, submitted: 0 };
+
+  constructor(private readonly inputs: KeeperInputs) {
+    this.now = inputs.now ?? Date.now;
+    this.perfNow = inputs.perfNow ?? (() => performance.now());
+    const s = inputs.settings;
+    this.executor = new Executor({
+      publicClient: inputs.publicClient,
+      walletClient: inputs.walletClient,
+      market: inputs.deployment.contracts.market,
+      logger: inputs.logger.child({ part: "executor" }),
+      metrics: inputs.metrics,
+      concurrency: s.concurrency,
+      feeCapWei: s.feeCapWei,
+      priorityFeeWei: s.priorityFeeWei,
+      profitPriorityShare: Number(s.profitPriorityPpm) / 1e6,
+      replaceAfterBlocks: s.replaceAfterBlocks,
+      gasBudgetWeiPerHour: s.gasBudgetWeiPerHour,
+      dryRun: inputs.dryRun ?? false,
+      isStillValid: (item) => this.stillValid(item),
+      now: this.perfNow,
+    });
+  }
+
+  get index(): Indexer {
+    return this.indexer;
+  }
+
+  /** Resume from the checkpoint (or backfill from the deploy block), then value every account. */
+  async start(): Promise<void> {
+    const { deployment, settings, logger } = this.inputs;
+    const indexerInputs = {
+      client: this.inputs.publicClient,
+      market: deployment.contracts.market,
+      deployBlock: deployment.deployBlock,
+      logger: logger.child({ part: "indexer" }),
+      metrics: this.inputs.metrics,
+      maxReorgDepth: settings.maxReorgDepth,
+    };
+    const saved = this.readCheckpoint();
+    if (saved) {
+      this.indexer = await Indexer.fromCheckpoint(indexerInputs, saved.index);
+      this.executor.restore(saved.inFlight.map(inFlightFromJson));
+      logger.info({ block: this.indexer.head?.number, inFlight: saved.inFlight.length }, "resumed from checkpoint");
+    } else {
+      this.indexer = new Indexer(indexerInputs);
+    }
+    const t0 = this.perfNow();
+    const events = await this.indexer.backfill();
+    logger.info({ events, block: this.indexer.head?.number, ms: Math.round(this.perfNow() - t0) }, "index up to date");
+    await this.executor.init?.();
+    for (const [address, account] of this.indexer.state.accounts) this.track(address, account);
+    this.rebuildLpIndex();
+    this.lastTickAt = this.lastHeadChangeAt = this.now();
+    this.writeCheckpoint();
+  }
+
+  /** Feed a new head. Returns when it (and any head that arrived meanwhile) is processed. */
+  onHead(head: HeadWithFee): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.indexer.head && head.number <= this.indexer.head.number && head.hash === this.indexer.head.hash) {
+      this.lastTickAt = this.now();
+      return this.running ?? Promise.resolve();
+    }
+    this.pending = head;
+    if (!this.running) {
+      this.running = (async () => {
+        while (this.pending && !this.stopped) {
+          const h = this.pending;
+          this.pending = undefined;
+          await this.tick(h);
+        }
+      })().finally(() => (this.running = undefined));
+    }
+    return this.running;
+  }
+
+  private async tick(head: HeadWithFee): Promise<void> {
+    const observedAt = this.perfNow();
+    const { logger, metrics } = this.inputs;
+    const end = metrics.loopDuration.startTimer();
+    try {
+      const sync = await this.indexer.syncTo(head);
+      this.lastHeadChangeAt = this.now();
+      metrics.headBlock.set(Number(head.number));
+      const v = this.valuation(head.timestamp);
+      const c = sync.changes;
+      for (const a of c.accounts) this.track(a, this.indexer.state.accounts.get(a));
+      if (c.markets.size > 0 || c.global || sync.reorgDepth > 0) this.rebuildLpIndex(v);
+
+      // 1. Fast path: the accounts this tick crosses, and those whose state changed.
+      const suspects = new Set<Address>(c.accounts);
+      for (const id of c.prices) {
+        const price = v.prices.get(id);
+        if (price !== undefined) for (const a of this.lpIndex.crossed(id, price)) suspects.add(a as Address);
+      }
+      const submitted = new Set<string>();
+      if (suspects.size > 0) this.submit(this.accountsOf(suspects), v, head, observedAt, submitted);
+
+      // 2. Safety net: a full screened rescan.
+      const scan = this.screen.scan(v);
+      metrics.liquidatableNow.set(scan.liquidatable.length);
+      this.status.liquidatable = scan.liquidatable.length;
+      const rest = scan.liquidatable.map((i) => this.slots[i]!).filter((a) => !submitted.has(a));
+      if (rest.length > 0) this.submit(this.accountsOf(rest), v, head, observedAt, submitted);
+
+      // 3. Follow our transactions.
+      await this.executor.onBlock({ number: head.number, baseFeePerGas: head.baseFeePerGas, timestamp: head.timestamp });
+
+      if (++this.blocksSinceLpRebuild >= 50 && c.prices.size > 0) this.rebuildLpIndex(v);
+      if (++this.blocksSinceCheckpoint >= this.inputs.settings.checkpointEveryBlocks) this.writeCheckpoint();
+      this.status.head = head.number;
+      this.status.ticks++;
+    } catch (e) {
+      logger.error({ err: e, block: head.number }, "tick failed; retrying on the next head");
+    } finally {
+      this.status.lastTickMs = end();
+      this.lastTickAt = this.now();
+    }
+  }
+
+  /** Plan and submit liquidations for `accounts` at valuation `v`. */
+  private submit(
+    accounts: [Address, Account][],
+    v: Valuation,
+    head: HeadWithFee,
+    observedAt: number,
+    submitted: Set<string>,
+  ): void {
+    const s = this.inputs.settings;
+    const gas: GasModel = {
+      singleGas: s.gas.single,
+      batchBaseGas: s.gas.batchBase,
+      batchItemGas: s.gas.batchItem,
+      gasPriceWei: head.baseFeePerGas + s.priorityFeeWei,
+      nativeUsd: s.nativeUsd,
+    };
+    const candidates = findCandidates(accounts, v, gas);
+    for (const c of candidates) submitted.add(c.account);
+    const txs = planTransactions(candidates, gas, { minProfitUsd: s.minProfitUsd, backstopMode: s.backstopMode, maxBatch: s.maxBatch });
+    for (const tx of txs) {
+      const plan: TxPlan = {
+        items: tx.items.map(toItem),
+        expectedProfitWei: tx.profitUsd > 0n ? (tx.profitUsd * 10n ** 18n) / s.nativeUsd : 0n,
+        priceBlock: head.number,
+        observedAt,
+      };
+      const r = this.executor.submit(plan);
+      if (r.accepted) {
+        this.status.submitted += plan.items.length;
+        for (const c of tx.items) {
+          this.inputs.logger.info(
+            { account: c.account, market: c.marketId, size: c.size, full: c.full, rewardTokens: c.rewardTokens, block: head.number },
+            c.full ? "liquidating position in full" : "liquidating partially",
+          );
+        }
+      } else if (r.reason !== "duplicate") {
+        this.inputs.logger.debug({ reason: r.reason, items: plan.items.length }, "plan not admitted");
+      }
+    }
+  }
+
+  /** The engine's valuation from the index, leaving out markets whose price is stale or invalid. */
+  private valuation(timestamp: bigint): Valuation {
+    const v = this.indexer.valuation(timestamp);
+    const prices = new Map<number, bigint>();
+    for (const [id, p] of v.prices) if (this.indexer.priceStatus(id, timestamp) === "ok") prices.set(id, p);
+    return { ...v, prices };
+  }
+
+  private stillValid(item: LiquidationItem): boolean {
+    const a = this.indexer.state.accounts.get(getAddress(item.account));
+    if (!a) return false;
+    const head = this.indexer.head;
+    const v = this.valuation(head?.timestamp ?? BigInt(Math.floor(this.now() / 1000)));
+    try {
+      return maxLiquidatable(a, item.marketId, v) > 0n;
+    } catch {
+      return false;
+    }
+  }
+
+  private accountsOf(keys: Iterable<Address>): [Address, Account][] {
+    const out: [Address, Account][] = [];
+    for (const k of keys) {
+      const a = this.indexer.state.accounts.get(k);
+      if (a && a.positions.length > 0) out.push([k, a]);
+    }
+    return out;
+  }
+
+  /** Keep the screen and the liquidation-price index in step with one account. */
+  private track(address: Address, account: Account | undefined): void {
+    let i = this.slot.get(address);
+    if (!account || account.positions.length === 0) {
+      if (i !== undefined) {
+        this.screen.delete(i);
+        this.slot.delete(address);
+        this.slots[i] = undefined;
+        this.free.push(i);
+      }
+      this.lpIndex.remove(address);
+    } else {
+      if (i === undefined) {
+        i = this.free.pop() ?? this.slots.length;
+        this.slot.set(address, i);
+        this.slots[i] = address;
+      }
+      this.screen.set(i, account);
+      const v = this.indexer.head ? this.valuation(this.indexer.head.timestamp) : undefined;
+      if (v) {
+        try {
+          this.lpIndex.update(address, account, v);
+        } catch {
+          this.lpIndex.remove(address); // a market without a usable price: the screen covers it
+        }
+      }
+    }
+    this.status.accounts = this.slot.size;
+    this.inputs.metrics.accountsTracked.set(this.slot.size);
+  }
+
+  private rebuildLpIndex(v?: Valuation): void {
+    const head = this.indexer.head;
+    if (!head) return;
+    const val = v ?? this.valuation(head.timestamp);
+    this.lpIndex.clear();
+    for (const [address] of this.slot) {
+      const a = this.indexer.state.accounts.get(address);
+      if (!a) continue;
+      try {
+        this.lpIndex.update(address, a, val);
+      } catch {
+        // an account on a market without a usable price: left to the screen
+      }
+    }
+    this.blocksSinceLpRebuild = 0;
+  }
+
+  /** Watchdog for /healthz: the loop ran recently and the chain head is advancing. */
+  health(): { ok: boolean; details: Record<string, unknown> } {
+    const now = this.now();
+    const s = this.inputs.settings;
+    const sinceTick = (now - this.lastTickAt) / 1000;
+    const sinceHead = (now - this.lastHeadChangeAt) / 1000;
+    const ok = this.lastTickAt > 0 && sinceTick <= s.stallSeconds && sinceHead <= s.staleHeadSeconds;
+    return {
+      ok,
+      details: {
+        head: this.status.head?.toString() ?? null,
+        secondsSinceTick: Math.round(sinceTick),
+        secondsSinceNewHead: Math.round(sinceHead),
+        accounts: this.status.accounts,
+        liquidatable: this.status.liquidatable,
+        inFlight: this.executor.inFlight().length,
+      },
+    };
+  }
+
+  /** Stop intake, let in-flight work settle within `graceMs`, write the checkpoint. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    await this.running;
+    const r = await this.executor.drain(graceMs);
+    this.inputs.logger.info({ settled: r.settled, inFlight: r.inFlight.length }, "executor drained");
+    this.writeCheckpoint();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Checkpoint
+  // ---------------------------------------------------------------------------------------------
+
+  private get checkpointPath(): string | undefined {
+    return this.inputs.checkpoint === false ? undefined : this.inputs.settings.checkpointPath;
+  }
+
+  private readCheckpoint(): { index: IndexerCheckpoint; inFlight: Record<string, unknown>[] } | undefined {
+    const path = this.checkpointPath;
+    if (!path || !existsSync(path)) return undefined;
+    let file: KeeperCheckpointFile;
+    try {
+      file = JSON.parse(readFileSync(path, "utf8")) as KeeperCheckpointFile;
+    } catch (e) {
+      throw new KeeperCheckpointError(`checkpoint ${path} is not valid JSON; move it away to rebuild from the chain`, { cause: e, userError: true });
+    }
+    const d = this.inputs.deployment;
+    if (file.version !== 1 || file.chainId !== d.chainId || getAddress(file.market) !== getAddress(d.contracts.market)) {
+      this.inputs.logger.warn({ path }, "checkpoint is for another deployment; ignoring it and backfilling");
+      return undefined;
+    }
+    return { index: file.index, inFlight: file.inFlight ?? [] };
+  }
+
+  writeCheckpoint(): void {
+    const path = this.checkpointPath;
+    if (!path || !this.indexer?.head) return;
+    mkdirSync(dirname(path), { recursive: true });
+    const file: KeeperCheckpointFile = {
+      version: 1,
+      chainId: this.inputs.deployment.chainId,
+      market: this.inputs.deployment.contracts.market,
+      index: this.indexer.checkpoint(),
+      inFlight: this.executor.inFlight().map((t) => JSON.parse(stringifyWithBigints(t, 0)) as Record<string, unknown>),
+      writtenAt: new Date(this.now()).toISOString(),
+    };
+    writeFileAtomic(path, stringifyWithBigints(file));
+    this.blocksSinceCheckpoint = 0;
+  }
+}
+
+function toItem(c: Candidate): LiquidationItem {
+  return { account: getAddress(c.account), marketId: c.marketId, size: c.size, expectedRewardTokens: c.rewardTokens };
+}
+
+/** InFlightTx from its checkpoint JSON (bigints were written as decimal strings). */
+function inFlightFromJson(j: Record<string, unknown>): InFlightTx {
+  const big = (x: unknown) => BigInt(String(x));
+  const items = (j.items as Record<string, unknown>[]).map((i) => ({
+    account: getAddress(String(i.account)),
+    marketId: Number(i.marketId),
+    size: big(i.size),
+    expectedRewardTokens: big(i.expectedRewardTokens),
+  }));
+  const tx: InFlightTx = {
+    hash: j.hash as Hex,
+    nonce: Number(j.nonce),
+    items,
+    sentAtBlock: big(j.sentAtBlock),
+    maxFeePerGas: big(j.maxFeePerGas),
+    maxPriorityFeePerGas: big(j.maxPriorityFeePerGas),
+    replacements: Number(j.replacements),
+  };
+  if (j.gas !== undefined) tx.gas = big(j.gas);
+  if (Array.isArray(j.previousHashes)) tx.previousHashes = j.previousHashes as Hex[];
+  return tx;
+}
+
+/**
+ * Follow the chain head by polling `latest` every `intervalMs` (one request per poll) and hand
+ * each new head to the keeper. Resolves when `signal` aborts.
+ */
+export async function followHeads(
+  client: PublicClient<Transport, Chain>,
+  keeper: Keeper,
+  intervalMs: number,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  let last: Hex | undefined;
+  while (!signal.aborted) {
+    try {
+      const b = await client.getBlock({ blockTag: "latest" });
+      if (b.hash && b.hash !== last && b.number !== null) {
+        last = b.hash;
+        await keeper.onHead({
+          number: b.number,
+          hash: b.hash,
+          parentHash: b.parentHash,
+          timestamp: b.timestamp,
+          baseFeePerGas: b.baseFeePerGas ?? 0n,
+        });
+      }
+    } catch (e) {
+      logger.warn({ err: e }, "reading the chain head failed; retrying");
+    }
+    await sleepUnlessAborted(intervalMs, signal);
+  }
+}
+
+/** Wait `ms`, or less if `signal` aborts; leaves no listener behind either way. */
+export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await setTimeoutPromise(ms, undefined, { signal });
+  } catch (e) {
+    if (!signal.aborted) throw e;
+  }
+}
