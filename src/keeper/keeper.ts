@@ -62,6 +62,9 @@ export class KeeperCheckpointError extends BaseError {
 
 export type KeeperStatus = {
   head?: bigint;
+  /** Events applied by the start-up backfill (small after a resume from a checkpoint). */
+  backfilledEvents: number;
+  resumed: boolean;
   accounts: number;
   liquidatable: number;
   lastTickMs: number;
@@ -86,7 +89,7 @@ export class Keeper {
   private running: Promise<void> | undefined;
   private pending: HeadWithFee | undefined;
   private stopped = false;
-  readonly status: KeeperStatus = { accounts: 0, liquidatable: 0, lastTickMs: 0, ticks: 0, submitted: 0 };
+  readonly status: KeeperStatus = { backfilledEvents: 0, resumed: false, accounts: 0, liquidatable: 0, lastTickMs: 0, ticks: 0, submitted: 0 };
 
   constructor(private readonly inputs: KeeperInputs) {
     this.now = inputs.now ?? Date.now;
@@ -129,12 +132,14 @@ export class Keeper {
     if (saved) {
       this.indexer = await Indexer.fromCheckpoint(indexerInputs, saved.index);
       this.executor.restore(saved.inFlight.map(inFlightFromJson));
+      this.status.resumed = true;
       logger.info({ block: this.indexer.head?.number, inFlight: saved.inFlight.length }, "resumed from checkpoint");
     } else {
       this.indexer = new Indexer(indexerInputs);
     }
     const t0 = this.perfNow();
     const events = await this.indexer.backfill();
+    this.status.backfilledEvents = events;
     logger.info({ events, block: this.indexer.head?.number, ms: Math.round(this.perfNow() - t0) }, "index up to date");
     await this.executor.init?.();
     for (const [address, account] of this.indexer.state.accounts) this.track(address, account);

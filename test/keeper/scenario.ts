@@ -34,7 +34,7 @@ export async function seedWorld(chain: World["chain"], preset = "hyperliquid", c
   return { chain, deployment, traders: seeded.traders.map((t) => getAddress(t.address)) };
 }
 
-export function keeperFor(world: World, walletIndex: number, overrides: Partial<KeeperSettings> = {}) {
+export function keeperFor(world: World, walletIndex: number, overrides: Partial<KeeperSettings> = {}, checkpoint = false) {
   const settings: KeeperSettings = { ...loadKeeperSettings({ minProfitUsd: "0" }), ...overrides };
   const metrics = createMetrics();
   const keeper = new Keeper({
@@ -44,7 +44,7 @@ export function keeperFor(world: World, walletIndex: number, overrides: Partial<
     settings,
     logger: silentLogger(),
     metrics,
-    checkpoint: false,
+    checkpoint,
   });
   return { keeper, metrics, settings, address: world.chain.wallet(walletIndex).account.address };
 }
@@ -97,6 +97,47 @@ export async function runUntilSettled(world: World, keepers: Keeper[], rounds = 
     await movePrices(world, 0);
   }
   return rounds;
+}
+
+/**
+ * Run until no trader is liquidatable. What profit-seeking keepers leave must be unprofitable
+ * (reward below the gas it would burn); a protocol team's keeper in backstop mode then clears it.
+ */
+export async function settleAndClear(world: World, keepers: Keeper[], settings: KeeperSettings): Promise<void> {
+  await runUntilSettled(world, keepers);
+  const leftover = await liquidatableTraders(world);
+  if (leftover.length > 0) {
+    const k0 = keepers[0]!;
+    const head = await headOf(world.chain);
+    const v = k0.index.valuation(head.timestamp);
+    const gas: GasModel = {
+      singleGas: settings.gas.single,
+      batchBaseGas: settings.gas.batchBase,
+      batchItemGas: settings.gas.batchItem,
+      gasPriceWei: head.baseFeePerGas + settings.priorityFeeWei,
+      nativeUsd: settings.nativeUsd,
+    };
+    const cands = findCandidates(leftover.map((t) => [t, k0.index.state.accounts.get(t)!] as [string, Account]), v, gas);
+    for (const c of cands) expect(c.profitUsd < settings.minProfitUsd, `${c.account} left with profit ${c.profitUsd}`).toBe(true);
+    const backstop = keeperFor(world, 5, { backstopMode: true });
+    await backstop.keeper.start();
+    await runUntilSettled(world, [...keepers, backstop.keeper]);
+    expect(backstop.keeper.executor.stats().reverted).toBe(0);
+    await backstop.keeper.stop(1_000);
+  }
+  expect(await liquidatableTraders(world)).toEqual([]);
+}
+
+/** Move prices down in steps, handing every head to the keepers; returns the traders seen liquidatable. */
+export async function crashPath(world: World, keepers: Keeper[], totalPermille = -60, stepPermille = -2): Promise<Set<Address>> {
+  const seen = new Set<Address>();
+  for (let moved = 0; moved > totalPermille; moved += stepPermille) {
+    await movePrices(world, stepPermille);
+    for (const t of await liquidatableTraders(world)) seen.add(t);
+    const head = await headOf(world.chain);
+    await Promise.all(keepers.map((k) => k.onHead(head)));
+  }
+  return seen;
 }
 
 export type LiquidationEvent = { account: Address; marketId: bigint; keeper: Address; size: bigint; full: boolean; remainingSize: bigint; txHash: Hex };
@@ -158,38 +199,10 @@ export async function crashAndCheck(world: World, totalPermille = -60, stepPermi
   expect(await liquidatableTraders(world)).toEqual([]);
   const from = (await headOf(world.chain)).number;
   const before = await tokenBalance(world, k.address);
-  const seen = new Set<Address>();
-  for (let moved = 0; moved > totalPermille; moved += stepPermille) {
-    await movePrices(world, stepPermille);
-    for (const t of await liquidatableTraders(world)) seen.add(t);
-    await k.keeper.onHead(await headOf(world.chain));
-  }
+  const seen = await crashPath(world, [k.keeper], totalPermille, stepPermille);
   expect(seen.size).toBeGreaterThan(2);
 
-  await runUntilSettled(world, [k.keeper]);
-
-  // What a profit-seeking keeper leaves must be unprofitable: reward below the gas it would burn.
-  const leftover = await liquidatableTraders(world);
-  if (leftover.length > 0) {
-    const head = await headOf(world.chain);
-    const v = k.keeper.index.valuation(head.timestamp);
-    const gas: GasModel = {
-      singleGas: k.settings.gas.single,
-      batchBaseGas: k.settings.gas.batchBase,
-      batchItemGas: k.settings.gas.batchItem,
-      gasPriceWei: head.baseFeePerGas + k.settings.priorityFeeWei,
-      nativeUsd: k.settings.nativeUsd,
-    };
-    const cands = findCandidates(leftover.map((t) => [t, k.keeper.index.state.accounts.get(t)!] as [string, Account]), v, gas);
-    for (const c of cands) expect(c.profitUsd < k.settings.minProfitUsd, `${c.account} left with profit ${c.profitUsd}`).toBe(true);
-    // A protocol team's keeper in backstop mode closes them at a loss.
-    const backstop = keeperFor(world, 4, { backstopMode: true });
-    await backstop.keeper.start();
-    await runUntilSettled(world, [k.keeper, backstop.keeper]);
-    expect(backstop.keeper.executor.stats().reverted).toBe(0);
-    await backstop.keeper.stop(1_000);
-  }
-  expect(await liquidatableTraders(world)).toEqual([]);
+  await settleAndClear(world, [k.keeper], k.settings);
   const events = await liquidationEvents(world, from);
   const liquidated = new Set(events.map((e) => e.account));
   for (const v of seen) expect(liquidated.has(v)).toBe(true);
