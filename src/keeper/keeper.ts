@@ -27,7 +27,7 @@ import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { LiquidationPriceIndex } from "../plan/liquidationPriceIndex.ts";
-import { findCandidates, planTransactions, type Candidate, type GasModel } from "../plan/planLiquidations.ts";
+import { findCandidates, gasModelFor, planTransactions, type Candidate } from "../plan/planLiquidations.ts";
 
 export type KeeperInputs = {
   publicClient: PublicClient<Transport, Chain>;
@@ -221,13 +221,7 @@ export class Keeper {
     submitted: Set<string>,
   ): void {
     const s = this.inputs.settings;
-    const gas: GasModel = {
-      singleGas: s.gas.single,
-      batchBaseGas: s.gas.batchBase,
-      batchItemGas: s.gas.batchItem,
-      gasPriceWei: head.baseFeePerGas + s.priorityFeeWei,
-      nativeUsd: s.nativeUsd,
-    };
+    const gas = gasModelFor(s, head.baseFeePerGas);
     const candidates = findCandidates(accounts, v, gas);
     for (const c of candidates) submitted.add(c.account);
     const txs = planTransactions(candidates, gas, { minProfitUsd: s.minProfitUsd, backstopMode: s.backstopMode, maxBatch: s.maxBatch });

@@ -49,6 +49,20 @@ export type PlanPolicy = {
   maxBatch: number;
 };
 
+/** The gas model of keeper settings at a head's base fee. */
+export function gasModelFor(
+  s: { gas: { single: bigint; batchBase: bigint; batchItem: bigint }; priorityFeeWei: bigint; nativeUsd: bigint },
+  baseFeePerGas: bigint,
+): GasModel {
+  return {
+    singleGas: s.gas.single,
+    batchBaseGas: s.gas.batchBase,
+    batchItemGas: s.gas.batchItem,
+    gasPriceWei: baseFeePerGas + s.priorityFeeWei,
+    nativeUsd: s.nativeUsd,
+  };
+}
+
 /** Gas cost in USD WAD of `gas` units. */
 export function gasCostUsd(gas: bigint, g: GasModel): bigint {
   return (gas * g.gasPriceWei * g.nativeUsd) / WAD;

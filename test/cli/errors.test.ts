@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import type { CliIO } from '../../src/cli/command.ts';
-import { getTestChain } from '../support/anvil.ts';
+import { ANVIL_DEV_PRIVATE_KEYS, getTestChain } from '../support/anvil.ts';
 import { REPO_ROOT, expectOneLineError, runCli, tempDir, type CliResult } from './cli.ts';
 
 const tmp = tempDir();
@@ -182,7 +182,7 @@ describe('bad input in-process', () => {
     [['deploy', 'now'], 2, /deploy: unexpected argument "now"/],
     [['quote', '--json=yes'], 2, /quote: --json takes no value/],
     [['devnet', '--traders', 'many'], 2, /devnet: --traders must be a whole number, got "many"/],
-    [['frobnicate'], 2, /unknown command "frobnicate"; commands: deploy, devnet, quote/],
+    [['frobnicate'], 2, /unknown command "frobnicate"; commands: run, status, demo, devnet, deploy, quote/],
     [['--rpc', 'x'], 2, /expected a command before --rpc/],
   ] as const)('%j → exit %i', async (argv, code, match) => {
     const r = await runMain([...argv]);
@@ -220,5 +220,38 @@ describe('bad input in-process', () => {
     expect(r.stderr).toEqual([]);
     expect(r.stdout).toMatch(/^Usage: perp-keeper devnet /);
     expect(r.stdout).toContain('--traders K');
+  });
+
+  describe('perp-keeper run refuses bad input with one line, and never shows the key', () => {
+    const key = ANVIL_DEV_PRIVATE_KEYS[3];
+    const cases: [string, string[], Record<string, string>, number, RegExp][] = [
+      ['missing key', ['--deployment', 'run-ok.json'], {}, 1, /KEEPER_PRIVATE_KEY is not set/],
+      ['malformed key', ['--deployment', 'run-ok.json'], { KEEPER_PRIVATE_KEY: `${key.slice(0, -1)}Z` }, 1, /KEEPER_PRIVATE_KEY is not a private key/],
+      ['deployment missing', ['--deployment', 'nope.json'], { KEEPER_PRIVATE_KEY: key }, 1, /nope\.json/],
+      ['deployment malformed', ['--deployment', 'malformed.json'], { KEEPER_PRIVATE_KEY: key }, 1, /malformed\.json/],
+      ['deployment for another chain', ['--deployment', 'run-other.json'], { KEEPER_PRIVATE_KEY: key }, 1, /is for chain 1 but the RPC is chain 31337/],
+      ['batch size out of range', ['--deployment', 'run-ok.json', '--max-batch', '0'], { KEEPER_PRIVATE_KEY: key }, 2, /--max-batch must be between 1 and 50/],
+      ['negative minimum profit', ['--deployment', 'run-ok.json', '--min-profit', '-1'], { KEEPER_PRIVATE_KEY: key }, 1, /minProfitUsd: must not be negative/],
+      ['zero fee cap', ['--deployment', 'run-ok.json', '--fee-cap-gwei', '0'], { KEEPER_PRIVATE_KEY: key }, 1, /feeCapGwei: must be above 0/],
+    ];
+    it.each(cases)('%s', async (_name, args, env, code, match) => {
+      const chain = await getTestChain();
+      writeFileSync(file('run-ok.json'), JSON.stringify(validDeployment(31337)));
+      writeFileSync(file('run-other.json'), JSON.stringify(validDeployment(1)));
+      const r = await runMain(['run', '--rpc', chain.anvil.rpcUrl, ...args], env);
+      expect(r.code).toBe(code);
+      expect(r.stderr).toHaveLength(1);
+      expect(r.stderr[0]).toMatch(match);
+      expect(r.stderr[0]).not.toMatch(/\n\s+at /);
+      expect(r.stderr.join('') + r.stdout).not.toContain(key.slice(2, 20));
+    });
+
+    it('an unreachable RPC', async () => {
+      writeFileSync(file('run-ok.json'), JSON.stringify(validDeployment(31337)));
+      const port = await unusedPort();
+      const r = await runMain(['run', '--rpc', `http://127.0.0.1:${port}`, '--deployment', 'run-ok.json'], { KEEPER_PRIVATE_KEY: key });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toEqual([`perp-keeper: cannot reach the RPC at http://127.0.0.1:${port}/`]);
+    });
   });
 });

@@ -14,7 +14,7 @@ import { loadKeeperSettings, type KeeperSettings } from "../../src/config/keeper
 import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
 import type { Account } from "../../src/engine/index.ts";
 import { Keeper } from "../../src/keeper/keeper.ts";
-import { findCandidates, type GasModel } from "../../src/plan/planLiquidations.ts";
+import { findCandidates, gasModelFor } from "../../src/plan/planLiquidations.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { seedTraders } from "../../src/sim/seedTraders.ts";
@@ -110,13 +110,7 @@ export async function settleAndClear(world: World, keepers: Keeper[], settings: 
     const k0 = keepers[0]!;
     const head = await headOf(world.chain);
     const v = k0.index.valuation(head.timestamp);
-    const gas: GasModel = {
-      singleGas: settings.gas.single,
-      batchBaseGas: settings.gas.batchBase,
-      batchItemGas: settings.gas.batchItem,
-      gasPriceWei: head.baseFeePerGas + settings.priorityFeeWei,
-      nativeUsd: settings.nativeUsd,
-    };
+    const gas = gasModelFor(settings, head.baseFeePerGas);
     const cands = findCandidates(leftover.map((t) => [t, k0.index.state.accounts.get(t)!] as [string, Account]), v, gas);
     for (const c of cands) expect(c.profitUsd < settings.minProfitUsd, `${c.account} left with profit ${c.profitUsd}`).toBe(true);
     const backstop = keeperFor(world, 5, { backstopMode: true });

@@ -15,7 +15,7 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { expect } from "vitest";
+import { beforeAll, expect, test } from "vitest";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
@@ -478,4 +478,28 @@ export async function runCase(w: World, c: Case, stats: CaseStats): Promise<void
     await revertSnapshot(w.base);
     w.base = await takeSnapshot();
   }
+}
+
+/**
+ * Register part `part` of `parts` of the parity suite (each part is its own test file, so the parts
+ * run in parallel workers). Default: 1,000 cases in all; PARITY_RUNS=100000 for the long run.
+ */
+export function defineParityTest(part: number, parts = 2): void {
+  const total = Number(process.env.PARITY_RUNS ?? 1000);
+  const runs = Math.ceil(total / parts);
+  const seed = Number(process.env.PARITY_SEED ?? 20261121) + part;
+  let world: World;
+  beforeAll(async () => {
+    world = await setupWorld();
+  });
+  test(`engine equals contract to the wei on ${runs} generated cases (part ${part})`, { timeout: Math.max(600_000, runs * 2_000) }, async () => {
+    const stats = newStats();
+    await fc.assert(fc.asyncProperty(caseArb, (c) => runCase(world, c, stats)), { numRuns: runs, seed, endOnFailure: false });
+    console.info(`parity part ${part}: ${JSON.stringify(stats)}`);
+    // The generator must actually reach liquidations, partial and full steps, and refusals.
+    expect(stats.liquidatable).toBeGreaterThan(runs / 5);
+    expect(stats.partial).toBeGreaterThan(0);
+    expect(stats.full).toBeGreaterThan(0);
+    expect(stats.refused).toBeGreaterThan(0);
+  });
 }
