@@ -56,12 +56,23 @@ export function createLogger(inputs: LoggerInputs = {}): Logger {
     base: undefined,
     timestamp: pino.stdTimeFunctions.isoTime,
     serializers: { err: pino.stdSerializers.err },
-    formatters: { level: (label) => ({ level: label }) },
+    // Bigints (wei, WAD sizes) as decimal strings: a JSON number loses precision above 2^53.
+    formatters: { level: (label) => ({ level: label }), log: (obj) => bigintsToStrings(obj) as Record<string, unknown> },
   };
   if (inputs.pretty) {
     return pino(options, { write: (line: string) => stream.write(prettyLine(line)) });
   }
   return pino(options, stream);
+}
+
+/** A copy of `value` with every bigint (at any depth) replaced by its decimal string. */
+export function bigintsToStrings(value: unknown, depth = 0): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (depth > 8 || value === null || typeof value !== "object" || value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((v) => bigintsToStrings(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = bigintsToStrings(v, depth + 1);
+  return out;
 }
 
 /** A compact human rendering of one pino JSON line: "12:00:01 INFO msg key=value …". */

@@ -52,6 +52,11 @@ describe("logger", () => {
     log.error({ err: new Error(`bad key ${key.toUpperCase().replace("0X", "0x")}`) }, "failed");
     expect(lines.join("")).not.toMatch(/ab{1}ab{1}abab/i);
     expect(lines.join("")).toContain("[redacted]");
+    // Wei amounts stay exact: bigints are written as decimal strings.
+    log.info({ gasWei: 2n ** 80n + 1n, items: [{ size: 10n ** 30n }] }, "sent");
+    const last = JSON.parse(lines.at(-1)!) as { gasWei: string; items: { size: string }[] };
+    expect(last.gasWei).toBe((2n ** 80n + 1n).toString());
+    expect(last.items[0]!.size).toBe((10n ** 30n).toString());
     // Transaction hashes, also 32 bytes, are left alone.
     const hash = `0x${"cd".repeat(32)}`;
     expect(scrubSecrets(`tx ${hash}`, [key])).toBe(`tx ${hash}`);
