@@ -49,7 +49,8 @@ type MarketCase = {
   liq: LiquidationParams;
   lotSize: bigint;
   tradingFeePpm: bigint;
-  fundingRate: bigint;
+  /** Funding per second as parts per billion of the entry price (±100 ppb/s ≈ ±0.86% a day). */
+  fundingPpb: bigint;
 };
 
 /** `adversePermille`: how far the price moves against the position (negative: in its favour). */
@@ -107,7 +108,7 @@ const marketArb: fc.Arbitrary<MarketCase> = fc
     dust: fc.oneof(fc.constant(0n), fc.bigInt({ min: 0n, max: 1_000n * WAD })),
     lotExp: fc.integer({ min: 12, max: 18 }),
     tradingFeePpm: fc.bigInt({ min: 0n, max: 1_000n }),
-    fundingRate: fc.oneof(fc.constant(0n), fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n })),
+    fundingPpb: fc.oneof(fc.constant(0n), fc.bigInt({ min: -100n, max: 100n })),
   })
   .map((r) => {
     const maxPenalty = r.tiers[0]!.mmrPpm + r.buffer - 1n;
@@ -123,7 +124,7 @@ const marketArb: fc.Arbitrary<MarketCase> = fc
       },
       lotSize: 10n ** BigInt(r.lotExp),
       tradingFeePpm: r.tradingFeePpm,
-      fundingRate: r.fundingRate,
+      fundingPpb: r.fundingPpb,
     };
   });
 
@@ -396,7 +397,11 @@ export async function runCase(w: World, c: Case, stats: CaseStats): Promise<void
     for (const [i, m] of c.markets.entries()) {
       const p = c.positions[i]!;
       await send(trader.writeContract({ ...mk, functionName: "trade", args: [BigInt(i), p.side * p.lots * m.lotSize] }));
-      if (m.fundingRate !== 0n) await send(owner.writeContract({ ...mk, functionName: "setFundingRate", args: [BigInt(i), m.fundingRate] }));
+    }
+    // Funding starts once every position is open, so it cannot starve the set-up of margin.
+    for (const [i, m] of c.markets.entries()) {
+      const rate = (c.positions[i]!.entry * m.fundingPpb) / 1_000_000_000n;
+      if (rate !== 0n) await send(owner.writeContract({ ...mk, functionName: "setFundingRate", args: [BigInt(i), rate] }));
     }
 
     // Time passes; prices move.
