@@ -1,0 +1,49 @@
+/**
+ * Cold start of our keeper in a fresh process (child of run.ts): no checkpoint, backfill from the
+ * deploy block, then the first valuation of every account. Reports the backfill rate and the
+ * process's resident memory, so the numbers carry neither the bench harness nor the seeding.
+ * Dry run: it never sends.
+ */
+import { mnemonicToAccount } from "viem/accounts";
+import { ANVIL_DEFAULT_MNEMONIC } from "../../../src/chain/anvil.ts";
+import { connect } from "../../../src/chain/clients.ts";
+import type { Deployment } from "../../../src/chain/deploy.ts";
+import { loadKeeperSettings } from "../../../src/config/keeper.ts";
+import { Keeper } from "../../../src/keeper/keeper.ts";
+import { createLogger } from "../../../src/lib/logger.ts";
+import { createMetrics } from "../../../src/lib/metrics.ts";
+
+export type ColdStartInit = { type: "init"; rpcUrl: string; deployment: Record<string, unknown> };
+export type ColdStartResult = {
+  type: "result";
+  events: number;
+  accounts: number;
+  ms: number;
+  rssMb: number;
+  heapUsedMb: number;
+  rpcRequests: number;
+};
+
+const init = await new Promise<ColdStartInit>((resolve) => process.once("message", (m) => resolve(m as ColdStartInit)));
+const d = init.deployment;
+const deployment = { ...d, deployBlock: BigInt(String(d.deployBlock)) } as Deployment;
+const metrics = createMetrics();
+const c = await connect(init.rpcUrl, mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 5 }), { metrics });
+const settings = { ...loadKeeperSettings({ logLevel: "warn" }), checkpointPath: "" };
+const keeper = new Keeper({ ...c, deployment, settings, logger: createLogger({ level: "warn" }), metrics, checkpoint: false, dryRun: true });
+const t0 = performance.now();
+await keeper.start();
+const ms = performance.now() - t0;
+const mem = process.memoryUsage();
+let rpcRequests = 0;
+for (const v of (await metrics.rpcRequests.get()).values) rpcRequests += v.value;
+const result: ColdStartResult = {
+  type: "result",
+  events: keeper.status.backfilledEvents,
+  accounts: keeper.status.accounts,
+  ms: Math.round(ms),
+  rssMb: Math.round(mem.rss / 1024 / 1024),
+  heapUsedMb: Math.round(mem.heapUsed / 1024 / 1024),
+  rpcRequests,
+};
+process.send!(result, () => process.exit(0));
