@@ -142,8 +142,9 @@ export class Keeper {
     this.status.backfilledEvents = events;
     logger.info({ events, block: this.indexer.head?.number, ms: Math.round(this.perfNow() - t0) }, "index up to date");
     await this.executor.init?.();
-    for (const [address, account] of this.indexer.state.accounts) this.track(address, account);
-    this.rebuildLpIndex();
+    const v = this.indexer.head ? this.valuation(this.indexer.head.timestamp) : undefined;
+    for (const [address, account] of this.indexer.state.accounts) this.track(address, account, v);
+    this.rebuildLpIndex(v);
     this.lastTickAt = this.lastHeadChangeAt = this.now();
     this.writeCheckpoint();
   }
@@ -178,7 +179,7 @@ export class Keeper {
       metrics.headBlock.set(Number(head.number));
       const v = this.valuation(head.timestamp);
       const c = sync.changes;
-      for (const a of c.accounts) this.track(a, this.indexer.state.accounts.get(a));
+      for (const a of c.accounts) this.track(a, this.indexer.state.accounts.get(a), v);
       if (c.markets.size > 0 || c.global || sync.reorgDepth > 0) this.rebuildLpIndex(v);
 
       // 1. Fast path: the accounts this tick crosses, and those whose state changed.
@@ -276,8 +277,8 @@ export class Keeper {
     return out;
   }
 
-  /** Keep the screen and the liquidation-price index in step with one account. */
-  private track(address: Address, account: Account | undefined): void {
+  /** Keep the screen and the liquidation-price index (valued at `v`) in step with one account. */
+  private track(address: Address, account: Account | undefined, v: Valuation | undefined): void {
     let i = this.slot.get(address);
     if (!account || account.positions.length === 0) {
       if (i !== undefined) {
@@ -294,7 +295,6 @@ export class Keeper {
         this.slots[i] = address;
       }
       this.screen.set(i, account);
-      const v = this.indexer.head ? this.valuation(this.indexer.head.timestamp) : undefined;
       if (v) {
         try {
           this.lpIndex.update(address, account, v);
