@@ -23,6 +23,22 @@ export function splitPenalty(
   return { keeperTokens, insuranceWad: penaltyWad - keeperTokens * TOKEN_SCALE };
 }
 
+/**
+ * The penalty a slice of `size` pays at `price` and its split between keeper and insurance fund,
+ * as the contract's quoteLiquidation answers and liquidate() charges: penalty on the slice's
+ * notional, capped at the account's positive equity, then split.
+ */
+export function quoteSlice(
+  size: bigint,
+  price: bigint,
+  penaltyPpm: bigint,
+  equity: bigint,
+  keeperSharePpm: bigint,
+): { penalty: bigint; keeperTokens: bigint; insuranceWad: bigint } {
+  const pen = penalty(notional(size, price), penaltyPpm, equity);
+  return { penalty: pen, ...splitPenalty(pen, keeperSharePpm) };
+}
+
 /** What the max-slice rule needs about one position and its account. */
 export type SliceInput = {
   size: bigint;
@@ -197,8 +213,13 @@ export function applyLiquidation(
   const fundingPaid = fundingOwed(position.size, indexNow, position.entryFundingIndex);
   const closed = value.size > 0n ? size : -size;
   const realizedPnl = pnl(closed, value.price, value.entryPrice);
-  const pen = penalty(notional(size, value.price), rules.liquidation.penaltyPpm, h.equity);
-  const { keeperTokens, insuranceWad } = splitPenalty(pen, v.global.keeperSharePpm);
+  const { penalty: pen, keeperTokens, insuranceWad } = quoteSlice(
+    size,
+    value.price,
+    rules.liquidation.penaltyPpm,
+    h.equity,
+    v.global.keeperSharePpm,
+  );
 
   let collateral = account.collateral - fundingPaid + realizedPnl - pen;
   const remainingSize = value.size - closed;

@@ -4,9 +4,7 @@ import {
   accountHealth,
   marketOf,
   maxSliceOf,
-  notional,
-  penalty,
-  splitPenalty,
+  quoteSlice,
   type Account,
   type Valuation,
 } from "../engine/index.ts";
@@ -89,8 +87,7 @@ export function findCandidates(
       const rules = marketOf(v, value.marketId);
       const size = maxSliceOf(h, value, rules, v.timestamp);
       if (size === 0n) continue;
-      const pen = penalty(notional(size, value.price), rules.liquidation.penaltyPpm, h.equity);
-      const { keeperTokens } = splitPenalty(pen, v.global.keeperSharePpm);
+      const { keeperTokens } = quoteSlice(size, value.price, rules.liquidation.penaltyPpm, h.equity, v.global.keeperSharePpm);
       const rewardUsd = keeperTokens * TOKEN_SCALE;
       const abs = value.size < 0n ? -value.size : value.size;
       const c: Candidate = {

@@ -6,9 +6,7 @@ import {
   marginRatioPpm,
   marketOf,
   maxLiquidatable,
-  notional,
-  penalty,
-  splitPenalty,
+  quoteSlice,
   type Account,
   type Valuation,
 } from "../engine/index.ts";
@@ -63,8 +61,7 @@ export function quoteAccount(account: Account, v: Valuation): AccountQuote {
   const positions = h.positions.map((pv): PositionQuote => {
     const m = marketOf(v, pv.marketId);
     const maxSlice = maxLiquidatable(account, pv.marketId, v, h);
-    const pen = maxSlice === 0n ? 0n : penalty(notional(maxSlice, pv.price), m.liquidation.penaltyPpm, h.equity);
-    const split = splitPenalty(pen, v.global.keeperSharePpm);
+    const split = quoteSlice(maxSlice, pv.price, m.liquidation.penaltyPpm, h.equity, v.global.keeperSharePpm);
     return {
       marketId: pv.marketId,
       size: pv.size,
@@ -78,7 +75,7 @@ export function quoteAccount(account: Account, v: Valuation): AccountQuote {
       liquidationPrice: liquidationPrice(account, pv.marketId, v),
       bankruptcyPrice: bankruptcyPrice(account, pv.marketId, v),
       maxSlice,
-      penalty: pen,
+      penalty: split.penalty,
       keeperTokens: split.keeperTokens,
       insuranceShare: split.insuranceWad,
     };
