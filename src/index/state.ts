@@ -1,3 +1,4 @@
+import { answerToWad } from "../chain/prices.ts";
 import { getAddress, type Address } from "viem";
 import {
   cumAmounts,
@@ -198,7 +199,7 @@ export class IndexState {
     const m = this.t.markets.get(marketId);
     const round = m && this.t.feeds.get(m.feed)?.round;
     if (!m || !round) return undefined;
-    return { ...round, price: round.answer * 10n ** BigInt(18 - m.feedDecimals) };
+    return { ...round, price: answerToWad(round.answer, m.feedDecimals) };
   }
 
   /** Every market's latest answer and WAD price. */

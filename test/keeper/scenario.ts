@@ -66,7 +66,6 @@ export async function liquidatableTraders(world: World): Promise<Address[]> {
 /** Move every market's mark by `permille` (−80 = −8%), one block per feed. */
 export async function movePrices(world: World, permille: number): Promise<void> {
   const owner = clientsOf(world.chain, 0);
-  const states = await readMarketStates(owner, world.deployment.contracts.market);
   for (const m of world.deployment.markets) {
     const price = await world.chain.publicClient.readContract({
       address: world.deployment.contracts.market,
@@ -74,7 +73,6 @@ export async function movePrices(world: World, permille: number): Promise<void> 
       functionName: "markPrice",
       args: [BigInt(m.id)],
     });
-    void states;
     await publishPrice(owner, m.feed, (price * BigInt(1000 + permille)) / 1000n, m.feedDecimals);
   }
 }

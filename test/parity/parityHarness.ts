@@ -19,6 +19,7 @@ import { beforeAll, expect, test } from "vitest";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { feedAnswer } from "../../src/chain/prices.ts";
 import { readAccount, readValuation } from "../../src/chain/reads.ts";
 import {
   PPM,
@@ -233,10 +234,6 @@ export async function setupWorld(): Promise<World> {
     keeper: chain.wallet(2).account.address,
     base: await takeSnapshot(),
   };
-}
-
-function feedAnswer(priceWad: bigint, decimals: number): bigint {
-  return priceWad / 10n ** BigInt(18 - decimals);
 }
 
 /** Exit price: entry moved against the position, rounded to what the feed can represent. */
