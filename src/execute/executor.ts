@@ -22,6 +22,7 @@
  */
 import PQueue from "p-queue";
 import {
+  decodeFunctionResult,
   isAddressEqual,
   keccak256,
   TransactionReceiptNotFoundError,
@@ -45,6 +46,7 @@ import { NonceManager } from "./nonceManager.ts";
 import { decodeLiquidationLogs } from "./receipt.ts";
 import { decodeContractRevert, decodeRevertData, revertAction, type DecodedRevert } from "./revert.ts";
 import { classifySendError, type SendErrorKind } from "./sendError.ts";
+import { gasLimitFromUsed, simulateCall } from "./simulateCall.ts";
 import type {
   BlockHead,
   ExecutorStats,
@@ -137,6 +139,8 @@ type Tracked = {
   capWarned: boolean;
 };
 
+type BatchOutcome = { ok: boolean; keeperReward: bigint; revertData: Hex };
+
 type Simulation = {
   ok: LiquidationItem[];
   skipped: SkippedItem[];
@@ -177,6 +181,8 @@ export class Executor {
   /** Transactions in flight, by nonce. */
   private readonly tracked = new Map<number, Tracked>();
   private head: BlockHead | undefined;
+  /** Whether the node has eth_simulateV1 (undefined: not asked yet). */
+  private simulateV1: boolean | undefined;
   private tick: Promise<void> | undefined;
   private draining = false;
   private budgetTripped = false;
@@ -402,11 +408,22 @@ export class Executor {
   }
 
   /**
-   * eth_call on the latest state, and eth_estimateGas alongside it. A single item that reverts is
-   * skipped with its decoded error; a batch's failing items are dropped from its outcomes and the
-   * gas is re-estimated for what is left.
+   * One `eth_simulateV1` execution gives the outcome and the gas together; nodes without it get
+   * eth_call and eth_estimateGas alongside each other (see simulateCall.ts). A single item that
+   * reverts is skipped with its decoded error; a batch's failing items are dropped from its
+   * outcomes and the gas is measured again for what is left.
    */
   private async simulate(items: LiquidationItem[]): Promise<Simulation> {
+    if (this.simulateV1 !== false) {
+      try {
+        const r = await this.simulateOnce(items);
+        if (r !== undefined) return r;
+        this.simulateV1 = false;
+        this.logger.info({ msg: "the node has no eth_simulateV1: simulating with eth_call + eth_estimateGas" });
+      } catch (e) {
+        return { ok: [], skipped: [], rpcError: e };
+      }
+    }
     const call = liquidationCall(items);
     const [sim, est] = await Promise.allSettled([this.callOnLatest(call), this.estimate(call)]);
     if (sim.status === "rejected") return this.simulationRejected(items, sim.reason);
@@ -414,7 +431,42 @@ export class Executor {
       if (est.status === "rejected") return this.simulationRejected(items, est.reason);
       return { ok: items, skipped: [], gas: est.value, rewardTokens: sim.value as bigint };
     }
-    const outcomes = sim.value as readonly { ok: boolean; keeperReward: bigint; revertData: Hex }[];
+    const { ok, skipped, rewardTokens } = this.batchOutcomes(items, sim.value as readonly BatchOutcome[]);
+    if (ok.length === 0) return { ok, skipped };
+    if (skipped.length === 0 && est.status === "fulfilled") return { ok, skipped, gas: est.value, rewardTokens };
+    try {
+      return { ok, skipped, gas: await this.estimate(liquidationCall(ok)), rewardTokens };
+    } catch (e) {
+      const again = this.simulationRejected(ok, e);
+      return { ...again, skipped: [...skipped, ...again.skipped] };
+    }
+  }
+
+  /** The eth_simulateV1 path; `undefined` when the node does not have the method. */
+  private async simulateOnce(items: LiquidationItem[]): Promise<Simulation | undefined> {
+    const call = liquidationCall(items);
+    const r = await simulateCall(this.publicClient, { from: this.keeper, to: this.market, data: call.data });
+    if (r === undefined) return undefined;
+    if (r.status === "reverted") {
+      const decoded = decodeRevertData(r.returnData);
+      return { ok: [], skipped: items.map((item) => this.applyRevert(item, decoded)) };
+    }
+    const gas = gasLimitFromUsed(r.gasUsed);
+    if (call.functionName === "liquidate") {
+      const reward = decodeFunctionResult({ abi: PerpMarket.abi, functionName: "liquidate", data: r.returnData });
+      return { ok: items, skipped: [], gas, rewardTokens: reward };
+    }
+    const outcomes = decodeFunctionResult({ abi: PerpMarket.abi, functionName: "liquidateBatch", data: r.returnData });
+    const { ok, skipped, rewardTokens } = this.batchOutcomes(items, outcomes);
+    if (ok.length === 0) return { ok, skipped };
+    if (skipped.length === 0) return { ok, skipped, gas, rewardTokens };
+    // Failed items burn gas too: measure what is left on its own.
+    const again = await this.simulateOnce(ok);
+    if (again === undefined) return undefined;
+    return { ...again, skipped: [...skipped, ...again.skipped] };
+  }
+
+  private batchOutcomes(items: LiquidationItem[], outcomes: readonly BatchOutcome[]): { ok: LiquidationItem[]; skipped: SkippedItem[]; rewardTokens: bigint } {
     const ok: LiquidationItem[] = [];
     const skipped: SkippedItem[] = [];
     let rewardTokens = 0n;
@@ -425,14 +477,7 @@ export class Executor {
         rewardTokens += o.keeperReward;
       } else skipped.push(this.applyRevert(item, o ? decodeRevertData(o.revertData) : { errorName: "unknown", args: [] }));
     });
-    if (ok.length === 0) return { ok, skipped };
-    if (skipped.length === 0 && est.status === "fulfilled") return { ok, skipped, gas: est.value, rewardTokens };
-    try {
-      return { ok, skipped, gas: await this.estimate(liquidationCall(ok)), rewardTokens };
-    } catch (e) {
-      const again = this.simulationRejected(ok, e);
-      return { ...again, skipped: [...skipped, ...again.skipped] };
-    }
+    return { ok, skipped, rewardTokens };
   }
 
   private simulationRejected(items: LiquidationItem[], e: unknown): Simulation {

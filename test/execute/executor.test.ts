@@ -3,7 +3,7 @@
  * send. Mempool behaviour (stuck transactions, replacements, foreign nonces) is in
  * executor-mempool.test.ts.
  */
-import { parseGwei, type Address } from "viem";
+import { MethodNotFoundRpcError, createPublicClient, custom, parseGwei, type Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
@@ -155,6 +155,53 @@ describe("Executor (automine)", () => {
     expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, reverted: 0, skipped: 1 });
     expect(executor.stats().rewardTokens).toBe(a.expectedRewardTokens + b.expectedRewardTokens);
     expect(await counterValue(metrics.liquidations, { result: "success", kind: "batch" })).toBe(2);
+  });
+
+  it("measures outcome and gas in one eth_simulateV1; falls back to eth_call + eth_estimateGas on a node without it", async () => {
+    const plain = w.chain.publicClient;
+    const recording = (hasSimulateV1: boolean) => {
+      const asked: string[] = [];
+      const client = createPublicClient({
+        chain: plain.chain,
+        transport: custom({
+          request: async ({ method, params }: { method: string; params?: unknown }) => {
+            asked.push(method);
+            if (method === "eth_simulateV1" && !hasSimulateV1) throw new MethodNotFoundRpcError(new Error("the method eth_simulateV1 does not exist"));
+            return plain.request({ method, params } as never);
+          },
+        }),
+      }) as unknown as typeof plain;
+      return { client, asked };
+    };
+    for (const hasSimulateV1 of [true, false]) {
+      const id = await w.chain.testClient.snapshot();
+      const { client, asked } = recording(hasSimulateV1);
+      const { executor, logs } = makeExecutor(w, { publicClient: client });
+      const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
+      await tick(w, executor);
+      const r = executor.submit(plan([a, b]));
+      if (!r.accepted) throw new Error("refused");
+      const out = await r.done;
+      expect(out.status).toBe("sent");
+      if (out.status !== "sent") return;
+      await tick(w, executor);
+      const receipt = await plain.getTransactionReceipt({ hash: out.tx.hash });
+      expect(receipt.status).toBe("success");
+      expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, reverted: 0 });
+      // The limit covers the refund and the batch's 63/64 self-call, and is not wildly above use.
+      expect(out.tx.gas!).toBeGreaterThan(receipt.gasUsed);
+      expect(out.tx.gas!).toBeLessThan(receipt.gasUsed * 2n);
+      expect(asked).toContain("eth_simulateV1");
+      if (hasSimulateV1) {
+        expect(asked).not.toContain("eth_estimateGas");
+        expect(asked).not.toContain("eth_call");
+      } else {
+        expect(asked).toContain("eth_call");
+        expect(asked).toContain("eth_estimateGas");
+        expect(logs.messages().join("\n")).toContain("no eth_simulateV1");
+      }
+      await w.chain.testClient.revert({ id });
+    }
   });
 
   it("restore(): in-flight transactions of a previous instance block duplicates, then settle", async () => {
