@@ -15,6 +15,7 @@ const KeeperFileSchema = z
     backstopMode: z.boolean(),
     maxBatch: z.number().int().min(1).max(50),
     concurrency: z.number().int().min(1).max(64),
+    preflight: z.enum(["engine", "node"]),
     feeCapGwei: decimalString,
     priorityFeeGwei: decimalString,
     profitPriorityShare: decimalString,
@@ -47,6 +48,13 @@ export type KeeperSettings = {
   backstopMode: boolean;
   maxBatch: number;
   concurrency: number;
+  /**
+   * How a transaction is checked before it is sent. "engine": a plan computed on the index at the
+   * current head is already the contract's outcome to the wei (the shared engine), so it is sent at
+   * once with the gas model's bound as its limit; anything older goes through the node. "node":
+   * every transaction is simulated by the node first (eth_simulateV1, or eth_call + eth_estimateGas).
+   */
+  preflight: "engine" | "node";
   feeCapWei: bigint;
   priorityFeeWei: bigint;
   profitPriorityPpm: bigint;
@@ -104,6 +112,7 @@ export function parseKeeperSettings(raw: unknown, overrides: Record<string, unkn
     backstopMode: c.backstopMode,
     maxBatch: c.maxBatch,
     concurrency: c.concurrency,
+    preflight: c.preflight,
     feeCapWei: feeCapWei!,
     priorityFeeWei: priorityFeeWei!,
     profitPriorityPpm: profitPriorityPpm!,

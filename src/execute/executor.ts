@@ -81,6 +81,16 @@ export type ExecutorInputs = {
   gasBudgetWeiPerHour: bigint;
   /** Simulate and log, never send. */
   dryRun: boolean;
+  /**
+   * "node" (default): every transaction is simulated by the node before it is sent. "engine": a
+   * plan with a `gasLimit` whose `priceBlock` is the executor's current head was computed by the
+   * exact engine on the state at that head, so it is sent at once; anything else is simulated. A
+   * transaction sent that way that reverts on chain switches the executor to "node" for
+   * `distrustMs`.
+   */
+  preflight?: "node" | "engine";
+  /** How long an engine-preflight transaction that reverted keeps node simulation on (ms). Default 600 000. */
+  distrustMs?: number;
   /** The planner's engine re-check: is this item still worth sending? */
   isStillValid: (item: LiquidationItem) => boolean;
   /** Milliseconds clock, the one `TxPlan.observedAt` is on. Default `performance.now`. */
@@ -137,6 +147,8 @@ type Tracked = {
   missingSince?: bigint;
   /** A "cannot bump under the cap" warning was logged for this nonce. */
   capWarned: boolean;
+  /** Sent on the engine's word, without a node simulation. */
+  engineOnly?: boolean;
 };
 
 type BatchOutcome = { ok: boolean; keeperReward: bigint; revertData: Hex };
@@ -181,6 +193,10 @@ export class Executor {
   /** Transactions in flight, by nonce. */
   private readonly tracked = new Map<number, Tracked>();
   private head: BlockHead | undefined;
+  private readonly preflight: "node" | "engine";
+  private readonly distrustMs: number;
+  /** `now()` until which engine preflight is off (after one of its transactions reverted). */
+  private distrustUntil = -Infinity;
   /** Whether the node has eth_simulateV1 (undefined: not asked yet). */
   private simulateV1: boolean | undefined;
   private tick: Promise<void> | undefined;
@@ -231,6 +247,8 @@ export class Executor {
     this.isStillValid = inputs.isStillValid;
     this.now = inputs.now ?? (() => performance.now());
     this.gasMarginPpm = margin;
+    this.preflight = inputs.preflight ?? "node";
+    this.distrustMs = inputs.distrustMs ?? 600_000;
     this.priceBackoffMs = inputs.priceBackoffMs ?? 5_000;
     this.revertBackoffMs = inputs.revertBackoffMs ?? 60_000;
     this.drainPollMs = inputs.drainPollMs ?? inputs.publicClient.pollingInterval;
@@ -310,7 +328,10 @@ export class Executor {
 
       // Known from onBlock in a running keeper; fetched once otherwise (CooldownActive needs chain time).
       const head = await this.currentHead();
-      const sim = await this.simulate(plan.items);
+      const engineOnly = this.engineVouches(plan);
+      const sim: Simulation = engineOnly
+        ? { ok: plan.items, skipped: [], gas: plan.gasLimit, rewardTokens: sumExpected(plan.items) }
+        : await this.simulate(plan.items);
       skipped = sim.skipped;
       if (sim.rpcError !== undefined) {
         this.logger.warn({ msg: "simulation failed (not a revert)", err: sim.rpcError });
@@ -321,7 +342,7 @@ export class Executor {
       const items = sim.ok;
       const kind: Kind = items.length > 1 ? "batch" : "single";
       const call = liquidationCall(items);
-      const gas = (sim.gas * this.gasMarginPpm + 999_999n) / 1_000_000n;
+      const gas = engineOnly ? sim.gas : (sim.gas * this.gasMarginPpm + 999_999n) / 1_000_000n;
       const baseFeePerGas = (this.head ?? head).baseFeePerGas; // onBlock may have moved on meanwhile
       const fees = quoteFees({ baseFeePerGas, policy: this.policy, expectedProfitWei: plan.expectedProfitWei, gas });
       if (!fees.ok) {
@@ -361,7 +382,7 @@ export class Executor {
           };
           const superseded = this.tracked.get(nonce);
           if (superseded !== undefined) this.dropped(superseded, "the node took a new transaction at its nonce");
-          this.tracked.set(nonce, { tx, call, expectedProfitWei: plan.expectedProfitWei, cancelled: false, capWarned: false });
+          this.tracked.set(nonce, { tx, call, expectedProfitWei: plan.expectedProfitWei, cancelled: false, capWarned: false, engineOnly });
           return tx;
         });
       } catch (e) {
@@ -440,6 +461,19 @@ export class Executor {
       const again = this.simulationRejected(ok, e);
       return { ...again, skipped: [...skipped, ...again.skipped] };
     }
+  }
+
+  /** Whether `plan` may go out on the engine's word (see `ExecutorInputs.preflight`). */
+  private engineVouches(plan: TxPlan): plan is TxPlan & { gasLimit: bigint } {
+    return (
+      this.preflight === "engine" &&
+      !this.dryRun &&
+      plan.gasLimit !== undefined &&
+      plan.priceBlock !== undefined &&
+      this.head !== undefined &&
+      plan.priceBlock === this.head.number &&
+      this.now() >= this.distrustUntil
+    );
   }
 
   /** The eth_simulateV1 path; `undefined` when the node does not have the method. */
@@ -619,6 +653,14 @@ export class Executor {
    * Process a new head: settle what was mined, replace what is stuck, drop what another
    * transaction displaced. Call it for every head; a call while one runs returns that run.
    */
+  /**
+   * Learn of a new head before planning on it (the keeper calls this as soon as its index is at
+   * `block`, and `onBlock` once its submissions are out).
+   */
+  observeHead(block: BlockHead): void {
+    if (this.head === undefined || block.number >= this.head.number) this.head = block;
+  }
+
   onBlock(block: BlockHead): Promise<void> {
     this.head = block;
     this.budgetHasRoom();
@@ -684,6 +726,10 @@ export class Executor {
         this.backOff(`t:${targetKey(item)}`, this.revertBackoffMs, { ...describe(item), why: "transaction reverted" });
       }
       this.logger.warn({ msg: "liquidation reverted on chain", ...fields, items: rec.tx.items.map(describe) });
+      if (rec.engineOnly && this.preflight === "engine") {
+        this.distrustUntil = this.now() + this.distrustMs;
+        this.logger.warn({ msg: "a transaction sent on the engine's word reverted: simulating every transaction with the node for a while", ms: this.distrustMs });
+      }
       return;
     }
     const result = decodeLiquidationLogs(receipt.logs, { market: this.market, keeper: this.keeper });

@@ -20,6 +20,12 @@ export type TxPlan = {
   priceBlock?: bigint;
   /** `performance.now()` (the executor's `now` clock) when the block with the price update arrived. */
   observedAt?: number;
+  /**
+   * Gas limit the planner vouches for (an upper bound from its gas model). With the executor's
+   * "engine" preflight, a plan with a limit computed at the executor's current head is sent without
+   * a node simulation.
+   */
+  gasLimit?: bigint;
 };
 
 /**

@@ -102,6 +102,7 @@ export class Keeper {
       logger: inputs.logger.child({ part: "executor" }),
       metrics: inputs.metrics,
       concurrency: s.concurrency,
+      preflight: s.preflight,
       feeCapWei: s.feeCapWei,
       priorityFeeWei: s.priorityFeeWei,
       profitPriorityShare: Number(s.profitPriorityPpm) / 1e6,
@@ -177,6 +178,7 @@ export class Keeper {
       const sync = await this.indexer.syncTo(head);
       this.lastHeadChangeAt = this.now();
       metrics.headBlock.set(Number(head.number));
+      this.executor.observeHead({ number: head.number, baseFeePerGas: head.baseFeePerGas, timestamp: head.timestamp });
       const v = this.valuation(head.timestamp);
       const c = sync.changes;
       for (const a of c.accounts) this.track(a, this.indexer.state.accounts.get(a), v);
@@ -189,7 +191,9 @@ export class Keeper {
         if (price !== undefined) for (const a of this.lpIndex.crossed(id, price)) suspects.add(a as Address);
       }
       const submitted = new Set<string>();
+      const tSynced = this.perfNow();
       if (suspects.size > 0) this.submit(this.accountsOf(suspects), v, head, observedAt, submitted);
+      const tFast = this.perfNow();
 
       // 2. Safety net: a full screened rescan.
       const scan = this.screen.scan(v);
@@ -197,6 +201,15 @@ export class Keeper {
       this.status.liquidatable = scan.liquidatable.length;
       const rest = scan.liquidatable.map((i) => this.slots[i]!).filter((a) => !submitted.has(a));
       if (rest.length > 0) this.submit(this.accountsOf(rest), v, head, observedAt, submitted);
+
+      const tScan = this.perfNow();
+      if (suspects.size > 0 || rest.length > 0) {
+        const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+        logger.debug(
+          { block: head.number, suspects: suspects.size, missed: rest.length, syncMs: ms(observedAt, tSynced), fastPathMs: ms(tSynced, tFast), rescanMs: ms(tFast, tScan) },
+          "tick phases",
+        );
+      }
 
       // 3. Follow our transactions.
       await this.executor.onBlock({ number: head.number, baseFeePerGas: head.baseFeePerGas, timestamp: head.timestamp });
@@ -232,6 +245,8 @@ export class Keeper {
         expectedProfitWei: tx.profitUsd > 0n ? (tx.profitUsd * 10n ** 18n) / s.nativeUsd : 0n,
         priceBlock: head.number,
         observedAt,
+        // The gas model's bound, with room: items on cold storage or with bad debt cost more.
+        gasLimit: (tx.gas * 3n) / 2n,
       };
       const r = this.executor.submit(plan);
       if (r.accepted) {

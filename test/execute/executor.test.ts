@@ -52,6 +52,25 @@ const keeperTokens = (): Promise<bigint> =>
     args: [w.keeper],
   });
 
+/** The test chain's public client, recording the methods asked; optionally without eth_simulateV1. */
+function recording(hasSimulateV1 = true) {
+  const plain = w.chain.publicClient;
+  const asked: string[] = [];
+  const client = createPublicClient({
+    chain: plain.chain,
+    transport: custom({
+      request: async ({ method, params }: { method: string; params?: unknown }) => {
+        asked.push(method);
+        if (method === "eth_simulateV1" && !hasSimulateV1) throw new MethodNotFoundRpcError(new Error("the method eth_simulateV1 does not exist"));
+        return plain.request({ method, params } as never);
+      },
+    }),
+  }) as unknown as typeof plain;
+  return { client, asked };
+}
+
+const SIMULATIONS = ["eth_simulateV1", "eth_call", "eth_estimateGas"];
+
 describe("Executor (automine)", () => {
   it("simulates, sends and follows a single liquidation to its receipt; reward recorded, no reverts", async () => {
     const { executor, metrics } = makeExecutor(w);
@@ -159,20 +178,6 @@ describe("Executor (automine)", () => {
 
   it("measures outcome and gas in one eth_simulateV1; falls back to eth_call + eth_estimateGas on a node without it", async () => {
     const plain = w.chain.publicClient;
-    const recording = (hasSimulateV1: boolean) => {
-      const asked: string[] = [];
-      const client = createPublicClient({
-        chain: plain.chain,
-        transport: custom({
-          request: async ({ method, params }: { method: string; params?: unknown }) => {
-            asked.push(method);
-            if (method === "eth_simulateV1" && !hasSimulateV1) throw new MethodNotFoundRpcError(new Error("the method eth_simulateV1 does not exist"));
-            return plain.request({ method, params } as never);
-          },
-        }),
-      }) as unknown as typeof plain;
-      return { client, asked };
-    };
     for (const hasSimulateV1 of [true, false]) {
       const id = await w.chain.testClient.snapshot();
       const { client, asked } = recording(hasSimulateV1);
@@ -202,6 +207,50 @@ describe("Executor (automine)", () => {
       }
       await w.chain.testClient.revert({ id });
     }
+  });
+
+  it("engine preflight: a plan made at the current head goes out unsimulated; an older one is simulated", async () => {
+    const { client, asked } = recording();
+    const { executor } = makeExecutor(w, { publicClient: client, preflight: "engine" });
+    const [a, b, c] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!), await itemFor(w, risky[2]!)];
+    const head = await tick(w, executor);
+    asked.length = 0;
+    const r = executor.submit(plan([a, b], { priceBlock: head.number, gasLimit: 1_000_000n }));
+    if (!r.accepted) throw new Error("refused");
+    const out = await r.done;
+    expect(out.status).toBe("sent");
+    if (out.status !== "sent") return;
+    expect(out.tx.gas).toBe(1_000_000n);
+    expect(asked.filter((m) => SIMULATIONS.includes(m))).toEqual([]);
+
+    await tick(w, executor);
+    asked.length = 0;
+    const stale = executor.submit(plan([c], { priceBlock: head.number, gasLimit: 1_000_000n }));
+    if (!stale.accepted) throw new Error("refused");
+    expect((await stale.done).status).toBe("sent");
+    expect(asked).toContain("eth_simulateV1");
+    await tick(w, executor);
+    expect(executor.stats()).toMatchObject({ sent: 2, mined: 2, reverted: 0 });
+  });
+
+  it("engine preflight: a transaction sent on the engine's word that reverts turns node simulation on", async () => {
+    const { client, asked } = recording();
+    const { executor, logs } = makeExecutor(w, { publicClient: client, preflight: "engine" });
+    const a = await itemFor(w, risky[0]!);
+    const wrong = { account: healthy, marketId: SMALL, size: a.size, expectedRewardTokens: a.expectedRewardTokens };
+    let head = await tick(w, executor);
+    const r = executor.submit(plan([wrong], { priceBlock: head.number, gasLimit: 500_000n }));
+    if (!r.accepted) throw new Error("refused");
+    expect((await r.done).status).toBe("sent");
+    head = await tick(w, executor);
+    expect(executor.stats()).toMatchObject({ sent: 1, reverted: 1 });
+    expect(logs.messages().join("\n")).toContain("simulating every transaction with the node");
+
+    asked.length = 0;
+    const next = executor.submit(plan([a], { priceBlock: head.number, gasLimit: 500_000n }));
+    if (!next.accepted) throw new Error("refused");
+    expect((await next.done).status).toBe("sent");
+    expect(asked).toContain("eth_simulateV1");
   });
 
   it("restore(): in-flight transactions of a previous instance block duplicates, then settle", async () => {

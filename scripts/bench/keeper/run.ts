@@ -73,6 +73,9 @@ const { values: flags } = parseArgs({
     "seed-chunk": { type: "string", default: "2000" },
     // config/keeper.json's 1 ETH/h budget stops our keeper after a few batches at 10,000 accounts.
     "gas-budget-eth": { type: "string", default: "1000" },
+    // Executor and planner settings of ours (default: config/keeper.json).
+    "max-batch": { type: "string" },
+    concurrency: { type: "string" },
     out: { type: "string", default: "/tmp/bench-keeper.json" },
   },
 });
@@ -188,7 +191,7 @@ async function main() {
     // Backstop mode by default: after a 3% move many high-leverage accounts are underwater (equity ≤ 0,
     // so the penalty and the keeper's reward are 0); the naive baseline liquidates them anyway, and
     // a profit-only keeper would skip them. --profit-only measures the keeper's default policy.
-    const settings = { ...loadKeeperSettings({ pollingIntervalMs: 50, logLevel: "warn", backstopMode: !flags["profit-only"], gasBudgetPerHourEth: flags["gas-budget-eth"] }), checkpointPath: "" };
+    const settings = { ...loadKeeperSettings({ pollingIntervalMs: 50, logLevel: "warn", backstopMode: !flags["profit-only"], gasBudgetPerHourEth: flags["gas-budget-eth"], ...(flags["max-batch"] ? { maxBatch: Number(flags["max-batch"]) } : {}), ...(flags.concurrency ? { concurrency: Number(flags.concurrency) } : {}) }), checkpointPath: "" };
     const logger = createLogger({ level: flags["log-level"] as "warn" });
     const keeper = new Keeper({ publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false });
     const rssBefore = process.memoryUsage().rss;
