@@ -3,3 +3,4 @@
 export { MockAggregatorV3 } from './MockAggregatorV3.ts';
 export { MockUSDC } from './MockUSDC.ts';
 export { PerpMarket } from './PerpMarket.ts';
+export { SeedablePerpMarket } from './SeedablePerpMarket.ts';

@@ -289,10 +289,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
 
     /// Deposit `tokens` (6 decimals) as collateral of `account`; credited ×1e12 as WAD.
     function deposit(address account, uint256 tokens) external nonReentrant {
-        if (tokens == 0) revert ZeroAmount();
-        token.safeTransferFrom(msg.sender, address(this), tokens);
-        _addCollateral(account, int256(tokens * TOKEN_SCALE));
-        emit Deposited(account, tokens);
+        _deposit(msg.sender, account, tokens);
     }
 
     /// Withdraw up to `amountWad` of collateral, floored to whole token units; only the floored
@@ -314,50 +311,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
 
     /// Open, increase, reduce, close or flip a position at the mark price, paying the trading fee.
     function trade(uint256 marketId, int256 sizeDelta) external nonReentrant {
-        _requireMarket(marketId);
-        if (sizeDelta == 0) revert ZeroSize();
-        Market storage m = _markets[marketId];
-        uint256 absDelta = MarginMath.abs(sizeDelta);
-        if (absDelta % m.params.lotSize != 0) revert SizeNotLotMultiple(absDelta, m.params.lotSize);
-        uint256 price = _markPrice(marketId);
-
-        Position storage pos = _positions[msg.sender][marketId];
-        int256 oldSize = pos.size;
-        if (oldSize == 0) {
-            if (_accountMarkets[msg.sender].length >= MAX_POSITIONS) revert TooManyPositions(MAX_POSITIONS);
-            _accountMarkets[msg.sender].push(marketId);
-        }
-        int256 fundingPaid = _settleFunding(msg.sender, m, pos);
-        int256 newSize = oldSize + sizeDelta;
-
-        int256 realized;
-        bool reduces = oldSize != 0 && (oldSize > 0) != (sizeDelta > 0);
-        if (reduces) {
-            uint256 closeAbs = absDelta < MarginMath.abs(oldSize) ? absDelta : MarginMath.abs(oldSize);
-            realized = MarginMath.pnl(oldSize > 0 ? int256(closeAbs) : -int256(closeAbs), price, pos.entryPrice);
-            if (newSize == 0) pos.entryPrice = 0;
-            else if ((newSize > 0) != (oldSize > 0)) pos.entryPrice = price;
-        } else {
-            pos.entryPrice = oldSize == 0 ? price : _averageEntry(oldSize, pos.entryPrice, absDelta, price);
-        }
-        uint256 fee = MarginMath.ceilDivU(MarginMath.notional(absDelta, price) * m.params.tradingFeePpm, PPM);
-
-        _addCollateral(msg.sender, realized - int256(fee));
-        poolBalance += int256(fee) - realized;
-        _setSize(msg.sender, marketId, m, pos, newSize);
-
-        int256 available = poolBalance - int256(badDebt);
-        if (available < 0) revert InsufficientPoolLiquidity(available, uint256(realized > 0 ? realized : int256(0)));
-
-        Health memory h = _health(msg.sender);
-        // Opening, increasing, or flipping to the other side (of any size) opens new exposure.
-        bool increases = !reduces || (newSize != 0 && (newSize > 0) != (oldSize > 0));
-        if (increases) {
-            if (h.equity < int256(h.initial)) revert InsufficientMargin(h.equity, h.initial);
-        } else if (h.equity < int256(h.maintenance)) {
-            revert WouldBeLiquidatable(h.equity, h.maintenance);
-        }
-        emit Traded(msg.sender, marketId, sizeDelta, price, realized, fundingPaid, fee);
+        _trade(msg.sender, marketId, sizeDelta);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -406,6 +360,64 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     {
         if (msg.sender != address(this)) revert OnlySelf();
         return _liquidate(account, marketId, size, keeper);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Internal: traders
+    // ----------------------------------------------------------------------------------------
+
+    function _deposit(address payer, address account, uint256 tokens) internal {
+        if (tokens == 0) revert ZeroAmount();
+        token.safeTransferFrom(payer, address(this), tokens);
+        _addCollateral(account, int256(tokens * TOKEN_SCALE));
+        emit Deposited(account, tokens);
+    }
+
+    function _trade(address account, uint256 marketId, int256 sizeDelta) internal {
+        _requireMarket(marketId);
+        if (sizeDelta == 0) revert ZeroSize();
+        Market storage m = _markets[marketId];
+        uint256 absDelta = MarginMath.abs(sizeDelta);
+        if (absDelta % m.params.lotSize != 0) revert SizeNotLotMultiple(absDelta, m.params.lotSize);
+        uint256 price = _markPrice(marketId);
+
+        Position storage pos = _positions[account][marketId];
+        int256 oldSize = pos.size;
+        if (oldSize == 0) {
+            if (_accountMarkets[account].length >= MAX_POSITIONS) revert TooManyPositions(MAX_POSITIONS);
+            _accountMarkets[account].push(marketId);
+        }
+        int256 fundingPaid = _settleFunding(account, m, pos);
+        int256 newSize = oldSize + sizeDelta;
+
+        int256 realized;
+        bool reduces = oldSize != 0 && (oldSize > 0) != (sizeDelta > 0);
+        if (reduces) {
+            uint256 closeAbs = absDelta < MarginMath.abs(oldSize) ? absDelta : MarginMath.abs(oldSize);
+            realized = MarginMath.pnl(oldSize > 0 ? int256(closeAbs) : -int256(closeAbs), price, pos.entryPrice);
+            if (newSize == 0) pos.entryPrice = 0;
+            else if ((newSize > 0) != (oldSize > 0)) pos.entryPrice = price;
+        } else {
+            pos.entryPrice = oldSize == 0 ? price : _averageEntry(oldSize, pos.entryPrice, absDelta, price);
+        }
+        uint256 fee = MarginMath.ceilDivU(MarginMath.notional(absDelta, price) * m.params.tradingFeePpm, PPM);
+
+        _addCollateral(account, realized - int256(fee));
+        poolBalance += int256(fee) - realized;
+        _setSize(account, marketId, m, pos, newSize);
+
+        int256 available = poolBalance - int256(badDebt);
+        if (available < 0) revert InsufficientPoolLiquidity(available, uint256(realized > 0 ? realized : int256(0)));
+
+        Health memory h = _health(account);
+        // Opening, increasing, or flipping to the other side (of any size) opens new exposure.
+        bool increases = !reduces || (newSize != 0 && (newSize > 0) != (oldSize > 0));
+        if (increases) {
+            if (h.equity < int256(h.initial)) revert InsufficientMargin(h.equity, h.initial);
+        } else if (h.equity < int256(h.maintenance)) {
+            revert WouldBeLiquidatable(h.equity, h.maintenance);
+        }
+        emit Traded(account, marketId, sizeDelta, price, realized, fundingPaid, fee);
     }
 
     function _liquidate(address account, uint256 marketId, uint256 size, address keeper)

@@ -2,6 +2,7 @@ import { type Address, type Hash } from "viem";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { SeedablePerpMarket } from "../../abi/SeedablePerpMarket.ts";
 import type { MarketSpec, Preset } from "../config/presets.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { ChainClients } from "./clients.ts";
@@ -23,6 +24,11 @@ export type DeployParameters = {
   /** Liquidity for the pool and the insurance fund, in whole tokens (6 decimals applied here). */
   poolTokens?: bigint;
   insuranceTokens?: bigint;
+  /**
+   * Deploy SeedablePerpMarket (contracts/src/bench): the same market plus an owner-only bulk
+   * seeding entry point. Benchmarks and tests on a local chain only.
+   */
+  seedable?: boolean;
 };
 
 /** A deployment transaction failed or reverted. */
@@ -55,7 +61,7 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
     c,
     w.deployContract({
       abi: PerpMarket.abi,
-      bytecode: PerpMarket.bytecode,
+      bytecode: p.seedable ? SeedablePerpMarket.bytecode : PerpMarket.bytecode,
       args: [
         token.address,
         { cooldown: Number(g.cooldown), backstopPpm: Number(g.backstopPpm), keeperSharePpm: Number(g.keeperSharePpm) },

@@ -340,8 +340,10 @@ export class Executor {
       if (sim.ok.length === 0 || sim.gas === undefined) return { status: "skipped", reason: "reverted", skipped };
 
       const items = sim.ok;
-      const kind: Kind = items.length > 1 ? "batch" : "single";
-      const call = liquidationCall(items);
+      // Unsimulated, a lone item goes through liquidateBatch too: losing a race costs a failed
+      // item, not a reverted transaction (and does not read as the engine being wrong).
+      const call = liquidationCall(items, { isolate: engineOnly });
+      const kind: Kind = call.functionName === "liquidateBatch" ? "batch" : "single";
       const gas = engineOnly ? sim.gas : (sim.gas * this.gasMarginPpm + 999_999n) / 1_000_000n;
       const baseFeePerGas = (this.head ?? head).baseFeePerGas; // onBlock may have moved on meanwhile
       const fees = quoteFees({ baseFeePerGas, policy: this.policy, expectedProfitWei: plan.expectedProfitWei, gas });

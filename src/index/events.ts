@@ -49,6 +49,58 @@ export type IndexLog = IndexEvent & LogPosition;
 /** topic0 of every index event, for the `topics` filter of eth_getLogs (one OR-list). */
 export const indexTopics: readonly Hex[] = indexAbi.map((e) => toEventSelector(e));
 const answerUpdatedTopic = toEventSelector(getAbiItem({ abi: MockAggregatorV3.abi, name: "AnswerUpdated" }));
+/** Each index event's ABI by its topic0 (viem's decodeEventLog would re-derive every selector per log). */
+const abiByTopic = new Map<Hex, readonly [(typeof indexAbi)[number]]>(indexAbi.map((e) => [toEventSelector(e), [e]] as const));
+const collateralUpdatedTopic = toEventSelector(getAbiItem({ abi: PerpMarket.abi, name: "CollateralUpdated" }));
+const positionUpdatedTopic = toEventSelector(getAbiItem({ abi: PerpMarket.abi, name: "PositionUpdated" }));
+
+/**
+ * Checksummed addresses by their lowercase form. Accounts recur in log after log; checksumming
+ * costs a keccak each time. Bounded: cleared when it reaches a million entries.
+ */
+const checksums = new Map<string, Address>();
+function checksummed(a: string): Address {
+  const key = a.toLowerCase();
+  let c = checksums.get(key);
+  if (c === undefined) {
+    if (checksums.size >= 1_000_000) checksums.clear();
+    c = getAddress(key);
+    checksums.set(key, c);
+  }
+  return c;
+}
+
+/** A 32-byte ABI word as a two's-complement int256. */
+function int256(word: string): bigint {
+  const u = BigInt(`0x${word}`);
+  return u >= 1n << 255n ? u - (1n << 256n) : u;
+}
+
+/**
+ * The two events that make up nearly every log of a busy market (CollateralUpdated and
+ * PositionUpdated), decoded by hand: fixed layouts of static words. Any other event, or a log whose
+ * shape does not match (a foreign contract with a colliding selector), is left to viem.
+ */
+function decodeHot(topic0: Hex, topics: readonly Hex[], data: Hex): IndexEvent | undefined {
+  if (topic0 === collateralUpdatedTopic) {
+    if (topics.length !== 2 || data.length !== 2 + 64 || !/^0x0{24}/.test(topics[1]!)) return undefined;
+    return { eventName: "CollateralUpdated", args: { account: checksummed(`0x${topics[1]!.slice(26)}`), collateral: int256(data.slice(2)) } };
+  }
+  if (topic0 === positionUpdatedTopic) {
+    if (topics.length !== 3 || data.length !== 2 + 3 * 64 || !/^0x0{24}/.test(topics[1]!)) return undefined;
+    return {
+      eventName: "PositionUpdated",
+      args: {
+        account: checksummed(`0x${topics[1]!.slice(26)}`),
+        marketId: BigInt(topics[2]!),
+        size: int256(data.slice(2, 66)),
+        entryPrice: BigInt(`0x${data.slice(66, 130)}`),
+        entryFundingIndex: int256(data.slice(130, 194)),
+      },
+    };
+  }
+  return undefined;
+}
 
 /**
  * Decode one raw RPC log. Market events count only when emitted by `market`, AnswerUpdated only
@@ -59,14 +111,18 @@ export function decodeIndexLog(raw: RpcLog, market: Address): IndexLog | undefin
   if (raw.removed || raw.blockNumber === null || raw.blockHash === null || raw.logIndex === null) return undefined;
   const topic0 = raw.topics[0];
   if (topic0 === undefined) return undefined;
-  const address = getAddress(raw.address);
+  const address = checksummed(raw.address);
   const fromMarket = address === market;
   if (fromMarket === (topic0 === answerUpdatedTopic)) return undefined;
-  let event: IndexEvent;
-  try {
-    event = decodeEventLog({ abi: indexAbi, topics: raw.topics as [Hex, ...Hex[]], data: raw.data, strict: true });
-  } catch {
-    return undefined; // another contract's event with a colliding selector: not ours
+  let event: IndexEvent | undefined = decodeHot(topic0, raw.topics, raw.data);
+  if (event === undefined) {
+    const abi = abiByTopic.get(topic0);
+    if (abi === undefined) return undefined;
+    try {
+      event = decodeEventLog({ abi, topics: raw.topics as [Hex, ...Hex[]], data: raw.data, strict: true }) as IndexEvent;
+    } catch {
+      return undefined; // another contract's event with a colliding selector: not ours
+    }
   }
   return {
     ...event,

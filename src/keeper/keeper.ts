@@ -56,6 +56,9 @@ export type KeeperCheckpointFile = {
   writtenAt: string;
 };
 
+/** Gas limit of a transaction sent on the engine's word, as a multiple of the gas model's estimate. */
+const ENGINE_GAS_HEADROOM = 3n;
+
 export class KeeperCheckpointError extends BaseError {
   override name = "KeeperCheckpointError";
 }
@@ -144,8 +147,8 @@ export class Keeper {
     logger.info({ events, block: this.indexer.head?.number, ms: Math.round(this.perfNow() - t0) }, "index up to date");
     await this.executor.init?.();
     const v = this.indexer.head ? this.valuation(this.indexer.head.timestamp) : undefined;
-    for (const [address, account] of this.indexer.state.accounts) this.track(address, account, v);
-    this.rebuildLpIndex(v);
+    for (const [address, account] of this.indexer.state.accounts) this.track(address, account, undefined);
+    this.rebuildLpIndex(v); // the liquidation-price index, once for everyone
     this.lastTickAt = this.lastHeadChangeAt = this.now();
     this.writeCheckpoint();
   }
@@ -245,8 +248,10 @@ export class Keeper {
         expectedProfitWei: tx.profitUsd > 0n ? (tx.profitUsd * 10n ** 18n) / s.nativeUsd : 0n,
         priceBlock: head.number,
         observedAt,
-        // The gas model's bound, with room: items on cold storage or with bad debt cost more.
-        gasLimit: (tx.gas * 3n) / 2n,
+        // Sent without a node simulation, the limit must cover the worst item: a liquidation's gas
+        // varies with positions, tiers, the slice search and bad debt (seen: 120k–450k an item
+        // against a model of 250k). Only gas used is paid; a high limit costs block packing only.
+        gasLimit: tx.gas * ENGINE_GAS_HEADROOM,
       };
       const r = this.executor.submit(plan);
       if (r.accepted) {

@@ -3,8 +3,10 @@ import {
   BaseError as ViemBaseError,
   concat,
   encodeFunctionData,
+  getAddress,
   keccak256,
   numberToHex,
+  slice,
   testActions,
   toBytes,
   type Address,
@@ -122,8 +124,8 @@ export type PlannedPosition = {
 export type TraderPlan = {
   index: number;
   address: Address;
-  /** Dev-only key derived from the seed. Never log it. */
-  privateKey: Hex;
+  /** Dev-only key derived from the seed. Never log it. Absent when planned without keys (bulk seeding). */
+  privateKey?: Hex;
   /** Collateral deposited, in token units (6 decimals). */
   depositTokens: bigint;
   positions: PlannedPosition[];
@@ -135,6 +137,8 @@ export type PlanTradersParameters = {
   markets: readonly SeedMarket[];
   /** Largest leverage used, as a share of the tier's max (ppm). Default 90%: IM is kept with a 10% margin. */
   maxLeverageShare?: bigint;
+  /** Derive each trader's key and address from it (default). `false`: addresses only (see TraderPlan.privateKey). */
+  keys?: boolean;
 };
 
 export class SeedPlanError extends BaseError {
@@ -142,7 +146,7 @@ export class SeedPlanError extends BaseError {
 }
 
 /** Extra collateral on top of margins and fees (WAD): one dollar. */
-const SAFETY = WAD;
+export const SEED_SAFETY = WAD;
 const MIN_LEVERAGE_TENTHS = 20n; // 2.0x
 /** Lowest notional a planned position aims for (the size is still at least one lot). */
 const MIN_NOTIONAL = 100n * WAD;
@@ -189,7 +193,7 @@ function planPosition(rng: SeedRandom, m: SeedMarket, tierWanted: number, maxSha
  * Check with the engine that every trade of the plan, in order, keeps E ≥ ΣIM (the contract's
  * check on an increase), at the planned prices, with no funding.
  */
-function checkPlan(plan: TraderPlan, markets: readonly SeedMarket[]): void {
+export function checkTraderPlan(plan: TraderPlan, markets: readonly SeedMarket[]): void {
   const v: Valuation = {
     markets: new Map(
       markets.map((m) => [
@@ -244,11 +248,16 @@ export function planTraders(p: PlanTradersParameters): TraderPlan[] {
       const tier = j === 0 && index % 4 === 0 ? 2 + Number(rng.below(2n)) : pickTier(rng, m.tiers.length);
       return planPosition(rng, m, tier, maxShare);
     });
-    const need = positions.reduce((s, x) => s + x.margin + x.fee, 0n) + SAFETY;
+    const need = positions.reduce((s, x) => s + x.margin + x.fee, 0n) + SEED_SAFETY;
     const depositTokens = ceilDiv(need, WAD) * 10n ** 6n; // whole dollars
     const privateKey = traderPrivateKey(p.seed, index);
-    const plan: TraderPlan = { index, address: privateKeyToAccount(privateKey).address, privateKey, depositTokens, positions };
-    checkPlan(plan, p.markets);
+    // Without keys, the address is a hash of the key: no secp256k1 work (~0.5 ms a trader), and
+    // nobody can sign for it — the bulk seeder opens its positions for it.
+    const plan: TraderPlan =
+      p.keys === false
+        ? { index, address: getAddress(slice(keccak256(privateKey), 12)), depositTokens, positions }
+        : { index, address: privateKeyToAccount(privateKey).address, privateKey, depositTokens, positions };
+    checkTraderPlan(plan, p.markets);
     plans.push(plan);
   }
   return plans;
@@ -258,15 +267,25 @@ export function planTraders(p: PlanTradersParameters): TraderPlan[] {
 // Seeding (chain)
 // ---------------------------------------------------------------------------------------------
 
-export type SeedTradersParameters = {
+export type SeedTradersParameters = SeedPlannedTradersParameters & {
   count: number;
   seed: string;
   /** Symbols of the markets to trade (default: every market of the deployment). */
   markets?: readonly string[];
+};
+
+export type SeedPlannedTradersParameters = {
   /** ETH given to each trader for gas, via anvil_setBalance (default 10 ETH). */
   ethPerTrader?: bigint;
   /** Receipt polling interval (ms). Default 50. */
   pollingInterval?: number;
+  /**
+   * Send every transaction one after the other, in plan order, with Anvil's automine off, then
+   * mine them (deposits first, then trades) and restore automine. The blocks' contents are then
+   * the same on every run: what the parameter lab needs for a deterministic chain. Default false:
+   * everything is sent at once, as fast as the node takes it, in whatever order it arrives.
+   */
+  ordered?: boolean;
 };
 
 export type SeedTradersReturnType = {
@@ -287,125 +306,172 @@ const GAS = { mint: 200_000n, approve: 200_000n, deposit: 300_000n, trade: 3_000
 
 /**
  * Seed a local chain (Anvil) with the traders of {@link planTraders}, at the deployment's current
- * mark prices: ETH via `anvil_setBalance`; the deployer (c.walletClient) mints the total collateral,
- * approves the market once and deposits for every trader; then every trader sends its trades. All
- * transactions are pipelined with explicit nonces and checked by receipt.
+ * mark prices (see {@link seedPlannedTraders}).
  */
 export async function seedTraders(
   c: ChainClients,
   deployment: Deployment,
   p: SeedTradersParameters,
 ): Promise<SeedTradersReturnType> {
-  const pub = c.publicClient;
-  const wallet = c.walletClient;
-  const marketAddress = deployment.contracts.market;
+  const markets = await seedMarkets(c, deployment, p.markets);
+  const traders = planTraders({ count: p.count, seed: p.seed, markets });
+  return seedPlannedTraders(c, deployment, traders, p);
+}
+
+/** The deployment's markets (all, or those named) as the planner sees them: rules and current mark price. */
+export async function seedMarkets(
+  c: Pick<ChainClients, "publicClient">,
+  deployment: Deployment,
+  symbols?: readonly string[],
+): Promise<SeedMarket[]> {
   const chosen =
-    p.markets === undefined
+    symbols === undefined
       ? deployment.markets
-      : p.markets.map((s) => {
+      : symbols.map((s) => {
           const m = deployment.markets.find((x) => x.symbol === s);
           if (!m) throw new SeedPlanError(`unknown market "${s}"; the deployment has ${deployment.markets.map((x) => x.symbol).join(", ")}`);
           return m;
         });
-  const v = await readValuation(c, marketAddress);
-  const markets: SeedMarket[] = chosen.map((d) => {
+  const v = await readValuation(c, deployment.contracts.market);
+  return chosen.map((d) => {
     const state = v.markets.get(d.id);
     const price = v.prices.get(d.id);
     if (!state || price === undefined) throw new SeedPlanError(`market ${d.symbol} (id ${d.id}) is not on chain`);
     return { ...state, symbol: d.symbol, price };
   });
-  const traders = planTraders({ count: p.count, seed: p.seed, markets });
-  if (traders.length === 0) return { traders, transactions: 0, fromBlock: 0n, toBlock: 0n };
+}
 
+/** A transaction to send, not sent yet. */
+type Unsent = { label: string; send: () => Promise<Hash> };
+
+/**
+ * Seed planned traders on a local chain (Anvil): ETH via `anvil_setBalance`; the deployer
+ * (c.walletClient) mints the total collateral, approves the market once and deposits for every
+ * trader; then every trader sends its trades. Transactions carry explicit nonces and are checked
+ * by receipt; see {@link SeedPlannedTradersParameters.ordered} for the order they are sent in.
+ */
+export async function seedPlannedTraders(
+  c: ChainClients,
+  deployment: Deployment,
+  traders: readonly TraderPlan[],
+  p: SeedPlannedTradersParameters = {},
+): Promise<SeedTradersReturnType> {
+  if (traders.length === 0) return { traders: [...traders], transactions: 0, fromBlock: 0n, toBlock: 0n };
+  const pub = c.publicClient;
+  const wallet = c.walletClient;
+  const marketAddress = deployment.contracts.market;
   const pollingInterval = p.pollingInterval ?? 50;
   const test = pub.extend(testActions({ mode: "anvil" }));
   const eth = p.ethPerTrader ?? 10n * WAD;
   await Promise.all(traders.map((t) => test.setBalance({ address: t.address, value: eth })));
+  const automine = p.ordered ? await test.getAutomine() : true;
+  if (p.ordered) await test.setAutomine(false);
 
-  const block = await pub.getBlock();
-  const maxPriorityFeePerGas = 1_000_000_000n;
-  const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 2n + maxPriorityFeePerGas;
-  const fees = { maxFeePerGas, maxPriorityFeePerGas };
+  try {
+    const block = await pub.getBlock();
+    const maxPriorityFeePerGas = 1_000_000_000n;
+    const maxFeePerGas = (block.baseFeePerGas ?? 1_000_000_000n) * 2n + maxPriorityFeePerGas;
+    const fees = { maxFeePerGas, maxPriorityFeePerGas };
 
-  // 1. The deployer: mint, approve, deposit for each trader.
-  const total = traders.reduce((s, t) => s + t.depositTokens, 0n);
-  const deployer = wallet.account.address;
-  let nonce = await pub.getTransactionCount({ address: deployer, blockTag: "pending" });
-  const token = deployment.contracts.token;
-  const labelled: { label: string; hash: Promise<Hash> }[] = [];
-  labelled.push({
-    label: "mint collateral",
-    hash: wallet.writeContract({
-      address: token,
-      abi: MockUSDC.abi,
-      functionName: "mint",
-      args: [deployer, total],
-      nonce: nonce++,
-      gas: GAS.mint,
-      ...fees,
-    }),
-  });
-  labelled.push({
-    label: "approve the market",
-    hash: wallet.writeContract({
-      address: token,
-      abi: MockUSDC.abi,
-      functionName: "approve",
-      args: [marketAddress, total],
-      nonce: nonce++,
-      gas: GAS.approve,
-      ...fees,
-    }),
-  });
-  for (const t of traders) {
-    labelled.push({
-      label: `deposit for trader ${t.index}`,
-      hash: wallet.writeContract({
-        address: marketAddress,
-        abi: PerpMarket.abi,
-        functionName: "deposit",
-        args: [t.address, t.depositTokens],
-        nonce: nonce++,
-        gas: GAS.deposit,
-        ...fees,
-      }),
+    // 1. The deployer: mint, approve, deposit for each trader.
+    const total = traders.reduce((s, t) => s + t.depositTokens, 0n);
+    const deployer = wallet.account.address;
+    let nonce = await pub.getTransactionCount({ address: deployer, blockTag: "pending" });
+    const token = deployment.contracts.token;
+    const deposits: Unsent[] = [
+      {
+        label: "mint collateral",
+        send: ((n) => () =>
+          wallet.writeContract({ address: token, abi: MockUSDC.abi, functionName: "mint", args: [deployer, total], nonce: n, gas: GAS.mint, ...fees }))(nonce++),
+      },
+      {
+        label: "approve the market",
+        send: ((n) => () =>
+          wallet.writeContract({ address: token, abi: MockUSDC.abi, functionName: "approve", args: [marketAddress, total], nonce: n, gas: GAS.approve, ...fees }))(nonce++),
+      },
+    ];
+    for (const t of traders) {
+      const n = nonce++;
+      deposits.push({
+        label: `deposit for trader ${t.index}`,
+        send: () =>
+          wallet.writeContract({
+            address: marketAddress,
+            abi: PerpMarket.abi,
+            functionName: "deposit",
+            args: [t.address, t.depositTokens],
+            nonce: n,
+            gas: GAS.deposit,
+            ...fees,
+          }),
+      });
+    }
+    const funding = await settle(c, await dispatch(c, deposits, p.ordered ?? false), pollingInterval);
+
+    // 2. Every trader's trades, each trader with its own nonces.
+    const chainId = pub.chain.id;
+    const trades = traders.flatMap((t) => {
+      if (t.privateKey === undefined) throw new SeedPlanError(`trader ${t.index} was planned without a key`);
+      const account = privateKeyToAccount(t.privateKey);
+      return t.positions.map((pos, i) => ({
+        label: `trader ${t.index}: trade ${pos.symbol} ${pos.size > 0n ? "long" : "short"}`,
+        from: account.address,
+        call: { marketId: pos.marketId, size: pos.size },
+        send: () =>
+          account
+            .signTransaction({
+              type: "eip1559",
+              chainId,
+              to: marketAddress,
+              data: encodeFunctionData({ abi: PerpMarket.abi, functionName: "trade", args: [BigInt(pos.marketId), pos.size] }),
+              nonce: i,
+              gas: GAS.trade,
+              ...fees,
+            })
+            .then((serializedTransaction) => sendRawTransaction(pub, { serializedTransaction })),
+      }));
     });
+    const traded = await settle(c, await dispatch(c, trades, p.ordered ?? false), pollingInterval, async (item, receipt) =>
+      revertReason(c, marketAddress, item.from, item.call, receipt.blockNumber - 1n),
+    );
+    const all = [...funding, ...traded];
+    let fromBlock = all[0]!.blockNumber;
+    let toBlock = fromBlock;
+    for (const r of all) {
+      if (r.blockNumber < fromBlock) fromBlock = r.blockNumber;
+      if (r.blockNumber > toBlock) toBlock = r.blockNumber;
+    }
+    return { traders: [...traders], transactions: all.length, fromBlock, toBlock };
+  } finally {
+    if (p.ordered && automine) await test.setAutomine(true);
   }
-  const funding = await settle(c, labelled, pollingInterval);
+}
 
-  // 2. Every trader's trades, all traders at once, each with its own nonces.
-  const chainId = pub.chain.id;
-  const trades = traders.flatMap((t) => {
-    const account = privateKeyToAccount(t.privateKey);
-    return t.positions.map((pos, i) => ({
-      label: `trader ${t.index}: trade ${pos.symbol} ${pos.size > 0n ? "long" : "short"}`,
-      from: account.address,
-      call: { marketId: pos.marketId, size: pos.size },
-      hash: account
-        .signTransaction({
-          type: "eip1559",
-          chainId,
-          to: marketAddress,
-          data: encodeFunctionData({ abi: PerpMarket.abi, functionName: "trade", args: [BigInt(pos.marketId), pos.size] }),
-          nonce: i,
-          gas: GAS.trade,
-          ...fees,
-        })
-        .then((serializedTransaction) => sendRawTransaction(pub, { serializedTransaction })),
-    }));
-  });
-  const traded = await settle(c, trades, pollingInterval, async (item, receipt) => {
-    const t = item as (typeof trades)[number];
-    return revertReason(c, marketAddress, t.from, t.call, receipt.blockNumber - 1n);
-  });
-  const all = [...funding, ...traded];
-  let fromBlock = all[0]!.blockNumber;
-  let toBlock = fromBlock;
-  for (const r of all) {
-    if (r.blockNumber < fromBlock) fromBlock = r.blockNumber;
-    if (r.blockNumber > toBlock) toBlock = r.blockNumber;
+/**
+ * Send `items`: all at once, or (ordered) one after the other, each accepted by the node before
+ * the next is sent, then mine until the pool is empty (automine is off in that mode).
+ */
+async function dispatch<T extends Unsent>(c: Pick<ChainClients, "publicClient">, items: readonly T[], ordered: boolean): Promise<(T & { hash: Promise<Hash> })[]> {
+  if (!ordered) return items.map((it) => ({ ...it, hash: it.send() }));
+  const out: (T & { hash: Promise<Hash> })[] = [];
+  for (const it of items) {
+    const hash = it.send();
+    out.push({ ...it, hash });
+    await hash.catch(() => undefined); // reported by settle()
   }
-  return { traders, transactions: all.length, fromBlock, toBlock };
+  await mineUntilEmpty(c);
+  return out;
+}
+
+/** Mine blocks until no transaction is pending (bounded: a block takes at least one). */
+export async function mineUntilEmpty(c: Pick<ChainClients, "publicClient">, maxBlocks = 10_000): Promise<number> {
+  const test = c.publicClient.extend(testActions({ mode: "anvil" }));
+  for (let mined = 0; mined < maxBlocks; mined++) {
+    const { pending } = await test.getTxpoolStatus();
+    if (pending === 0) return mined;
+    await test.mine({ blocks: 1 });
+  }
+  throw new SeedTransactionError(`seeding: transactions still pending after ${maxBlocks} blocks`);
 }
 
 /** Wait for every receipt; a failure names the transaction (and, for trades, the revert reason). */

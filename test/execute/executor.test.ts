@@ -3,7 +3,7 @@
  * send. Mempool behaviour (stuck transactions, replacements, foreign nonces) is in
  * executor-mempool.test.ts.
  */
-import { MethodNotFoundRpcError, createPublicClient, custom, parseGwei, type Address } from "viem";
+import { MethodNotFoundRpcError, createPublicClient, custom, getAbiItem, parseGwei, toFunctionSelector, type Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
@@ -233,13 +233,30 @@ describe("Executor (automine)", () => {
     expect(executor.stats()).toMatchObject({ sent: 2, mined: 2, reverted: 0 });
   });
 
+  it("engine preflight: a lone item goes out isolated in liquidateBatch; losing it costs a failed item, not a revert", async () => {
+    const { executor, logs } = makeExecutor(w, { preflight: "engine" });
+    const a = await itemFor(w, risky[0]!);
+    const taken = { account: healthy, marketId: SMALL, size: a.size, expectedRewardTokens: a.expectedRewardTokens };
+    const head = await tick(w, executor);
+    const r = executor.submit(plan([taken], { priceBlock: head.number, gasLimit: 500_000n }));
+    if (!r.accepted) throw new Error("refused");
+    const out = await r.done;
+    expect(out.status).toBe("sent");
+    if (out.status !== "sent") return;
+    const tx = await w.chain.publicClient.getTransaction({ hash: out.tx.hash });
+    expect(tx.input.slice(0, 10)).toBe(toFunctionSelector(getAbiItem({ abi: PerpMarket.abi, name: "liquidateBatch" })));
+    await tick(w, executor);
+    expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, reverted: 0 });
+    expect(logs.messages().join("\n")).not.toContain("simulating every transaction with the node");
+  });
+
   it("engine preflight: a transaction sent on the engine's word that reverts turns node simulation on", async () => {
     const { client, asked } = recording();
     const { executor, logs } = makeExecutor(w, { publicClient: client, preflight: "engine" });
-    const a = await itemFor(w, risky[0]!);
-    const wrong = { account: healthy, marketId: SMALL, size: a.size, expectedRewardTokens: a.expectedRewardTokens };
+    const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
     let head = await tick(w, executor);
-    const r = executor.submit(plan([wrong], { priceBlock: head.number, gasLimit: 500_000n }));
+    // A gas limit the planner got wrong: the transaction runs out of gas on chain.
+    const r = executor.submit(plan([a], { priceBlock: head.number, gasLimit: 60_000n }));
     if (!r.accepted) throw new Error("refused");
     expect((await r.done).status).toBe("sent");
     head = await tick(w, executor);
@@ -247,10 +264,13 @@ describe("Executor (automine)", () => {
     expect(logs.messages().join("\n")).toContain("simulating every transaction with the node");
 
     asked.length = 0;
-    const next = executor.submit(plan([a], { priceBlock: head.number, gasLimit: 500_000n }));
+    const next = executor.submit(plan([b], { priceBlock: head.number, gasLimit: 60_000n }));
     if (!next.accepted) throw new Error("refused");
-    expect((await next.done).status).toBe("sent");
+    const out = await next.done;
+    expect(out.status).toBe("sent");
     expect(asked).toContain("eth_simulateV1");
+    await tick(w, executor);
+    expect(executor.stats()).toMatchObject({ sent: 2, mined: 1, reverted: 1 });
   });
 
   it("restore(): in-flight transactions of a previous instance block duplicates, then settle", async () => {

@@ -7,8 +7,9 @@
  *        [--out /tmp/bench-keeper.json]
  *
  * Set-up: Anvil (port 0, 1e9 block gas limit so one Multicall3 eth_call can value ~1000 accounts),
- * the reference market with the "hyperliquid" preset, N traders seeded by seedTraders (in chunks of
- * --seed-chunk, with 1 s interval mining), a cold start of our keeper in a fresh process (coldStart.ts),
+ * the reference market with the "hyperliquid" preset, N traders (the seedTraders population) opened
+ * in bulk through SeedablePerpMarket's test-only seedAccounts (--seeding transactions: every trader
+ * signs its own), a cold start of our keeper in a fresh process (coldStart.ts),
  * Multicall3 installed at its canonical address with anvil_setCode (runtime code obtained by
  * eth_call-ing the creation code viem ships), then automine is switched off.
  *
@@ -34,7 +35,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
-import { getAddress, parseEventLogs, testActions, toHex, type Address, type Hex } from "viem";
+import { getAddress, parseEventLogs, testActions, toHex, type Address, type Hex, type Log } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { MockAggregatorV3 } from "../../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../../abi/PerpMarket.ts";
@@ -47,6 +48,7 @@ import { checkPresetFits, loadMarkets, loadPreset } from "../../../src/config/pr
 import { Keeper } from "../../../src/keeper/keeper.ts";
 import { createLogger } from "../../../src/lib/logger.ts";
 import { createMetrics, type Metrics } from "../../../src/lib/metrics.ts";
+import { seedTradersInBulk } from "../../../src/sim/seedBulk.ts";
 import { seedTraders } from "../../../src/sim/seedTraders.ts";
 import { benchEngine } from "../engine.ts";
 import type { BaselineHead, BaselineInit, BaselineToParent } from "./baseline.ts";
@@ -71,6 +73,7 @@ const { values: flags } = parseArgs({
     trace: { type: "boolean", default: false },
     "seed-poll-ms": { type: "string", default: "500" },
     "seed-chunk": { type: "string", default: "2000" },
+    seeding: { type: "string", default: "bulk" },
     // config/keeper.json's 1 ETH/h budget stops our keeper after a few batches at 10,000 accounts.
     "gas-budget-eth": { type: "string", default: "1000" },
     // Executor and planner settings of ours (default: config/keeper.json).
@@ -135,27 +138,41 @@ async function main() {
     log(`anvil pid ${anvil.pid} on ${anvil.rpcUrl}; ${N} accounts`);
     const owner = await connect(anvil.rpcUrl, mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 0 }), { pollingInterval: 50, timeoutMs: 120_000 });
     const test = owner.publicClient.extend(testActions({ mode: "anvil" }));
-    const deployment = await deployReferenceMarket(owner, { markets, preset });
+    const deployment = await deployReferenceMarket(owner, { markets, preset, seedable: flags.seeding === "bulk" });
 
-    // Seed with interval mining (1 s blocks of many transactions): automine's one block per
-    // transaction makes Anvil rebuild its state root per transaction, slow at 10,000 traders.
-    await test.setAutomine(false);
-    await test.setIntervalMining({ interval: 1 });
+    // Seeding. "bulk" (default): SeedablePerpMarket's owner-only seedAccounts, ~250 accounts per
+    // transaction through the market's own deposit and trade code (same events, same rules) — the
+    // test-only entry point of contracts/src/bench. "transactions": every trader signs its own
+    // deposit and trades (seedTraders), with 1 s interval mining; ~30 min at 100,000 accounts.
     const tSeed = performance.now();
-    // In chunks (a distinct seed each, so distinct traders): seedTraders fires a whole chunk's
-    // requests at once, and 10,000 at once time out against one Anvil.
-    const SEED_CHUNK = Number(flags["seed-chunk"]);
-    const seeded = { traders: [] as Awaited<ReturnType<typeof seedTraders>>["traders"], transactions: 0 };
-    for (let i = 0; i * SEED_CHUNK < N; i++) {
-      const count = Math.min(SEED_CHUNK, N - i * SEED_CHUNK);
-      const part = await seedTraders(owner, deployment, { count, seed: `${flags.seed}-${i}`, pollingInterval: Number(flags["seed-poll-ms"]) });
-      seeded.traders.push(...part.traders);
-      seeded.transactions += part.transactions;
-      if (N > SEED_CHUNK) log(`  seeded ${seeded.traders.length}/${N} (${((performance.now() - tSeed) / 1000).toFixed(0)} s)`);
+    const seeded = { traders: [] as { address: Address }[], transactions: 0 };
+    if (flags.seeding === "bulk") {
+      const r = await seedTradersInBulk(owner, deployment, {
+        count: N,
+        seed: flags.seed,
+        onProgress: (n) => {
+          if (N >= 20_000 && n % 20_000 < 250) log(`  seeded ${n}/${N} (${((performance.now() - tSeed) / 1000).toFixed(0)} s)`);
+        },
+      });
+      seeded.traders = r.traders;
+      seeded.transactions = r.transactions;
+    } else {
+      await test.setAutomine(false);
+      await test.setIntervalMining({ interval: 1 });
+      // In chunks (a distinct seed each, so distinct traders): seedTraders fires a whole chunk's
+      // requests at once, and 10,000 at once time out against one Anvil.
+      const SEED_CHUNK = Number(flags["seed-chunk"]);
+      for (let i = 0; i * SEED_CHUNK < N; i++) {
+        const count = Math.min(SEED_CHUNK, N - i * SEED_CHUNK);
+        const part = await seedTraders(owner, deployment, { count, seed: `${flags.seed}-${i}`, pollingInterval: Number(flags["seed-poll-ms"]) });
+        seeded.traders.push(...part.traders);
+        seeded.transactions += part.transactions;
+        if (N > SEED_CHUNK) log(`  seeded ${seeded.traders.length}/${N} (${((performance.now() - tSeed) / 1000).toFixed(0)} s)`);
+      }
+      await test.setIntervalMining({ interval: 0 });
     }
     const seedMs = performance.now() - tSeed;
-    await test.setIntervalMining({ interval: 0 });
-    log(`seeded ${N} traders: ${seeded.transactions} transactions in ${(seedMs / 1000).toFixed(1)} s`);
+    log(`seeded ${N} traders (${flags.seeding}): ${seeded.transactions} transactions in ${(seedMs / 1000).toFixed(1)} s`);
     const traders = seeded.traders.map((t) => t.address);
 
     // Multicall3 at its canonical address: runtime code = what its creation code returns.
@@ -305,7 +322,15 @@ async function main() {
     const pub = owner.publicClient;
     const market = deployment.contracts.market;
     const firstBlock = rounds[0]!.priceBlock - 4n;
-    const logs = await pub.getLogs({ address: market, fromBlock: firstBlock, toBlock: "latest" });
+    // Liquidated events only, a block range at a time (a node caps response sizes: ~14 MB of
+    // logs at 10,000 accounts for all rounds at once).
+    const head = await pub.getBlockNumber();
+    const liquidatedEvent = PerpMarket.abi.find((x) => x.type === "event" && x.name === "Liquidated")!;
+    const logs: Log[] = [];
+    for (let from = firstBlock; from <= head; from += 8n) {
+      const to = from + 7n < head ? from + 7n : head;
+      logs.push(...(await pub.getLogs({ address: market, event: liquidatedEvent as never, fromBlock: from, toBlock: to })));
+    }
     const liqs = parseEventLogs({ abi: PerpMarket.abi, logs, eventName: "Liquidated" });
     const keeperName = (a: Address) => (getAddress(a) === oursAccount.address ? "ours" : getAddress(a) === baseAccount.address ? "baseline" : "other");
 
@@ -389,7 +414,7 @@ async function main() {
       oursGasBudgetEthPerHour: flags["gas-budget-eth"],
       baselineMode: baselineOn ? init.mode : "off",
       multicallChunk: CHUNK,
-      seeding: { transactions: seeded.transactions, seconds: +(seedMs / 1000).toFixed(2), txPerSecond: Math.round(seeded.transactions / (seedMs / 1000)) },
+      seeding: { mode: flags.seeding, transactions: seeded.transactions, seconds: +(seedMs / 1000).toFixed(2), txPerSecond: Math.round(seeded.transactions / (seedMs / 1000)) },
       latencyMs: {
         ours: { samples: oursPrice.length, p50: pct(oursPrice, 50), p99: pct(oursPrice, 99), max: pct(oursPrice, 100) },
         baseline: { samples: basePrice.length, p50: pct(basePrice, 50), p99: pct(basePrice, 99), max: pct(basePrice, 100) },
