@@ -37,6 +37,44 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Secrets shorter than this are not scrubbed from logs by value (they would mask common words). */
+const MIN_SECRET_CHARS = 6;
+
+/**
+ * The parts of an RPC URL that {@link redactUrl} hides — the password (or a user name alone), query
+ * values, long path segments (API keys) — raw and percent-encoded, for the logger to scrub by value: viem's
+ * errors quote the URL (without user:password, but with its query and path).
+ */
+export function urlSecrets(url: string): string[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [];
+  }
+  // A user name is the secret only when there is no password (https://KEY@host).
+  const parts = [u.password || u.username, ...u.searchParams.values(), ...(u.pathname.match(/[0-9a-zA-Z_-]{20,}/g) ?? [])];
+  const out = new Set<string>();
+  for (const p of parts) {
+    let decoded = p;
+    try {
+      decoded = decodeURIComponent(p);
+    } catch {
+      // not percent-encoded
+    }
+    for (const v of [p, decoded, encodeURIComponent(decoded)]) if (v.length >= MIN_SECRET_CHARS) out.add(v);
+  }
+  return [...out];
+}
+
+/** Property of a public client whose transport already counts every request in `keeper_rpc_requests_total`. */
+export const COUNTS_RPC_REQUESTS = "countsRpcRequests";
+
+/** Whether `client`'s transport counts its requests itself (a client made by {@link connect} with metrics). */
+export function countsRpcRequests(client: object): boolean {
+  return (client as { [COUNTS_RPC_REQUESTS]?: unknown })[COUNTS_RPC_REQUESTS] === true;
+}
+
 /**
  * Connect to `rpcUrl`, asking for its chain id first so a dead endpoint fails with one clear error.
  * The chain definition is built from what the node reports.
@@ -77,7 +115,8 @@ export async function connect(
   const pollingInterval = opts.pollingInterval ?? 1_000;
   return {
     chainId,
-    publicClient: createPublicClient({ chain, transport, pollingInterval }),
+    // Marked, so the index's RPC layer does not count the same requests a second time.
+    publicClient: createPublicClient({ chain, transport, pollingInterval }).extend(() => ({ [COUNTS_RPC_REQUESTS]: metrics !== undefined })),
     walletClient: createWalletClient({ chain, transport, account, pollingInterval }),
   };
 }

@@ -11,6 +11,7 @@ import {
   type RpcBlock,
   type RpcLog,
 } from "viem";
+import { countsRpcRequests } from "../chain/clients.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -204,18 +205,21 @@ export class IndexRpc {
   private readonly metrics: Metrics;
   private readonly logger: Logger;
   readonly retry: RetryPolicy;
+  /** Count requests here, unless the client's transport already does (connect() with metrics). */
+  private readonly countRequests: boolean;
 
   constructor(inputs: IndexRpcInputs) {
     this.client = inputs.client;
     this.metrics = inputs.metrics;
     this.logger = inputs.logger;
     this.retry = { ...DEFAULT_RETRY, ...inputs.retry };
+    this.countRequests = !countsRpcRequests(inputs.client);
   }
 
   /** One counted request with retries on transient errors; other errors are thrown as they are. */
   private async send<T>(method: string, request: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      this.metrics.rpcRequests.inc({ method });
+      if (this.countRequests) this.metrics.rpcRequests.inc({ method });
       try {
         return await request();
       } catch (e) {

@@ -1,5 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { connect } from "../../src/chain/clients.ts";
 import { Indexer } from "../../src/index/indexer.ts";
+import { createMetrics } from "../../src/lib/metrics.ts";
 import { BTC, expectIndexMatchesChain, indexView, indexerInputs, scenario, trader, useWorld, type World } from "./world.ts";
 
 const world = useWorld(scenario);
@@ -49,6 +52,18 @@ describe("Indexer.backfill", () => {
     await ix.backfill();
     expect(ix.chunkSize).toBe(1);
     await expectIndexMatchesChain(ix, wd);
+  });
+
+  it("through a client from connect() with metrics, every request is counted once (by the transport)", async () => {
+    const getLogsCounted = async (m: ReturnType<typeof createMetrics>) => (await m.rpcRequests.get()).values.find((v) => v.labels.method === "eth_getLogs")?.value;
+    // The same backfill twice: counted by the index's RPC layer (a plain client), then by connect()'s transport.
+    const plain = createMetrics();
+    await new Indexer(indexerInputs(wd, { metrics: plain, maxReorgDepth: 2 })).backfill();
+    const metrics = createMetrics();
+    const counting = await connect(wd.chain.chain.rpcUrls.default.http[0]!, privateKeyToAccount(generatePrivateKey()), { metrics });
+    await new Indexer(indexerInputs(wd, { client: counting.publicClient as never, metrics, maxReorgDepth: 2 })).backfill();
+    expect(await getLogsCounted(plain)).toBeGreaterThan(0);
+    expect(await getLogsCounted(metrics)).toBe(await getLogsCounted(plain));
   });
 
   it("reads no header per block in the range part, only where a timestamp is needed", async () => {

@@ -128,7 +128,12 @@ async function main(): Promise<void> {
   };
 
   process.on("message", (m: BaselineHead | { type: "rpc?" } | { type: "exit" }) => {
-    if (m.type === "head") void onHead(m);
+    if (m.type === "head")
+      onHead(m).catch((e: unknown) => {
+        // A bot that dies on one bad block catches nothing after it: log and wait for the next head.
+        busy = false;
+        send({ type: "sendFailed", block: m.number, message: `tick failed: ${(e as Error).message.split("\n")[0]}` });
+      });
     else if (m.type === "rpc?") {
       const byMethod: Record<string, number> = {};
       let total = 0;

@@ -283,6 +283,15 @@ async function main() {
       return b.number;
     };
 
+    // Heartbeat: every feed re-publishes its answer (as Chainlink feeds do on their heartbeat), so
+    // no market goes stale however long seeding and the cold start took. Mined with the next block.
+    const heartbeat = async () => {
+      for (const f of deployment.markets) {
+        const [, answer] = await owner.publicClient.readContract({ address: f.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData" });
+        await owner.walletClient.writeContract({ address: f.feed, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [answer] });
+      }
+    };
+    await heartbeat();
     for (let i = 0; i < 3; i++) await mine("warmup");
 
     // Steady state: no price change, both keepers idle.
@@ -302,6 +311,7 @@ async function main() {
       const down = Math.floor(r / deployment.markets.length) % 2 === 0;
       const price = (spec.initialPrice * (down ? 1_000_000n - DROP_PPM : 1_000_000n + DROP_PPM)) / 1_000_000n;
       await test.increaseTime({ seconds: 31 });
+      await heartbeat();
       for (let i = 0; i < 3; i++) await mine("settle");
       await owner.walletClient.writeContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [feedAnswer(price, m.feedDecimals)] });
       const ro0 = (await rpcTotal(metrics)).total;
