@@ -1,0 +1,405 @@
+import type { LabReport, LiquidationRow, RunReport } from "../types.ts";
+import type { ChartDef } from "./charts.ts";
+import { FONT } from "./charts.ts";
+import { buildComparisonTable, markExtremes, runColumns, type Better, type ComparisonTable, type RunColumn } from "./comparison.ts";
+import {
+  compareDecimal,
+  formatCount,
+  formatDecimal,
+  formatDuration,
+  formatPrice,
+  formatUsd,
+  formatUsdDelta,
+  shortHex,
+  toDecimal,
+} from "./format.ts";
+import { STYLE } from "./style.ts";
+
+/**
+ * The report page as one string: inline CSS, inline SVG charts, no script, nothing fetched, so it
+ * opens the same from file://, a mail attachment or a CI artifact. Pure.
+ */
+
+export type RenderedChart = { def: ChartDef; svg: string };
+
+export type HtmlOptions = {
+  /** Rows in each run's liquidation table (largest notional first). */
+  topLiquidations?: number;
+};
+
+export const DEFAULT_TOP_LIQUIDATIONS = 25;
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+}
+
+const h = escapeHtml;
+
+/** Where a fork came from, without the path or query of its URL (which often carry an API key). */
+export function forkSource(url: string | undefined): string {
+  if (url === undefined || url === "") return "an RPC";
+  try {
+    return new URL(url).host || "an RPC";
+  } catch {
+    return "an RPC";
+  }
+}
+
+function swatch(colour: string): string {
+  return `<span class="swatch" style="--c:${h(colour)}"></span>`;
+}
+
+function runName(col: RunColumn): string {
+  return `<span class="run">${swatch(col.colour)}${h(col.label)}</span>`;
+}
+
+function names(cols: readonly RunColumn[]): string {
+  const parts = cols.map((c) => `<strong>${h(c.label)}</strong>`);
+  return parts.length <= 2 ? parts.join(" and ") : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header
+
+function headerHtml(report: LabReport, columns: readonly RunColumn[]): string {
+  const s = report.scenario;
+  const c = report.chain;
+  const chain =
+    c.mode === "fork"
+      ? `fork of ${h(forkSource(c.forkUrl))}${c.forkBlock === undefined ? "" : ` at block ${formatCount(c.forkBlock)}`} · chain ${c.chainId}`
+      : `embedded Anvil · chain ${c.chainId}`;
+  const duration = s.blockTimeSeconds > 0 ? ` × ${s.blockTimeSeconds} s = ${formatDuration(s.blocks * s.blockTimeSeconds * 1000)}` : "";
+  const meta: [string, string][] = [
+    ["Presets", columns.map(runName).join(" ")],
+    ["Markets", s.markets.map((m) => `<span class="chip">${h(m)}</span>`).join(" ")],
+    ["Blocks", `${formatCount(s.blocks)}${duration}`],
+    ["Traders", formatCount(s.traders)],
+    ["Chain", chain],
+    ["Seed", `<code>${h(s.seed)}</code>`],
+  ];
+  return `<header class="top">
+  <p class="eyebrow">Liquidation parameter lab${report.runs.length > 1 ? ` · ${report.runs.length} presets compared` : ""}</p>
+  <h1>${h(s.name)}</h1>
+  ${s.description ? `<p class="lede">${h(s.description)}</p>` : ""}
+  <dl class="meta">${meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("")}</dl>
+  <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a><a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a></nav>
+</header>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// At a glance
+
+type GlanceMetric = {
+  title: string;
+  note: string;
+  better: Better;
+  value: (r: RunReport) => string;
+  format: (s: string) => string;
+};
+
+const GLANCE: readonly GlanceMetric[] = [
+  { title: "Bad debt", note: "Losses no account could pay", better: "lower", value: (r) => r.totals.badDebt, format: formatUsd },
+  { title: "Trader loss", note: "Penalties plus bad debt socialised", better: "lower", value: (r) => r.totals.traderLiquidationLoss, format: formatUsd },
+  { title: "Keeper profit", note: "Rewards minus gas, all keepers", better: "higher", value: (r) => r.totals.keeperProfit, format: formatUsdDelta },
+];
+
+function bar(width: number, colour: string, extra = ""): string {
+  return `<span class="bar${extra}" style="--w:${(width * 100).toFixed(2)}%;--c:${h(colour)}"></span>`;
+}
+
+function glanceCard(m: GlanceMetric, runs: readonly RunReport[], columns: readonly RunColumn[]): string {
+  const values = runs.map(m.value);
+  const marks = markExtremes(values, m.better, compareDecimal);
+  const maxAbs = Math.max(0, ...values.map((v) => Math.abs(toDecimal(v).toNumber())));
+  const rows = values
+    .map((v, i) => {
+      const n = toDecimal(v).toNumber();
+      const w = maxAbs > 0 ? Math.abs(n) / maxAbs : 0;
+      const mark = marks[i];
+      return `<div class="bar-row${mark ? ` ${mark}` : ""}">
+  <span class="bar-label">${runName(columns[i]!)}</span>
+  <span class="bar-track">${bar(w, columns[i]!.colour, n < 0 ? " negative" : "")}</span>
+  <span class="bar-value">${h(m.format(v))}${mark ? ` <span class="tag ${mark}">${mark}</span>` : ""}</span>
+</div>`;
+    })
+    .join("\n");
+  return `<article class="card glance-card"><h3>${h(m.title)}</h3><p class="note">${h(m.note)}</p>${rows}</article>`;
+}
+
+function liquidationsCard(runs: readonly RunReport[], columns: readonly RunColumn[]): string {
+  const max = Math.max(1, ...runs.map((r) => r.totals.partialLiquidations + r.totals.fullLiquidations));
+  const rows = runs
+    .map((r, i) => {
+      const c = columns[i]!;
+      const p = r.totals.partialLiquidations;
+      const f = r.totals.fullLiquidations;
+      return `<div class="bar-row">
+  <span class="bar-label">${runName(c)}</span>
+  <span class="bar-track stacked">${bar(p / max, c.colour)}${bar(f / max, c.colour, " full")}</span>
+  <span class="bar-value">${formatCount(p)} <span class="muted">partial</span> · ${formatCount(f)} <span class="muted">full</span></span>
+</div>`;
+    })
+    .join("\n");
+  return `<article class="card glance-card"><h3>Liquidations</h3><p class="note">Solid: partial (position remains) · hatched: full (position closed)</p>${rows}</article>`;
+}
+
+function bigNumber(label: string, value: string, note: string): string {
+  return `<article class="card big"><h3>${h(label)}</h3><p class="big-value">${h(value)}</p><p class="note">${h(note)}</p></article>`;
+}
+
+/** Sentences naming the best and worst presets for the figures users ask about first. */
+export function headlines(runs: readonly RunReport[]): string[] {
+  if (runs.length < 2) return [];
+  const columns = runColumns(runs);
+  const pick = (values: string[], better: Better) => {
+    const marks = markExtremes(values, better, compareDecimal);
+    const best = columns.filter((_, i) => marks[i] === "best");
+    const bestValue = values[marks.indexOf("best")] ?? "0";
+    const worst = columns.filter((_, i) => marks[i] === "worst");
+    const worstValue = values[marks.indexOf("worst")] ?? "0";
+    return { best, bestValue, worst, worstValue, tie: best.length === 0 };
+  };
+  const out: string[] = [];
+  const bad = pick(
+    runs.map((r) => r.totals.badDebt),
+    "lower",
+  );
+  if (bad.tie) out.push(toDecimal(runs[0]!.totals.badDebt).isZero() ? "No preset left bad debt." : `Every preset left the same bad debt: ${formatUsd(runs[0]!.totals.badDebt)}.`);
+  else
+    out.push(
+      `${names(bad.worst)} left the most bad debt (${formatUsd(bad.worstValue)}); ${names(bad.best)} ${toDecimal(bad.bestValue).isZero() ? "none" : `the least (${formatUsd(bad.bestValue)})`}.`,
+    );
+  const loss = pick(
+    runs.map((r) => r.totals.traderLiquidationLoss),
+    "lower",
+  );
+  if (!loss.tie) out.push(`Traders lost least under ${names(loss.best)} (${formatUsd(loss.bestValue)}) and most under ${names(loss.worst)} (${formatUsd(loss.worstValue)}).`);
+  const liq = pick(
+    runs.map((r) => String(r.totals.liquidations)),
+    "lower",
+  );
+  if (!liq.tie)
+    out.push(`${names(liq.best)} needed the fewest liquidations (${formatCount(Number(liq.bestValue))}), ${names(liq.worst)} the most (${formatCount(Number(liq.worstValue))}).`);
+  const keep = pick(
+    runs.map((r) => r.totals.keeperProfit),
+    "higher",
+  );
+  if (!keep.tie) out.push(`Keepers earned most under ${names(keep.best)} (${formatUsdDelta(keep.bestValue)}), least under ${names(keep.worst)} (${formatUsdDelta(keep.worstValue)}).`);
+  return out;
+}
+
+function glanceHtml(runs: readonly RunReport[], columns: readonly RunColumn[]): string {
+  if (runs.length === 0) return "";
+  if (runs.length === 1) {
+    const t = runs[0]!.totals;
+    return `<section class="glance single" aria-label="At a glance">
+${bigNumber("Liquidations", formatCount(t.liquidations), `${formatCount(t.partialLiquidations)} partial · ${formatCount(t.fullLiquidations)} full`)}
+${bigNumber("Bad debt", formatUsd(t.badDebt), `${formatCount(t.badDebtEvents)} bad-debt events`)}
+${bigNumber("Trader loss", formatUsd(t.traderLiquidationLoss), `penalties ${formatUsd(t.penalties)} + bad debt socialised`)}
+${bigNumber("Keeper profit", formatUsdDelta(t.keeperProfit), `rewards ${formatUsd(t.keeperRewards)} − gas`)}
+${bigNumber("Insurance fund", formatUsdDelta(t.insuranceFundDelta), `lowest ${formatUsd(runs[0]!.worst.minInsuranceFund)}`)}
+</section>`;
+  }
+  const lines = headlines(runs);
+  return `<section class="glance" aria-label="At a glance">
+${lines.length > 0 ? `<ul class="headlines">${lines.map((l) => `<li>${l}</li>`).join("")}</ul>` : ""}
+<div class="glance-grid">
+${liquidationsCard(runs, columns)}
+${GLANCE.map((m) => glanceCard(m, runs, columns)).join("\n")}
+</div>
+</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison table
+
+/** "targetBuffer" → "Target buffer", "max_step" → "Max step"; other text is left as written. */
+export function humanizeKey(key: string): string {
+  const words = key
+    .replace(/[_-]+/g, " ")
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .trim()
+    .toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+export function comparisonTableHtml(table: ComparisonTable): string {
+  const head = `<thead><tr><th scope="col" class="metric">${table.columns.length > 1 ? "Preset →" : "Preset"}</th>${table.columns
+    .map((c) => `<th scope="col" class="run-col">${runName(c)}</th>`)
+    .join("")}</tr></thead>`;
+  let group = "";
+  const body: string[] = [];
+  for (const row of table.rows) {
+    if (row.group !== group) {
+      group = row.group;
+      body.push(`<tr class="group"><th scope="rowgroup" colspan="${table.columns.length + 1}">${h(group === "Preset" ? "Preset parameters" : group)}</th></tr>`);
+    }
+    const sub = [row.hint ? h(row.hint) : "", row.better === "neither" ? "" : `<span class="better">${row.better} is better</span>`].filter((x) => x !== "").join(" · ");
+    const cells = row.cells
+      .map((c) => {
+        const tag = c.mark ? `<span class="tag ${c.mark}">${c.mark}</span>` : "";
+        return `<td class="${[row.group === "Preset" ? "param" : "num", c.mark ?? ""].join(" ").trim()}">${h(c.text)}${tag}</td>`;
+      })
+      .join("");
+    body.push(`<tr><th scope="row" class="metric">${h(row.group === "Preset" ? humanizeKey(row.label) : row.label)}${sub ? `<span class="sub">${sub}</span>` : ""}</th>${cells}</tr>`);
+  }
+  const compact = table.columns.length >= 5 ? " compact" : "";
+  return `<table class="comparison${compact}" data-runs="${table.columns.length}">${head}<tbody>${body.join("\n")}</tbody></table>`;
+}
+
+/** Each preset's description (its presetSummary's prose), if any run has one. */
+function presetDescriptions(runs: readonly RunReport[], columns: readonly RunColumn[]): string {
+  const items = runs.flatMap((r, i) => {
+    const d = r.presetSummary.description;
+    return d === undefined || d === "" ? [] : [`<li>${runName(columns[i]!)}<span class="desc">${h(d)}</span></li>`];
+  });
+  return items.length === 0 ? "" : `<ul class="presets">${items.join("")}</ul>`;
+}
+
+function comparisonHtml(report: LabReport): string {
+  const table = buildComparisonTable(report);
+  const compare = table.columns.length > 1;
+  return `<section id="comparison">
+  <h2>${compare ? "Presets side by side" : "Totals and worst figures"}</h2>
+  ${compare ? `<p class="section-note">Totals and worst figures of each run. <span class="key best">best</span> and <span class="key worst">worst</span> mark the extremes of each row where one end is better; ties are marked alike.</p>` : ""}
+  ${presetDescriptions(report.runs, table.columns)}
+  <div class="card table-card">${comparisonTableHtml(table)}</div>
+</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts
+
+function chartsHtml(charts: readonly RenderedChart[], runs: number): string {
+  const figures = charts
+    .map(
+      ({ def, svg }) => `<figure class="card chart${def.wide ? " wide" : ""}" id="chart-${def.id}" data-chart-id="${def.id}" data-per-run="${def.perRun}">
+  <div class="svg">${svg}</div>
+  <figcaption>${h(def.caption)}</figcaption>
+</figure>`,
+    )
+    .join("\n");
+  return `<section id="charts">
+  <h2>The crash, block by block</h2>
+  <p class="section-note">${runs > 1 ? "Every chart overlays the runs on the same axes: x is the block since the run's start." : "x is the block since the run's start."}</p>
+  <div class="chart-grid">
+${figures}
+  </div>
+</section>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keepers and liquidations
+
+function keepersHtml(runs: readonly RunReport[], columns: readonly RunColumn[]): string {
+  const rows = runs.flatMap((r, i) =>
+    r.keepers.map(
+      (k) => `<tr>
+  <td>${runName(columns[i]!)}</td><td>${h(k.name)}${k.backstopMode ? ` <span class="kind backstop" title="liquidates at a loss when that protects solvency">backstop</span>` : ""}</td><td class="mono" title="${h(k.address)}">${h(shortHex(k.address))}</td>
+  <td class="num">${formatCount(k.latencyMs)} ms</td><td class="num">${formatUsd(k.minProfitUsd)}</td>
+  <td class="num">${formatCount(k.liquidations)}</td><td class="num">${formatUsd(k.rewards)}</td><td class="num">${formatUsd(k.gasCost)}</td>
+  <td class="num strong">${formatUsdDelta(k.profit)}</td>
+  <td class="num">${formatCount(k.transactions)}</td><td class="num">${k.revertedTransactions > 0 ? `<span class="warn">${formatCount(k.revertedTransactions)}</span>` : "0"}</td>
+</tr>`,
+    ),
+  );
+  if (rows.length === 0) return `<section id="keepers"><h2>Keepers</h2><p class="empty">No keeper recorded.</p></section>`;
+  return `<section id="keepers">
+  <h2>Keepers</h2>
+  <div class="card table-card"><table class="keepers">
+  <thead><tr><th>Preset</th><th>Keeper</th><th>Address</th><th class="num">Latency</th><th class="num">Min profit</th><th class="num">Liquidations</th><th class="num">Rewards</th><th class="num">Gas</th><th class="num">Profit</th><th class="num">Txs</th><th class="num">Reverted</th></tr></thead>
+  <tbody>${rows.join("\n")}</tbody>
+  </table></div>
+</section>`;
+}
+
+function notional(l: LiquidationRow) {
+  return toDecimal(l.size).abs().mul(toDecimal(l.price));
+}
+
+/** The `n` largest liquidations by notional (size × price), ties in chain order. */
+export function topLiquidations(rows: readonly LiquidationRow[], n: number): LiquidationRow[] {
+  return rows
+    .map((row, i) => ({ row, i, notional: notional(row) }))
+    .sort((a, b) => b.notional.comparedTo(a.notional) || a.i - b.i)
+    .slice(0, n)
+    .map((x) => x.row);
+}
+
+function liquidationTable(run: RunReport, top: number): string {
+  const keeperName = new Map(run.keepers.map((k) => [k.address.toLowerCase(), k.name]));
+  const rows = topLiquidations(run.liquidations, top).map(
+    (l) => `<tr>
+  <td class="num" title="block ${l.block}">${formatCount(l.block - run.startBlock)}</td><td>${h(l.market)}</td>
+  <td class="mono" title="${h(l.account)}">${h(shortHex(l.account))}</td>
+  <td><span class="kind ${l.full ? "full" : "partial"}">${l.full ? "full" : "partial"}</span></td>
+  <td class="num">${formatDecimal(l.size, 4)}</td><td class="num">${formatPrice(l.price)}</td><td class="num strong">${formatUsd(notional(l).toFixed())}</td>
+  <td class="num">${formatUsd(l.penalty)}</td><td class="num">${formatUsd(l.keeperReward)}</td><td class="num">${formatUsd(l.insuranceShare)}</td>
+  <td title="${h(l.keeper)}">${h(keeperName.get(l.keeper.toLowerCase()) ?? shortHex(l.keeper))}</td>
+  <td class="mono" title="${h(l.txHash)}">${h(shortHex(l.txHash, 10, 6))}</td>
+</tr>`,
+  );
+  return `<table class="liquidations">
+  <thead><tr><th class="num">Block</th><th>Market</th><th>Account</th><th>Kind</th><th class="num">Size</th><th class="num">Price</th><th class="num">Notional</th><th class="num">Penalty</th><th class="num">Keeper reward</th><th class="num">Insurance share</th><th>Keeper</th><th>Transaction</th></tr></thead>
+  <tbody>${rows.join("\n")}</tbody>
+</table>`;
+}
+
+function liquidationsHtml(runs: readonly RunReport[], columns: readonly RunColumn[], top: number): string {
+  const blocks = runs.map((r, i) => {
+    const t = r.totals;
+    const shown = Math.min(top, r.liquidations.length);
+    const summary = `${runName(columns[i]!)} <span class="summary-figures">${formatCount(r.liquidations.length)} liquidations (${formatCount(t.partialLiquidations)} partial, ${formatCount(
+      t.fullLiquidations,
+    )} full) · ${formatUsd(t.liquidatedNotionalUsd)} notional</span>`;
+    const body =
+      r.liquidations.length === 0
+        ? `<p class="empty">No liquidation in this run.</p>`
+        : `<p class="section-note">The ${shown === r.liquidations.length ? `${formatCount(shown)}` : `largest ${formatCount(shown)} of ${formatCount(r.liquidations.length)}`}, by notional. Block is counted from the run's start.</p>${liquidationTable(r, top)}`;
+    return `<details class="card run-liquidations" data-run="${h(columns[i]!.label)}"><summary>${summary}</summary>${body}</details>`;
+  });
+  return `<section id="liquidations"><h2>Liquidations by run</h2>${blocks.join("\n")}</section>`;
+}
+
+function footerHtml(report: LabReport, columns: readonly RunColumn[]): string {
+  const timing = report.runs.map((r, i) => `${h(columns[i]!.label)} ${formatDuration(r.wallClockMs)}`).join(" · ");
+  return `<footer>
+  <p>Generated ${h(report.generatedAt)} by <code>perp-keeper simulate</code> from <code>${h(report.scenario.file)}</code> · report.json version ${report.version}.</p>
+  ${timing ? `<p>Wall-clock per run: ${timing}.</p>` : ""}
+  <p>Every figure is read from the chain (events and contract state). Amounts in USD, rounded to cents for display; report.json keeps them exact.</p>
+</footer>`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export function buildHtml(report: LabReport, charts: readonly RenderedChart[], options: HtmlOptions = {}): string {
+  const columns = runColumns(report.runs);
+  const top = options.topLiquidations ?? DEFAULT_TOP_LIQUIDATIONS;
+  const title = `${report.scenario.name} · liquidation lab`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light">
+<title>${h(title)}</title>
+<style>
+${STYLE.replace("__FONT__", FONT)}
+</style>
+</head>
+<body>
+<main>
+${headerHtml(report, columns)}
+${glanceHtml(report.runs, columns)}
+${chartsHtml(charts, report.runs.length)}
+${comparisonHtml(report)}
+${keepersHtml(report.runs, columns)}
+${liquidationsHtml(report.runs, columns, top)}
+${footerHtml(report, columns)}
+</main>
+</body>
+</html>
+`;
+}

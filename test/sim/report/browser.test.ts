@@ -1,0 +1,146 @@
+/**
+ * The report as a person sees it: report.html opened from file:// in headless Chromium (Debian's),
+ * offline. Every chart must be drawn (an SVG with marks), every per-run chart must name every run
+ * in its legend, the comparison table must have one column per run, and the page must log no error
+ * and ask for nothing over the network.
+ *
+ * Without /usr/bin/chromium the test is skipped with its reason printed, except in CI
+ * (process.env.CI set), where it fails: CI must install chromium.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHART_IDS, buildCharts, renderReport } from "../../../src/sim/report/render/index.ts";
+import type { LabReport } from "../../../src/sim/report/types.ts";
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type Chromium } from "./chromium.ts";
+import { fixtureReport } from "./fixture.ts";
+
+const available = chromiumAvailable();
+const inCi = Boolean(process.env.CI);
+const MISSING = `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`;
+
+if (!available && !inCi) console.warn(`test/sim/report/browser.test.ts: ${MISSING}; skipping the report's browser test`);
+
+describe("report in Chromium: CI has a browser", () => {
+  it.runIf(inCi)("finds Chromium", () => {
+    expect(available, `CI must install Debian's chromium: ${MISSING}`).toBe(true);
+  });
+});
+
+type Opened = { page: Page; errors: string[]; external: string[] };
+
+async function open(browser: Chromium, url: string): Promise<Opened> {
+  const page = await browser.context.newPage();
+  const errors: string[] = [];
+  const external: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console.error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("request", (r) => {
+    if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) external.push(r.url());
+  });
+  await page.goto(url, { waitUntil: "load" });
+  return { page, errors, external };
+}
+
+describe.skipIf(!available)("report in Chromium", () => {
+  let browser: Chromium;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    browser = await launchChromium({ width: 1280, height: 900 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  async function render(report: LabReport): Promise<string[]> {
+    const dir = mkdtempSync(join(tmpdir(), "perp-keeper-report-browser-"));
+    dirs.push(dir);
+    return renderReport(report, dir);
+  }
+
+  async function checkReport(report: LabReport): Promise<void> {
+    const [html, ...svgs] = await render(report);
+    const defs = buildCharts(report);
+    const labels = report.runs.map((r) => r.preset);
+    const { page, errors, external } = await open(browser, pathToFileURL(html!).href);
+
+    expect(await page.title()).toContain(report.scenario.name);
+    expect(await page.locator("h1").textContent()).toBe(report.scenario.name);
+
+    // Every chart: an inline SVG, laid out at a readable size, with drawn marks.
+    for (const id of CHART_IDS) {
+      const figure = page.locator(`figure[data-chart-id="${id}"]`);
+      await expect(figure.count(), id).resolves.toBe(1);
+      const svg = figure.locator("svg.marks");
+      await expect(svg.count(), id).resolves.toBe(1);
+      const box = await svg.boundingBox();
+      expect(box?.width ?? 0, `${id} width`).toBeGreaterThan(450);
+      expect(box?.height ?? 0, `${id} height`).toBeGreaterThan(200);
+
+      const lines = svg.locator(".role-mark path");
+      expect(await lines.count(), `${id} marks`).toBeGreaterThan(0);
+      const ds = await lines.evaluateAll((els) => els.map((e) => e.getAttribute("d") ?? ""));
+      // A drawn line over ~100 blocks is a long path, not a stub.
+      expect(Math.max(...ds.map((d) => d.length)), `${id} path length`).toBeGreaterThan(200);
+      const markBox = await lines.first().boundingBox();
+      expect(markBox?.width ?? 0, `${id} mark width`).toBeGreaterThan(100);
+
+      expect(await svg.locator(".role-axis-title text").count(), `${id} axis titles`).toBeGreaterThan(0);
+
+      const def = defs.find((d) => d.id === id)!;
+      // A half-width chart's plot takes most of its card (a long title or legend would squeeze it).
+      if (!def.wide) expect(markBox!.width / box!.width, `${id} plot share`).toBeGreaterThan(0.7);
+      if (def.perRun) {
+        const legend = (await svg.locator(".role-legend .role-legend-label text").allTextContents()).map((t) => t.trim());
+        for (const label of labels) expect(legend, `${id} legend`).toContain(label);
+        expect(await svg.locator(".mark-line path").count(), `${id} lines`).toBe(def.seriesPerRun * labels.length);
+      }
+    }
+
+    // The price chart has one panel per market.
+    const panels = await page.locator('figure[data-chart-id="price"] .role-title-text text').allTextContents();
+    for (const m of report.scenario.markets) expect(panels.map((t) => t.trim()), "price panels").toContain(m);
+
+    // The comparison table: one column per run, in order.
+    const heads = (await page.locator("table.comparison thead th.run-col").allTextContents()).map((t) => t.trim());
+    expect(heads).toEqual(labels);
+    const widths = await page.locator("table.comparison tbody tr:not(.group)").evaluateAll((rows) => rows.map((r) => r.querySelectorAll("td").length));
+    expect(new Set(widths)).toEqual(new Set([labels.length]));
+
+    // One collapsible liquidation table per run; opening it shows rows.
+    const details = page.locator("details.run-liquidations");
+    expect(await details.count()).toBe(labels.length);
+    await details.first().locator("summary").click();
+    expect(await details.first().locator("tbody tr").count()).toBeGreaterThan(0);
+
+    // Fits 1280 px without a horizontal scroll bar.
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1280);
+
+    expect(errors).toEqual([]);
+    expect(external).toEqual([]);
+    await page.close();
+
+    // The standalone SVG files open on their own.
+    for (const path of svgs) {
+      const opened = await open(browser, pathToFileURL(path).href);
+      expect(await opened.page.locator("svg .role-mark path").count(), path).toBeGreaterThan(0);
+      expect(opened.errors, path).toEqual([]);
+      await opened.page.close();
+    }
+  }
+
+  it("draws every chart of a three-preset comparison", async () => {
+    await checkReport(fixtureReport());
+  });
+
+  it("draws a single-run report", async () => {
+    await checkReport(fixtureReport({ presets: ["binance"] }));
+  });
+});
