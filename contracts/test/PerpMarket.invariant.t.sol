@@ -62,7 +62,7 @@ contract PerpMarketInvariantTest is Base {
         t[2] = MarginMath.Tier({floor: 100_000e18, mmrPpm: 20_000, maxLeverage: 20});
     }
 
-    function setUp() public override {
+    function setUp() public virtual override {
         super.setUp();
         solFeed = new MockAggregatorV3(8, "SOL / USD", 150e8);
         SOL = _addMarket(solFeed, 1e17, _solTiers());
@@ -102,13 +102,24 @@ contract PerpMarketInvariantTest is Base {
         lots[BTC] = BTC_LOT;
         lots[ETH] = ETH_LOT;
         lots[SOL] = 1e17;
-        handler = new Handler(market, usdc, feeds, lots, actors, keeper);
+        handler = _newHandler(feeds, lots);
         market.transferOwnership(address(handler));
         btcFeed.transferOwnership(address(handler));
         ethFeed.transferOwnership(address(handler));
         solFeed.transferOwnership(address(handler));
 
-        bytes4[] memory selectors = new bytes4[](11);
+        targetSelector(FuzzSelector({addr: address(handler), selectors: _handlerSelectors()}));
+        targetContract(address(handler));
+    }
+
+    /// The handler the campaign drives (a derived suite deploys an extended one).
+    function _newHandler(MockAggregatorV3[] memory feeds, uint256[] memory lots) internal virtual returns (Handler) {
+        return new Handler(market, usdc, feeds, lots, actors, keeper);
+    }
+
+    /// The handler functions the campaign calls (a derived suite adds its own).
+    function _handlerSelectors() internal pure virtual returns (bytes4[] memory selectors) {
+        selectors = new bytes4[](11);
         selectors[0] = Handler.deposit.selector;
         selectors[1] = Handler.withdraw.selector;
         selectors[2] = Handler.trade.selector;
@@ -120,8 +131,6 @@ contract PerpMarketInvariantTest is Base {
         selectors[8] = Handler.attackAboveMax.selector;
         selectors[9] = Handler.attackCooldown.selector;
         selectors[10] = Handler.movePriceToLiquidation.selector;
-        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
-        targetContract(address(handler));
     }
 
     // ----------------------------------------------------------------------------------------
@@ -132,7 +141,7 @@ contract PerpMarketInvariantTest is Base {
     /// campaign instead of one per rule: forge replays the same seed for each invariant function,
     /// so separate functions would re-run identical call sequences eight times.
     /// forge-config: default.invariant.fail-on-revert = true
-    function invariant_marketRules() public view {
+    function invariant_marketRules() public view virtual {
         check_valueConserved();
         check_healthyAccountNeverLiquidated();
         check_stepNeverExceedsMaxSlice();
@@ -213,7 +222,7 @@ contract PerpMarketInvariantTest is Base {
         }
     }
 
-    function afterInvariant() external view {
+    function afterInvariant() public view virtual {
         console.log("trades ok/reverted", handler.nTrades(), handler.nTradeReverts());
         console.log("deposits/withdrawals", handler.nDeposits(), handler.nWithdrawals());
         console.log("price moves/warps/funding", handler.nPriceMoves(), handler.nWarps(), handler.nFundingChanges());
