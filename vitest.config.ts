@@ -1,8 +1,11 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    // The full fault matrix runs with `npm run test:faults` (vitest.faults.config.ts); its fast
+    // subset, test/faults/matrix.test.ts, runs here.
+    exclude: [...configDefaults.exclude, 'test/**/*.full.test.ts'],
     // Child processes: each worker owns its Anvil (started lazily by test/support/anvil.ts) and can
     // be cleaned up by pid. With the default `isolate: true`, every test file gets a fresh fork.
     pool: 'forks',

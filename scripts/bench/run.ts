@@ -55,6 +55,8 @@ function runKeeperBench(accounts: number, roundsN: number): Promise<KeeperResult
   const args = ["--import", "tsx", join(HERE, "keeper", "run.ts"), "--accounts", String(accounts), "--rounds", String(roundsN), "--drop", drop, "--skip-engine", "--out", out];
   return new Promise((resolveP, reject) => {
     const p = spawn(process.execPath, args, { stdio: "inherit" });
+    const forward = (signal: NodeJS.Signals) => p.kill(signal);
+    process.once("SIGINT", forward).once("SIGTERM", forward);
     p.once("error", reject);
     p.once("exit", (code) => {
       if (code !== 0) return reject(new Error(`keeper bench at ${accounts} accounts exited with ${code}`));

@@ -42,8 +42,8 @@ const MIN_SECRET_CHARS = 6;
 
 /**
  * The parts of an RPC URL that {@link redactUrl} hides — the password (or a user name alone), query
- * values, long path segments (API keys) — raw and percent-encoded, for the logger to scrub by value: viem's
- * errors quote the URL (without user:password, but with its query and path).
+ * values, long path segments (API keys) — raw and percent-encoded, for the logger to scrub by
+ * value: viem's errors quote the URL (without user:password, but with its query and path).
  */
 export function urlSecrets(url: string): string[] {
   let u: URL;

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
@@ -23,13 +23,13 @@ const DeploymentSchema = z.object({
   chainId: z.number().int().positive(),
   deployBlock: blockNumber,
   deployer: address,
-  preset: z.string().min(1),
+  preset: z.string().min(1).max(64),
   contracts: z.object({ market: address, token: address }),
   markets: z
     .array(
       z.object({
         id: z.number().int().nonnegative(),
-        symbol: z.string().min(1),
+        symbol: z.string().min(1).max(32),
         feed: address,
         feedDecimals: z.number().int().min(0).max(18),
       }),
@@ -99,11 +99,11 @@ export function readDeployment(path: string): Deployment {
  * transaction is sent. Missing parent directories are fine: {@link writeDeployment} creates them.
  */
 export function checkOutputPath(path: string): void {
-  const st = statSync(path, { throwIfNoEntry: false });
+  const st = statIfAny(path);
   if (st?.isDirectory()) throw new ConfigError(path, ["is a directory, expected a file path"]);
   let dir = dirname(path);
   for (;;) {
-    const d = statSync(dir, { throwIfNoEntry: false });
+    const d = statIfAny(dir);
     if (d) {
       if (!d.isDirectory()) throw new ConfigError(path, [`${dir} is not a directory`]);
       return;
@@ -111,6 +111,17 @@ export function checkOutputPath(path: string): void {
     const up = dirname(dir);
     if (up === dir) return;
     dir = up;
+  }
+}
+
+/** stat, or undefined where nothing is (ENOENT, or ENOTDIR: a file on the way); other errors one line. */
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") return undefined;
+    throw new ConfigError(path, [code === "ENAMETOOLONG" ? "the path is too long" : `cannot use this path (${code ?? "error"})`]);
   }
 }
 

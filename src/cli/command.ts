@@ -38,6 +38,9 @@ export type CliIO = {
   cwd: string;
   /** Aborted on SIGINT/SIGTERM (only for commands that declare `handlesSignals`). */
   signal: AbortSignal;
+  /** stderr is a terminal, and raw writes to it (no newline added): for progress bars. */
+  stderrIsTTY?: boolean;
+  writeStderr?: (chunk: string) => void;
 };
 
 export type Command<O extends OptionSpecs = OptionSpecs> = {
@@ -84,11 +87,15 @@ export function parseFlags<O extends OptionSpecs>(
   );
   const { values, tokens } = parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true });
   const help = `see perp-keeper ${command} --help`;
+  const seen = new Set<string>();
   for (const t of tokens) {
     if (t.kind === "positional") throw new UsageError(`${command}: unexpected argument "${t.value}" (${help})`);
     if (t.kind !== "option") continue;
     const spec = Object.hasOwn(all, t.name) ? all[t.name] : undefined;
     if (!spec) throw new UsageError(`${command}: unknown option ${t.rawName} (${help})`);
+    // parseArgs keeps the last of two values silently: `--rpc A --rpc B` is refused instead.
+    if (seen.has(t.name)) throw new UsageError(`${command}: --${t.name} is given more than once`);
+    seen.add(t.name);
     if (spec.type === "string") {
       if (t.value === undefined || (!t.inlineValue && looksLikeOption(t.value))) {
         throw new UsageError(`${command}: ${t.rawName} needs a value${spec.value ? ` (${t.rawName} ${spec.value})` : ""}`);

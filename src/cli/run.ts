@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
-import { connect, redactUrl } from "../chain/clients.ts";
-import { checkDeploymentChain, checkDeploymentCode, readDeployment } from "../chain/deployment.ts";
+import { connect, redactUrl, urlSecrets } from "../chain/clients.ts";
+import { checkDeploymentChain, checkDeploymentCode, checkOutputPath, readDeployment } from "../chain/deployment.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
 import { startHealthServer } from "../keeper/healthServer.ts";
 import { Keeper, followHeads } from "../keeper/keeper.ts";
@@ -65,6 +65,7 @@ export const runCommand = defineCommand({
     };
     const settings = flags.config ? loadKeeperSettings(overrides, resolve(io.cwd, flags.config)) : loadKeeperSettings(overrides);
     if (!flags.checkpoint) settings.checkpointPath = resolve(io.cwd, settings.checkpointPath);
+    checkOutputPath(settings.checkpointPath);
     const graceSeconds = num("grace", flags.grace, 0, 3_600) ?? 15;
     const deployment = readDeployment(deploymentPath);
     const account = accountFromEnv(io.env, "KEEPER_PRIVATE_KEY");
@@ -74,7 +75,7 @@ export const runCommand = defineCommand({
     const logger = createLogger({
       level: settings.logLevel,
       pretty: flags.pretty || process.stderr.isTTY === true,
-      secrets: [secret.startsWith("0x") ? secret : `0x${secret}`],
+      secrets: [secret.startsWith("0x") ? secret : `0x${secret}`, ...urlSecrets(rpc)],
     });
     const metrics = createMetrics({ defaultMetrics: true });
     const c = await connect(rpc, account, { pollingInterval: settings.pollingIntervalMs, metrics });

@@ -5,7 +5,8 @@ import { HumanNumberError, parsePpm, parseWad } from "../engine/index.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { CONFIG_DIR } from "./presets.ts";
 
-const decimalString = z.union([z.string(), z.number()]).transform(String);
+/** A decimal amount ("0.10", "500", "10%"); a long string is a mistake, not a number to parse. */
+const decimalString = z.union([z.string().max(64), z.number()]).transform(String);
 
 const KeeperFileSchema = z
   .object({
@@ -29,7 +30,7 @@ const KeeperFileSchema = z
         batchItem: z.number().int().min(1).max(30_000_000),
       })
       .strict(),
-    checkpointPath: z.string().min(1),
+    checkpointPath: z.string().min(1).max(4_096),
     checkpointEveryBlocks: z.number().int().min(1).max(100_000),
     healthPort: z.number().int().min(0).max(65_535),
     staleHeadSeconds: z.number().int().min(1).max(86_400),

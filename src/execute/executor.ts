@@ -133,6 +133,8 @@ const CANCEL_GAS = 21_000n;
 const UNKNOWN_GAS = 1_000_000n;
 /** Attempts at a new nonce after nonce trouble (resync in between). */
 const SEND_ATTEMPTS = 3;
+/** Blocks a mined transaction is remembered, in case a reorg takes it out again (see onReorg). */
+const REORG_MEMORY_BLOCKS = 64n;
 
 type Kind = "single" | "batch";
 
@@ -192,6 +194,10 @@ export class Executor {
   private readonly backoffs = new Map<string, number>();
   /** Transactions in flight, by nonce. */
   private readonly tracked = new Map<number, Tracked>();
+  /** Transactions mined lately, by nonce, with their block: a reorg may undo them. */
+  private readonly mined = new Map<number, { rec: Tracked; block: bigint }>();
+  /** A reorg happened: read the nonce from the node before the next send. */
+  private resyncBeforeSend = false;
   private head: BlockHead | undefined;
   private readonly preflight: "node" | "engine";
   private readonly distrustMs: number;
@@ -587,6 +593,10 @@ export class Executor {
   ): Promise<InFlightTx> {
     await this.nonces.init();
     return this.nonces.exclusive(async () => {
+      if (this.resyncBeforeSend) {
+        await this.nonces.resync("chain reorganised");
+        this.resyncBeforeSend = false;
+      }
       const worstCaseWei = gas * fees.maxFeePerGas;
       const pendingWei = this.pendingWei();
       if (!this.budget.allows(pendingWei, worstCaseWei)) {
@@ -706,6 +716,7 @@ export class Executor {
     }
 
     this.finish(rec);
+    this.rememberMined(rec, receipt.blockNumber);
     const gasWei = receipt.gasUsed * receipt.effectiveGasPrice;
     this.budget.record(gasWei);
     this.counters.gasSpentWei += gasWei;
@@ -760,6 +771,42 @@ export class Executor {
     } catch (e) {
       if (e instanceof TransactionReceiptNotFoundError) return undefined;
       throw e;
+    }
+  }
+
+  private rememberMined(rec: Tracked, block: bigint): void {
+    this.mined.set(rec.tx.nonce, { rec, block });
+    for (const [nonce, m] of this.mined) if (m.block + REORG_MEMORY_BLOCKS < block) this.mined.delete(nonce);
+  }
+
+  /**
+   * The chain reorganised (the keeper's index rolled back). Our transactions mined in the dropped
+   * blocks are pending again (geth re-injects them) or gone (Anvil; a node that lost them). A
+   * pending one is followed again, so its targets stay reserved instead of being liquidated twice;
+   * a gone one leaves its targets to the planner. Either way the nonce is read from the node
+   * before the next send: the local counter is ahead of the chain, and a transaction sent at it
+   * would wait behind a gap that nothing fills.
+   */
+  async onReorg(): Promise<void> {
+    this.resyncBeforeSend = true;
+    for (const [nonce, m] of [...this.mined]) {
+      const hashes = [m.rec.tx.hash, ...(m.rec.tx.previousHashes ?? [])];
+      try {
+        if ((await Promise.all(hashes.map((h) => this.receiptOf(h)))).some((r) => r !== undefined)) continue;
+        this.mined.delete(nonce);
+        const keys = m.rec.tx.items.map(targetKey);
+        const pending = (await Promise.all(hashes.map((h) => this.nodeKnows(h)))).some(Boolean);
+        if (!pending || this.tracked.has(nonce) || keys.some((k) => this.reserved.has(k))) {
+          this.logger.warn({ msg: "reorg: a mined transaction of ours is gone", nonce, hashes });
+          continue;
+        }
+        const sentAtBlock = this.head?.number ?? m.rec.tx.sentAtBlock;
+        this.tracked.set(nonce, { ...m.rec, tx: { ...m.rec.tx, sentAtBlock }, missingSince: undefined });
+        for (const k of keys) this.reserved.add(k);
+        this.logger.warn({ msg: "reorg: a mined transaction of ours is pending again; following it", nonce, hash: m.rec.tx.hash });
+      } catch (e) {
+        this.logger.warn({ msg: "reorg: could not check a mined transaction", nonce, err: e });
+      }
     }
   }
 

@@ -179,6 +179,10 @@ export class Keeper {
     const end = metrics.loopDuration.startTimer();
     try {
       const sync = await this.indexer.syncTo(head);
+      // A lagging node answered an older head and our tip is still canonical: nothing is new, and a
+      // plan "at" that head would be made on an index that does not describe it (and sent unsimulated).
+      if (this.indexer.head && this.indexer.head.number > head.number && sync.reorgDepth === 0 && sync.events === 0) return;
+      if (sync.reorgDepth > 0) await this.executor.onReorg();
       this.lastHeadChangeAt = this.now();
       metrics.headBlock.set(Number(head.number));
       this.executor.observeHead({ number: head.number, baseFeePerGas: head.baseFeePerGas, timestamp: head.timestamp });

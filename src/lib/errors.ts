@@ -40,8 +40,14 @@ export class ConfigError extends BaseError {
   }
 }
 
-/** Flatten any error to one line for a user. */
+/**
+ * Flatten any error to one line for a user. Control characters a message may quote from input (a
+ * carriage return, an escape sequence) are shown as \xNN, never sent to the terminal.
+ */
 export function oneLine(e: unknown): string {
   const msg = e instanceof BaseError ? e.shortMessage : e instanceof Error ? e.message : String(e);
-  return msg.replace(/\s*\n\s*/g, " ").trim();
+  return msg
+    .replace(/\s*\n\s*/g, " ")
+    .trim()
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }

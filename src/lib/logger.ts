@@ -16,23 +16,32 @@ export const REDACT_PATHS = [
   "env",
 ];
 
-const HEX_KEY = /0x[0-9a-fA-F]{64}(?![0-9a-fA-F])/g;
+const HEX_32 = /(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F])/g;
+const IS_KEY = /^(?:0[xX])?[0-9a-fA-F]{64}$/;
 
 /**
- * Replace every 32-byte hex string that equals a known secret with [redacted]. Transaction and
- * block hashes are 32-byte hex too, so only the listed secrets are masked, never all of them.
+ * Replace every listed secret in `text` with [redacted]. A 32-byte hex secret (a private key) is
+ * matched by value, with or without 0x and in any case; transaction and block hashes are 32-byte
+ * hex too, so only the listed ones are masked. Any other secret (an RPC password or API key) is
+ * replaced wherever it appears literally.
  */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   if (secrets.length === 0) return text;
-  const lower = new Set(secrets.map((s) => s.toLowerCase()));
-  return text.replace(HEX_KEY, (m) => (lower.has(m.toLowerCase()) ? "[redacted]" : m));
+  const keys = new Set(secrets.filter((s) => IS_KEY.test(s)).map((s) => s.slice(-64).toLowerCase()));
+  let out = keys.size === 0 ? text : text.replace(HEX_32, (m) => (keys.has(m.slice(-64).toLowerCase()) ? "[redacted]" : m));
+  for (const s of secrets) if (s.length > 0 && !IS_KEY.test(s) && out.includes(s)) out = out.split(s).join("[redacted]");
+  return out;
 }
 
 export type LoggerInputs = {
   level?: string;
   /** Pretty, human lines (for a terminal) instead of JSON. */
   pretty?: boolean;
-  /** Secrets to mask wherever they appear in a line, even inside an error message. */
+  /**
+   * Secrets to mask wherever they appear in a line, even inside an error message: private keys,
+   * and the secret parts of the RPC URL (see `urlSecrets` in src/chain/clients.ts), which viem's
+   * errors quote.
+   */
   secrets?: readonly string[];
   destination?: NodeJS.WritableStream;
 };

@@ -2,19 +2,22 @@
  * A keeper end-to-end scenario on a real chain: a seeded population of traders, the real keeper,
  * a price crash, and checks against the contract's own state and events.
  */
+import { isDeepStrictEqual } from "node:util";
 import { getAddress, parseEventLogs, type Address, type Hex } from "viem";
 import { expect } from "vitest";
+import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import type { ChainClients } from "../../src/chain/clients.ts";
 import { deployReferenceMarket, type Deployment } from "../../src/chain/deploy.ts";
 import { publishPrice } from "../../src/chain/prices.ts";
-import { readAccount, readMarketStates } from "../../src/chain/reads.ts";
+import { readAccount, readGlobalParams, readMarketStates } from "../../src/chain/reads.ts";
 import { loadKeeperSettings, type KeeperSettings } from "../../src/config/keeper.ts";
 import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
-import type { Account } from "../../src/engine/index.ts";
+import { accountHealth, type Account, type MarketState, type Position, type Valuation } from "../../src/engine/index.ts";
+import type { IndexStateView } from "../../src/index/state.ts";
 import { Keeper } from "../../src/keeper/keeper.ts";
-import { findCandidates, gasModelFor } from "../../src/plan/planLiquidations.ts";
+import { findCandidates, gasModelFor, planTransactions } from "../../src/plan/planLiquidations.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { seedTraders } from "../../src/sim/seedTraders.ts";
@@ -155,27 +158,9 @@ export async function tokenBalance(world: World, who: Address): Promise<bigint> 
   return world.chain.publicClient.readContract({ address: world.deployment.contracts.token, abi: MockUSDC.abi, functionName: "balanceOf", args: [who] });
 }
 
-/** The keeper's index equals the contract's state for every trader and market. */
+/** The keeper's index equals the contract's state for every trader, market, price and parameter. */
 export async function expectIndexMatchesChain(world: World, keeper: Keeper): Promise<void> {
-  const c = clientsOf(world.chain, 0);
-  const block = keeper.index.head!.number;
-  for (const t of world.traders) {
-    const onChain = await readAccount(c, world.deployment.contracts.market, t, { blockNumber: block });
-    const indexed = keeper.index.state.accounts.get(t) ?? { collateral: 0n, lastPartialAt: keeper.index.state.lastPartialAt(t), positions: [] };
-    const sort = (xs: readonly { marketId: number }[]) => [...xs].sort((a, b) => a.marketId - b.marketId);
-    expect({ ...indexed, positions: sort(indexed.positions) }).toEqual({ ...onChain, positions: sort(onChain.positions) });
-  }
-  const markets = await readMarketStates(c, world.deployment.contracts.market, { blockNumber: block });
-  for (const [id, m] of markets) {
-    const im = keeper.index.state.markets.get(id)!;
-    expect({ tiers: im.tiers, cums: im.cums, liquidation: im.liquidation, funding: im.funding, lotSize: im.lotSize }).toEqual({
-      tiers: m.tiers,
-      cums: m.cums,
-      liquidation: m.liquidation,
-      funding: m.funding,
-      lotSize: m.lotSize,
-    });
-  }
+  expect(await indexMismatches(world, keeper.index.state, keeper.index.head!.number)).toEqual([]);
 }
 
 /**
@@ -206,4 +191,154 @@ export async function crashAndCheck(world: World, totalPermille = -60, stepPermi
   expect(await tokenBalance(world, k.address)).toBeGreaterThan(before);
   await expectIndexMatchesChain(world, k.keeper);
   await k.keeper.stop(1_000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// For the fault matrix (test/faults): prices moved in one block, targets computed with the engine
+// from the contract's state, and an index comparison that reports instead of throwing.
+// ---------------------------------------------------------------------------------------------
+
+/** Every market's mark price (the contract's view) at `blockNumber` (default latest). */
+export async function markPrices(world: World, blockNumber?: bigint): Promise<Map<number, bigint>> {
+  const at = blockNumber === undefined ? {} : { blockNumber };
+  const prices = await Promise.all(
+    world.deployment.markets.map((m) =>
+      world.chain.publicClient.readContract({ address: world.deployment.contracts.market, abi: PerpMarket.abi, functionName: "markPrice", args: [BigInt(m.id)], ...at }),
+    ),
+  );
+  return new Map(world.deployment.markets.map((m, i) => [m.id, prices[i]!]));
+}
+
+export type PublishInOneBlock = {
+  /** Feed timestamps by market (a stale feed); default: the block's own time. */
+  updatedAt?: ReadonlyMap<number, bigint>;
+  /** Base fee of the block that carries the prices (a gas spike). */
+  baseFeePerGas?: bigint;
+  /** Fees of the price transactions (needed above a raised base fee). */
+  fees?: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+  /** Leave automine off afterwards (default: on again). */
+  keepAutomineOff?: boolean;
+};
+
+/**
+ * Publish `prices` (WAD, by market id; a market left out keeps its price) on the feeds in ONE
+ * block: automine paused, the feed updates sent, one block mined. A keeper therefore sees the
+ * move at once, and the accounts it makes liquidatable are exactly those liquidatable at the
+ * returned block.
+ */
+export async function publishPricesInOneBlock(world: World, prices: ReadonlyMap<number, bigint>, opts: PublishInOneBlock = {}): Promise<bigint> {
+  const test = world.chain.testClient as TestTestClient;
+  const owner = world.chain.wallet(0);
+  await test.setAutomine(false);
+  try {
+    const hashes: Hex[] = [];
+    for (const m of world.deployment.markets) {
+      const price = prices.get(m.id);
+      if (price === undefined) continue;
+      const answer = price / 10n ** BigInt(18 - m.feedDecimals);
+      const at = opts.updatedAt?.get(m.id);
+      const base = { address: m.feed, abi: MockAggregatorV3.abi, ...(opts.fees ?? {}) } as const;
+      hashes.push(
+        at === undefined
+          ? await owner.writeContract({ ...base, functionName: "updateAnswer", args: [answer] })
+          : await owner.writeContract({ ...base, functionName: "updateAnswerAt", args: [answer, at] }),
+      );
+    }
+    if (opts.baseFeePerGas !== undefined) await test.setNextBlockBaseFeePerGas({ baseFeePerGas: opts.baseFeePerGas });
+    await test.mine({ blocks: 1 });
+    const receipts = await Promise.all(hashes.map((hash) => world.chain.publicClient.getTransactionReceipt({ hash })));
+    const blocks = new Set(receipts.map((r) => r.blockNumber));
+    if (receipts.some((r) => r.status !== "success") || blocks.size > 1) throw new Error("price updates did not land in one block");
+    return receipts[0]?.blockNumber ?? (await world.chain.publicClient.getBlockNumber());
+  } finally {
+    if (!opts.keepAutomineOff) await test.setAutomine(true);
+  }
+}
+
+/** Every market's price moved by `permille` (−80 = −8%) from its mark at `blockNumber`. */
+export async function shockedPrices(world: World, permille: number, blockNumber?: bigint): Promise<Map<number, bigint>> {
+  const now = await markPrices(world, blockNumber);
+  return new Map([...now].map(([id, p]) => [id, (p * BigInt(1000 + permille)) / 1000n]));
+}
+
+export type Targets = {
+  /** Liquidatable by the engine at the block (and prices) asked. */
+  liquidatable: Address[];
+  /** Those the keeper's policy liquidates (its planner keeps a transaction for them). */
+  planned: Address[];
+};
+
+/**
+ * The accounts that must be liquidated: the engine on the contract's state at `block` (accounts,
+ * markets, parameters read at that block), at the contract's mark prices or at `prices` (to
+ * value a block whose feed is stale or zero as it will be once a good price returns). Without
+ * `prices` the engine's answer is checked against the contract's own isLiquidatable.
+ */
+export async function targetsAt(
+  world: World,
+  block: bigint,
+  settings: KeeperSettings,
+  opts: { prices?: ReadonlyMap<number, bigint>; baseFeePerGas?: bigint } = {},
+): Promise<Targets> {
+  const c = clientsOf(world.chain, 0);
+  const market = world.deployment.contracts.market;
+  const at = { blockNumber: block };
+  const [b, markets, global, prices] = await Promise.all([
+    world.chain.publicClient.getBlock(at),
+    readMarketStates(c, market, at),
+    readGlobalParams(c, market, at),
+    opts.prices ? Promise.resolve(new Map(opts.prices)) : markPrices(world, block),
+  ]);
+  const v: Valuation = { markets, prices, timestamp: b.timestamp, global };
+  const accounts = await Promise.all(world.traders.map(async (t) => [t, await readAccount(c, market, t, at)] as [Address, Account]));
+  const liquidatable = accounts.filter(([, a]) => a.positions.length > 0 && accountHealth(a, v).liquidatable).map(([t]) => t);
+  if (!opts.prices) {
+    const flags = await Promise.all(
+      world.traders.map((t) => world.chain.publicClient.readContract({ address: market, abi: PerpMarket.abi, functionName: "isLiquidatable", args: [t], ...at })),
+    );
+    const contract = world.traders.filter((_, i) => flags[i]);
+    if (JSON.stringify(contract) !== JSON.stringify(liquidatable)) throw new Error(`engine and contract disagree at block ${block}: ${liquidatable} vs ${contract}`);
+  }
+  const gas = gasModelFor(settings, opts.baseFeePerGas ?? b.baseFeePerGas ?? 0n);
+  const txs = planTransactions(findCandidates(accounts.filter(([t]) => liquidatable.includes(t)), v, gas), gas, {
+    minProfitUsd: settings.minProfitUsd,
+    backstopMode: settings.backstopMode,
+    maxBatch: settings.maxBatch,
+  });
+  const planned = new Set(txs.flatMap((tx) => tx.items.map((i) => getAddress(i.account))));
+  return { liquidatable, planned: liquidatable.filter((t) => planned.has(t)) };
+}
+
+/**
+ * Where an index (a live indexer's state, or one read back from a checkpoint) differs from the
+ * contract at `block`: every trader's collateral, cooldown stamp and positions, every market's
+ * rules and funding, every feed's latest answer, and the global parameters. Empty when equal.
+ */
+export async function indexMismatches(world: World, view: IndexStateView, block: bigint): Promise<string[]> {
+  const c = clientsOf(world.chain, 0);
+  const market = world.deployment.contracts.market;
+  const at = { blockNumber: block };
+  const out: string[] = [];
+  const same = (a: unknown, b: unknown) => isDeepStrictEqual(a, b);
+  const sort = (xs: readonly Position[]) => [...xs].sort((a, b) => a.marketId - b.marketId);
+  const who = new Set<Address>([...world.traders, ...view.accounts.keys()]);
+  await Promise.all(
+    [...who].map(async (t) => {
+      const onChain = await readAccount(c, market, t, at);
+      const indexed = view.accounts.get(t) ?? { collateral: 0n, lastPartialAt: view.lastPartialAt(t), positions: [] };
+      if (!same({ ...indexed, positions: sort(indexed.positions) }, { ...onChain, positions: sort(onChain.positions) })) out.push(`account ${t}`);
+    }),
+  );
+  const [markets, global] = await Promise.all([readMarketStates(c, market, at), readGlobalParams(c, market, at)]);
+  if (!same(view.global, global)) out.push("global parameters");
+  for (const [id, m] of markets) {
+    const im = view.markets.get(id);
+    const pick = (x: MarketState) => ({ tiers: x.tiers, cums: x.cums, liquidation: x.liquidation, funding: x.funding, lotSize: x.lotSize, tradingFeePpm: x.tradingFeePpm });
+    if (!im || !same(pick(im), pick(m))) out.push(`market ${id}`);
+    const feed = world.deployment.markets.find((d) => d.id === id)!.feed;
+    const [, answer, , updatedAt] = await world.chain.publicClient.readContract({ address: feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData", ...at });
+    const p = view.price(id);
+    if (!p || p.answer !== answer || p.updatedAt !== updatedAt) out.push(`price ${id}`);
+  }
+  return out.sort();
 }

@@ -134,6 +134,13 @@ async function main() {
   checkPresetFits(preset, markets);
   const anvil = await startAnvil({ port: 0, chainId: 31337, gasLimit: 1_000_000_000n });
   let child: ReturnType<typeof spawn> | undefined;
+  // Interrupted: stop what this run started (the baseline, Anvil), then exit.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      if (child && child.exitCode === null) child.kill("SIGTERM");
+      void anvil.stop().finally(() => process.exit(130));
+    });
+  }
   try {
     log(`anvil pid ${anvil.pid} on ${anvil.rpcUrl}; ${N} accounts`);
     const owner = await connect(anvil.rpcUrl, mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 0 }), { pollingInterval: 50, timeoutMs: 120_000 });

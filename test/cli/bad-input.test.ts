@@ -1,0 +1,283 @@
+/**
+ * Bad input, malformed and hostile: keeper settings files, deployment files, command-line flags and
+ * `.env` keys. Every row asserts the same contract:
+ *  - a non-zero exit code (2 for a wrong command line, 1 for anything else);
+ *  - exactly one line on stderr, starting "perp-keeper: ", naming the problem, bounded in length
+ *    (a 10 MB value is not echoed back), with no control character from the input in it;
+ *  - no stack trace ("    at ") and no "--debug" hint (it is the user's mistake, not ours);
+ *  - nothing written: the row's own directory holds exactly its input files afterwards (no output,
+ *    no checkpoint, no temp file — writes are atomic);
+ *  - a key never echoed, not even a malformed one; Object.prototype untouched.
+ * Rows that need a process of their own (a `.env` file, bytes that are not UTF-8 in argv) run the
+ * real binary; the others call main() in-process, with the same streams and exit codes.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployReferenceMarket, type Deployment } from '../../src/chain/deploy.ts';
+import { deploymentToJson } from '../../src/chain/deployment.ts';
+import type { ChainClients } from '../../src/chain/clients.ts';
+import type { CliIO } from '../../src/cli/command.ts';
+import { main } from '../../src/cli/main.ts';
+import { loadMarkets, loadPreset } from '../../src/config/presets.ts';
+import { ANVIL_DEV_PRIVATE_KEYS, getTestChain } from '../support/anvil.ts';
+import { BIN, REPO_ROOT, cliEnv, expectOneLineError, type CliResult } from './cli.ts';
+
+const KEY = ANVIL_DEV_PRIVATE_KEYS[3];
+/** Longest acceptable error line: enough to list 20 missing settings, far below a 10 MB echo. */
+const MAX_LINE = 2_000;
+const TEN_MB = 10 * 1024 * 1024;
+
+const root = mkdtempSync(path.join(tmpdir(), 'perp-keeper-bad-input-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+let rpc: string;
+let deployment: Deployment;
+let keeperJson: Record<string, unknown>;
+
+beforeAll(async () => {
+  const chain = await getTestChain();
+  rpc = chain.anvil.rpcUrl;
+  const c = { publicClient: chain.publicClient, walletClient: chain.wallet(0) } as unknown as ChainClients;
+  deployment = await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset('hyperliquid') });
+  keeperJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'config', 'keeper.json'), 'utf8')) as Record<string, unknown>;
+}, 120_000);
+
+type Files = Record<string, string | Buffer>;
+type Row = {
+  name: string;
+  /** The command line, with the row's rpc URL and file names. */
+  argv: () => string[];
+  files?: () => Files;
+  env?: Record<string, string>;
+  code: 1 | 2;
+  match: RegExp;
+};
+
+/** A directory of its own for a row, with its input files. */
+function rowDir(files: Files): string {
+  const dir = mkdtempSync(path.join(root, 'row-'));
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+  return dir;
+}
+
+async function runInProcess(argv: string[], dir: string, env: Record<string, string>): Promise<CliResult> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: CliIO = { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l), env, cwd: dir, signal: AbortSignal.timeout(30_000) };
+  const t0 = performance.now();
+  const code = await main(argv, io);
+  return { code, signal: null, stdout: stdout.map((l) => `${l}\n`).join(''), stderr: stderr.map((l) => `${l}\n`).join(''), ms: performance.now() - t0 };
+}
+
+/** The binary through bash, so that argv can carry bytes that are not UTF-8 ($'\xff'). */
+function runThroughShell(script: string, dir: string): Promise<CliResult> {
+  const t0 = performance.now();
+  const child = spawn('bash', ['-c', `exec "${process.execPath}" "${BIN}" ${script}`], { cwd: dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+function expectRow(r: CliResult, row: Pick<Row, 'code' | 'match'>, dir: string, inputs: string[]): void {
+  const line = expectOneLineError(r, row.code, row.match);
+  expect(line.length, line.slice(0, 200)).toBeLessThanOrEqual(MAX_LINE);
+  // eslint-disable-next-line no-control-regex
+  expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  expect(r.stdout).toBe('');
+  expect(`${r.stdout}${r.stderr}`.toLowerCase()).not.toContain(KEY.slice(2, 26).toLowerCase());
+  expect(readdirSync(dir).sort()).toEqual([...inputs].sort());
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rows
+// ---------------------------------------------------------------------------------------------
+
+const settings = (over: Record<string, unknown>) => () => ({ 'deployment.json': deploymentToJson(deployment), 'keeper.json': JSON.stringify({ ...keeperJson, ...over }) });
+const rawSettings = (text: string | Buffer) => () => ({ 'deployment.json': deploymentToJson(deployment), 'keeper.json': text });
+const runWith = (...extra: string[]) => () => ['run', '--rpc', rpc, '--deployment', 'deployment.json', '--config', 'keeper.json', ...extra];
+const runOn = (file: string) => () => ['run', '--rpc', rpc, '--deployment', file];
+const deploymentFile = (text: string | Buffer | (() => string)) => () => ({ 'd.json': typeof text === 'function' ? text() : text });
+const withDeployment = (f: (d: Record<string, unknown>) => Record<string, unknown>) =>
+  deploymentFile(() => JSON.stringify(f(JSON.parse(deploymentToJson(deployment)) as Record<string, unknown>)));
+
+const configRows: Row[] = [
+  { name: 'negative polling interval', argv: runWith(), files: settings({ pollingIntervalMs: -5 }), code: 1, match: /keeper\.json: pollingIntervalMs: Too small/ },
+  { name: 'negative minimum profit', argv: runWith(), files: settings({ minProfitUsd: '-1' }), code: 1, match: /keeper\.json: minProfitUsd: must not be negative/ },
+  { name: 'huge batch size', argv: runWith(), files: settings({ maxBatch: 1e12 }), code: 1, match: /keeper\.json: maxBatch: Too big/ },
+  { name: 'checkpoint interval beyond 2^53', argv: runWith(), files: settings({ checkpointEveryBlocks: 1e300 }), code: 1, match: /checkpointEveryBlocks: Too big/ },
+  { name: 'NaN fee cap', argv: runWith(), files: settings({ feeCapGwei: 'NaN' }), code: 1, match: /feeCapGwei: "NaN" is not a number/ },
+  { name: 'Infinity budget', argv: runWith(), files: settings({ gasBudgetPerHourEth: 'Infinity' }), code: 1, match: /gasBudgetPerHourEth: "Infinity" is not a number/ },
+  { name: 'hex fee cap', argv: runWith(), files: settings({ feeCapGwei: '0x10' }), code: 1, match: /feeCapGwei: "0x10" is not a number/ },
+  {
+    name: 'wrong types (string for a boolean, array for an object)',
+    argv: runWith(),
+    files: settings({ backstopMode: 'yes', gas: [] }),
+    code: 1,
+    match: /2 problems: backstopMode: .*expected boolean.*; gas: .*expected object/,
+  },
+  { name: 'unknown key (a typo)', argv: runWith(), files: settings({ maxBatchh: 3 }), code: 1, match: /Unrecognized key: "maxBatchh"/ },
+  {
+    name: 'prototype pollution: "__proto__"',
+    argv: runWith(),
+    files: () => ({ 'deployment.json': deploymentToJson(deployment), 'keeper.json': `{"__proto__":{"polluted":true},${JSON.stringify(keeperJson).slice(1)}` }),
+    code: 1,
+    match: /Unrecognized key: "__proto__"/,
+  },
+  {
+    name: 'prototype pollution: "constructor.prototype"',
+    argv: runWith(),
+    files: () => ({ 'deployment.json': deploymentToJson(deployment), 'keeper.json': `{"constructor":{"prototype":{"polluted":true}},${JSON.stringify(keeperJson).slice(1)}` }),
+    code: 1,
+    match: /Unrecognized key: "constructor"/,
+  },
+  { name: '10 MB decimal string', argv: runWith(), files: settings({ minProfitUsd: '1'.repeat(TEN_MB) }), code: 1, match: /minProfitUsd: Too big: expected string to have <=64 characters/ },
+  { name: '10 MB checkpoint path', argv: runWith(), files: settings({ checkpointPath: 'a'.repeat(TEN_MB) }), code: 1, match: /checkpointPath: Too big/ },
+  { name: '10 MB log level', argv: runWith(), files: settings({ logLevel: 'x'.repeat(TEN_MB) }), code: 1, match: /logLevel: Invalid option: expected one of "trace"/ },
+  { name: 'a JSON array', argv: runWith(), files: rawSettings('[]'), code: 1, match: /keeper\.json: \d+ problems: pollingIntervalMs: / },
+  { name: 'truncated JSON', argv: runWith(), files: rawSettings('{"pollingIntervalMs": 250, "minProf'), code: 1, match: /keeper\.json: Unterminated string in JSON/ },
+  { name: 'empty file', argv: runWith(), files: rawSettings(''), code: 1, match: /keeper\.json: Unexpected end of JSON input/ },
+  { name: 'bytes that are not UTF-8', argv: runWith(), files: rawSettings(Buffer.from([0x7b, 0xff, 0xfe, 0x22, 0x7d])), code: 1, match: /keeper\.json: .*JSON/ },
+  { name: 'settings file missing', argv: () => ['run', '--rpc', rpc, '--deployment', 'deployment.json', '--config', 'nope.json'], files: settings({}), code: 1, match: /nope\.json: ENOENT/ },
+  { name: 'checkpoint path under a file', argv: runWith('--checkpoint', 'keeper.json/cp.json'), files: settings({}), code: 1, match: /keeper\.json is not a directory/ },
+];
+
+const deploymentRows: Row[] = [
+  { name: 'truncated JSON', argv: runOn('d.json'), files: deploymentFile(() => deploymentToJson(deployment).slice(0, 80)), code: 1, match: /d\.json: not valid JSON/ },
+  { name: 'not UTF-8', argv: runOn('d.json'), files: deploymentFile(Buffer.from([0xff, 0xfe, 0x00, 0x7b])), code: 1, match: /d\.json: not valid JSON/ },
+  { name: 'null', argv: runOn('d.json'), files: deploymentFile('null'), code: 1, match: /d\.json: .*expected object, received null/ },
+  { name: 'wrong chain id', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, chainId: 1 })), code: 1, match: /d\.json is for chain 1 but the RPC is chain 31337$/ },
+  { name: 'chain id beyond 2^53', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, chainId: 1e300 })), code: 1, match: /chainId: Too big/ },
+  {
+    name: 'malformed addresses',
+    argv: runOn('d.json'),
+    files: withDeployment((d) => ({ ...d, contracts: { market: '0x123', token: 'market; DROP TABLE' } })),
+    code: 1,
+    match: /2 problems: contracts\.market: not an address; contracts\.token: not an address/,
+  },
+  {
+    name: 'addresses with no code',
+    argv: runOn('d.json'),
+    files: withDeployment((d) => ({ ...d, contracts: { market: '0x000000000000000000000000000000000000dEaD', token: '0x000000000000000000000000000000000000bEEF' } })),
+    code: 1,
+    match: /d\.json: no contract at market 0x000000000000000000000000000000000000dEaD on chain 31337/,
+  },
+  { name: 'negative deploy block', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, deployBlock: '-1' })), code: 1, match: /deployBlock: not a block number/ },
+  { name: 'no markets', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, markets: [] })), code: 1, match: /markets: must list at least one market/ },
+  { name: '10 MB preset name', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, preset: 'p'.repeat(TEN_MB) })), code: 1, match: /preset: Too big/ },
+  { name: 'a directory', argv: runOn('.'), files: () => ({}), code: 1, match: /: is a directory$/ },
+];
+
+const flagRows: Row[] = [
+  { name: 'unknown flag', argv: runWith('--frobnicate'), files: settings({}), code: 2, match: /run: unknown option --frobnicate \(see perp-keeper run --help\)$/ },
+  { name: 'unknown flag with a value', argv: runWith('--gas-price=7'), files: settings({}), code: 2, match: /run: unknown option --gas-price/ },
+  { name: 'duplicate flag', argv: runWith('--max-batch', '5', '--max-batch', '6'), files: settings({}), code: 2, match: /run: --max-batch is given more than once$/ },
+  { name: 'duplicate --rpc', argv: () => ['run', '--rpc', 'http://127.0.0.1:1', ...runWith()().slice(1)], files: settings({}), code: 2, match: /run: --rpc is given more than once$/ },
+  { name: 'batch size 0', argv: runWith('--max-batch', '0'), files: settings({}), code: 2, match: /--max-batch must be between 1 and 50, got 0$/ },
+  { name: 'port above 65535', argv: runWith('--health-port', '70000'), files: settings({}), code: 2, match: /--health-port must be between 0 and 65535/ },
+  { name: 'polling interval beyond 2^53', argv: runWith('--polling-interval', '9'.repeat(30)), files: settings({}), code: 2, match: /--polling-interval must be between 10 and 60000/ },
+  { name: 'negative grace', argv: runWith('--grace', '-1'), files: settings({}), code: 2, match: /--grace must be a whole number, got "-1"$/ },
+  { name: 'a flag without its value', argv: () => ['run', '--rpc', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /run: --rpc needs a value/ },
+  { name: 'file: URL as the RPC', argv: () => ['run', '--rpc', 'file:///etc/passwd', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /--rpc must be an http\(s\) URL$/ },
+  { name: 'javascript: URL as the RPC', argv: () => ['run', '--rpc', 'javascript:alert(1)', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /--rpc must be an http\(s\) URL$/ },
+  { name: 'shell injection in a path', argv: () => ['run', '--rpc', rpc, '--deployment', '$(touch pwned); `touch pwned2`'], files: settings({}), code: 1, match: /\$\(touch pwned\); `touch pwned2`: no such file$/ },
+  {
+    name: 'a fake second line in a flag value (newline, carriage return, escape)',
+    argv: runWith('--max-batch', '5\nperp-keeper: all good\r\u001b[2K'),
+    files: settings({}),
+    code: 2,
+    match: /--max-batch must be a whole number, got "5 perp-keeper: all good\\x0d\\x1b\[2K"$/,
+  },
+  { name: 'an unknown log level from a flag', argv: runWith('--log-level', 'info"}{"level":"fatal'), files: settings({}), code: 1, match: /logLevel: Invalid option/ },
+  { name: 'a command that does not exist', argv: () => ['rm', '-rf', '/'], files: () => ({}), code: 2, match: /unknown command "rm"/ },
+];
+
+describe('bad keeper settings (run --config)', () => {
+  it.each(configRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
+    const files = row.files?.() ?? {};
+    const dir = rowDir(files);
+    expectRow(await runInProcess(row.argv(), dir, row.env ?? { KEEPER_PRIVATE_KEY: KEY }), row, dir, Object.keys(files));
+  });
+});
+
+describe('bad deployment files (run --deployment)', () => {
+  it.each(deploymentRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
+    const files = row.files?.() ?? {};
+    const dir = rowDir(files);
+    expectRow(await runInProcess(row.argv(), dir, row.env ?? { KEEPER_PRIVATE_KEY: KEY }), row, dir, Object.keys(files));
+  });
+});
+
+describe('bad flags', () => {
+  it.each(flagRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
+    const files = row.files?.() ?? {};
+    const dir = rowDir(files);
+    expectRow(await runInProcess(row.argv(), dir, row.env ?? { KEEPER_PRIVATE_KEY: KEY }), row, dir, Object.keys(files));
+  });
+
+  it('deploy: an output path under a file writes nothing', async () => {
+    const dir = rowDir({ 'f.txt': 'x' });
+    const r = await runInProcess(['deploy', '--rpc', rpc, '--preset', 'hyperliquid', '--out', 'f.txt/out.json'], dir, {});
+    expectRow(r, { code: 1, match: /f\.txt\/out\.json: .*f\.txt is not a directory$/ }, dir, ['f.txt']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The real binary: .env keys, argv that is not UTF-8
+// ---------------------------------------------------------------------------------------------
+
+describe('the binary: .env keys and argv that is not UTF-8', () => {
+  const body = KEY.slice(2);
+  const envRows: [string, string][] = [
+    ['63 hex digits', `0x${body.slice(0, 63)}`],
+    ['65 hex digits', `0x${body}a`],
+    ['not hex', `0x${'zz'.repeat(32)}`],
+    ['0x alone', '0x'],
+    ['zero', `0x${'0'.repeat(64)}`],
+    ['above the curve order', `0x${'f'.repeat(64)}`],
+    ['a mnemonic instead of a key', 'test test test test test test test test test test test junk'],
+    ['a key with a space inside', `${KEY.slice(0, 30)} ${KEY.slice(30)}`],
+  ];
+  it.concurrent.each(envRows)('.env KEEPER_PRIVATE_KEY: %s', async (_name, value) => {
+    const files = { '.env': `KEEPER_PRIVATE_KEY="${value}"\n`, 'deployment.json': deploymentToJson(deployment) };
+    const dir = rowDir(files);
+    const r = await runThroughShell(`run --rpc ${rpc} --deployment deployment.json`, dir);
+    expectRow(r, { code: 1, match: /^perp-keeper: KEEPER_PRIVATE_KEY is not a private key \(expected 32 bytes as 64 hex digits, with or without 0x\)$/ }, dir, Object.keys(files));
+    if (value.length > 12) expect(r.stderr).not.toContain(value.slice(2, 14));
+  });
+
+  it.concurrent.each([
+    ['--rpc', `run --rpc $'http://\\xff\\xfe' --deployment deployment.json`, 2, /--rpc must be an http\(s\) URL$/],
+    ['--deployment', `run --rpc ${'RPC'} --deployment $'\\xff\\xfe.json'`, 1, /\uFFFD\uFFFD\.json: no such file$/],
+    ['a flag name', `run $'--\\xff' x`, 2, /run: unknown option --\uFFFD/],
+  ] as const)('argv that is not UTF-8: %s', async (_name, script, code, match) => {
+    const files = { 'deployment.json': deploymentToJson(deployment), '.env': `KEEPER_PRIVATE_KEY=${KEY}\n` };
+    const dir = rowDir(files);
+    const r = await runThroughShell(script.replace('RPC', rpc), dir);
+    expectRow(r, { code, match }, dir, Object.keys(files));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Scenario files for `perp-keeper simulate`
+// ---------------------------------------------------------------------------------------------
+
+describe('bad scenario files (perp-keeper simulate)', () => {
+  // PLACEHOLDER — rows for `perp-keeper simulate` scenario files (config/scenarios/) are added
+  // together with that command: malformed YAML/JSON, unknown keys, negative or huge counts and
+  // durations, price paths that go to zero or negative, 10 MB strings, prototype-pollution keys.
+  // Each row uses expectRow() above: one line, non-zero exit, no stack, no partial report files.
+  it.todo('malformed and hostile scenario files');
+});

@@ -1,0 +1,257 @@
+/**
+ * The cells of the fault matrix: each fault alone, and combinations. See harness.ts for what a
+ * cell does and measures.
+ */
+import { decodeFunctionData, encodeFunctionData, parseGwei, serializeTransaction, type Address, type Hex } from "viem";
+import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { publishPricesInOneBlock, shockedPrices, clientsOf } from "../keeper/scenario.ts";
+import { waitFor } from "../support/anvil.ts";
+import { COMPETITOR_INDEX, KEEPER_INDEX, SHOCK_PERMILLE, defaultShock, type CellRun, type CellSpec } from "./harness.ts";
+
+/** Anvil's anvil_reorg: replace the last `depth` blocks; `txs` go into the new blocks at their offset. */
+async function reorg(h: CellRun, depth: number, txs: [{ from: Address; to: Address; data: Hex }, number][] = []): Promise<void> {
+  await h.test.request({ method: "anvil_reorg", params: [depth, txs] } as never);
+}
+
+/**
+ * Wait until our keeper's liquidations are mined, then reorganise the last `depth` blocks away
+ * (re-publishing the shock in the new blocks if it is among them, so the targets stay liquidatable).
+ * "dropped": our transactions are gone, as on Anvil. "pending": they go back to the pool, as a geth
+ * node re-injects them, and stay there until the keeper has seen the reorg (it must not liquidate
+ * their targets a second time).
+ */
+function reorgAfterOurs(depth: number, mode: "dropped" | "pending") {
+  return async (h: CellRun): Promise<void> => {
+    await waitFor(async () => (await h.ourLiquidations()) > 0, { timeoutMs: 20_000, message: "a liquidation of ours to reorganise away" });
+    // Let the keeper settle what it sent (automine: mined at once).
+    await waitFor(async () => (await h.keeper.inFlight()) === 0, { timeoutMs: 10_000 }).catch(() => undefined);
+    const head = await h.chain.publicClient.getBlockNumber();
+    const owner = clientsOf(h.chain, 0).walletClient.account.address;
+    const replacement: [{ from: Address; to: Address; data: Hex }, number][] = [];
+    if (h.shockBlock > head - BigInt(depth)) {
+      for (const m of h.world.deployment.markets) {
+        const price = h.intended.get(m.id)!;
+        const data = encodeFunctionData({ abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [price / 10n ** BigInt(18 - m.feedDecimals)] });
+        replacement.push([{ from: owner, to: m.feed, data }, 0]);
+      }
+    }
+    const dropped: Hex[] = [];
+    for (let b = head - BigInt(depth) + 1n; b <= head; b++) {
+      const block = await h.chain.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
+      for (const tx of block.transactions) {
+        if (tx.from.toLowerCase() !== h.keeper.address.toLowerCase() || tx.type !== "eip1559") continue;
+        dropped.push(
+          serializeTransaction(
+            { type: "eip1559", chainId: tx.chainId!, nonce: tx.nonce, gas: tx.gas, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, to: tx.to!, value: tx.value, data: tx.input },
+            { r: tx.r, s: tx.s, yParity: tx.yParity! },
+          ),
+        );
+      }
+    }
+    if (dropped.length === 0) throw new Error(`no transaction of ours in the last ${depth} blocks`);
+    if (mode === "pending") await h.test.setAutomine(false);
+    try {
+      await reorg(h, depth, replacement);
+      h.injected[`reorg depth ${depth} (${dropped.length} of our txs ${mode === "pending" ? "back in the pool" : "dropped"})`] = 1;
+      if (mode === "pending") {
+        for (const raw of dropped) await h.chain.publicClient.sendRawTransaction({ serializedTransaction: raw });
+        const newHead = await h.chain.publicClient.getBlock();
+        await waitFor(() => h.keeper.indexedHash?.() === newHead.hash, { timeoutMs: 10_000, message: "the keeper on the new fork" });
+        // Its chance to (wrongly) liquidate the same targets again while ours wait in the pool.
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    } finally {
+      await h.test.setAutomine(true);
+    }
+    // The fault is over: recovery is measured from here.
+  };
+}
+
+/**
+ * A competitor front-runs half the targets: the keeper's transactions wait in the pool (automine
+ * off); the competitor sends liquidations of every other target they name with a higher tip, and
+ * the block orders its transactions first.
+ */
+async function frontRunHalf(h: CellRun): Promise<void> {
+  const test = h.test;
+  const pending = async () => {
+    const content = (await test.request({ method: "txpool_content" } as never)) as { pending: Record<string, Record<string, { input: Hex; maxPriorityFeePerGas?: Hex }>> };
+    const mine = Object.entries(content.pending).find(([a]) => a.toLowerCase() === h.keeper.address.toLowerCase())?.[1] ?? {};
+    return Object.values(mine);
+  };
+  try {
+    await waitFor(async () => (await pending()).length > 0, { timeoutMs: 20_000, message: "our liquidations in the pool" });
+    // Give the keeper a moment to send the rest of its first wave.
+    await new Promise((r) => setTimeout(r, 300));
+    const txs = await pending();
+    const items: { account: Address; marketId: bigint }[] = [];
+    let tip = 0n;
+    for (const tx of txs) {
+      if (tx.maxPriorityFeePerGas) tip = tip > BigInt(tx.maxPriorityFeePerGas) ? tip : BigInt(tx.maxPriorityFeePerGas);
+      const d = decodeFunctionData({ abi: PerpMarket.abi, data: tx.input });
+      if (d.functionName === "liquidate") items.push({ account: d.args[0], marketId: d.args[1] });
+      else if (d.functionName === "liquidateBatch") for (const i of d.args[0]) items.push({ account: i.account, marketId: i.marketId });
+    }
+    items.sort((a, b) => (a.account.toLowerCase() < b.account.toLowerCase() ? -1 : 1));
+    const victims = items.filter((_, i) => i % 2 === 0);
+    const competitor = h.chain.wallet(COMPETITOR_INDEX);
+    const market = h.world.deployment.contracts.market;
+    for (const v of victims) {
+      const size = await h.chain.publicClient.readContract({ address: market, abi: PerpMarket.abi, functionName: "maxLiquidatable", args: [v.account, v.marketId] });
+      if (size === 0n) continue;
+      await competitor.writeContract({
+        address: market,
+        abi: PerpMarket.abi,
+        functionName: "liquidate",
+        args: [v.account, v.marketId, size],
+        maxPriorityFeePerGas: tip * 2n + parseGwei("1"),
+        maxFeePerGas: parseGwei("200"),
+        gas: 1_000_000n,
+      });
+    }
+    h.injected[`front-run ${victims.length} of ${items.length} items`] = 1;
+    await test.mine({ blocks: 1 });
+  } finally {
+    await test.setAutomine(true);
+  }
+}
+
+/** Automine off before the shock, so the keeper's transactions wait in the pool. */
+async function automineOff(h: CellRun): Promise<void> {
+  await h.test.setAutomine(false);
+}
+
+async function shockKeepingPool(h: CellRun): Promise<void> {
+  h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
+  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended, { keepAutomineOff: true });
+}
+
+const SPIKE = parseGwei("60");
+const SPIKE_CAP_GWEI = "20";
+
+/** The base fee jumps above the keeper's cap with the shock and stays there for a while. */
+async function spikeShock(h: CellRun): Promise<void> {
+  h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
+  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended, {
+    baseFeePerGas: SPIKE,
+    fees: { maxFeePerGas: parseGwei("500"), maxPriorityFeePerGas: parseGwei("1") },
+  });
+}
+
+async function spikeBlocks(h: CellRun): Promise<void> {
+  for (let i = 0; i < 8; i++) {
+    await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: SPIKE });
+    await h.step(2_000);
+  }
+  h.injected[`base fee ${SPIKE / 10n ** 9n} gwei over a ${SPIKE_CAP_GWEI} gwei cap for 9 blocks`] = 1;
+}
+
+async function spikeClear(h: CellRun): Promise<void> {
+  await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: h.baselineBaseFee });
+  await h.test.mine({ blocks: 1 });
+}
+
+const BTC = 0;
+
+/** The shock on every market, with BTC's feed published stale (or zero) instead. */
+function oracleShock(kind: "stale" | "zero") {
+  return async (h: CellRun): Promise<void> => {
+    h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
+    const now = (await h.chain.publicClient.getBlock()).timestamp;
+    const prices = new Map(h.intended);
+    if (kind === "zero") prices.set(BTC, 0n);
+    const updatedAt = kind === "stale" ? new Map([[BTC, now - 2n * 3600n]]) : undefined;
+    h.shockBlock = await publishPricesInOneBlock(h.world, prices, updatedAt ? { updatedAt } : {});
+    h.injected[kind === "stale" ? "BTC feed 2 h stale" : "BTC feed answers 0"] = 1;
+  };
+}
+
+async function oracleClear(h: CellRun): Promise<void> {
+  await publishPricesInOneBlock(h.world, new Map([[BTC, h.intended.get(BTC)!]]));
+}
+
+/** Another process uses the keeper's key: two transfers at the nonces the keeper has cached. */
+async function takeNonce(h: CellRun): Promise<void> {
+  const wallet = h.chain.wallet(KEEPER_INDEX);
+  for (let i = 0; i < 2; i++) h.foreign.add(await wallet.sendTransaction({ to: wallet.account.address, value: 1n }));
+  h.injected["2 nonces taken by another process"] = 1;
+}
+
+/** The daemon is SIGKILLed right after its first broadcast (still pending), and restarted at once. */
+async function killMidFlight(h: CellRun): Promise<void> {
+  const sent = () => h.keeper.lines.some((l) => l.includes('"liquidation sent"'));
+  try {
+    await waitFor(sent, { timeoutMs: 30_000, intervalMs: 5, message: "the daemon's first broadcast" });
+    await h.keeper.kill!();
+    const pool = (await h.test.getTxpoolStatus()).pending;
+    h.injected[`SIGKILL with ${pool} tx pending`] = 1;
+    await h.keeper.restart!();
+  } finally {
+    await h.test.setAutomine(true);
+  }
+}
+
+const rpcErrors = { rate: 0.2 } as const;
+const resets = { rate: 0.1 } as const;
+
+/** Every cell of the full matrix. */
+export const CELLS: readonly CellSpec[] = [
+  { id: "baseline", title: "no fault (baseline)" },
+  {
+    id: "rpc-errors",
+    title: "RPC errors 20% (JSON-RPC errors and 5xx), daemon",
+    daemon: true,
+    proxy: { rpcError: { rate: 0.1 }, http5xx: { rate: 0.1 } },
+  },
+  { id: "latency", title: "latency 0–500 ms", proxy: { latency: { rate: 1, minMs: 0, maxMs: 500 } } },
+  { id: "resets", title: "connection resets 10%, after the node executed the request", proxy: { reset: { ...resets, phase: "after" } } },
+  { id: "drops", title: "dropped connections (client timeout 2 s)", proxy: { drop: { rate: 0.05, maxCount: 4 } } },
+  { id: "rate-limit", title: "429 rate limits 20% (Retry-After 1 s)", proxy: { rateLimit: { rate: 0.2, retryAfterSeconds: 1 } } },
+  { id: "stale-head", title: "stale answers: head 3 blocks behind, 50%", proxy: { stale: { rate: 0.5, depth: 3 } } },
+  { id: "reorg-1", title: "reorg depth 1 after our liquidation (our tx dropped)", during: reorgAfterOurs(1, "dropped") },
+  { id: "reorg-3-pending", title: "reorg depth 3, our txs back in the pool (geth-like)", during: reorgAfterOurs(3, "pending") },
+  { id: "reorg-5", title: "reorg depth 5 after our liquidations (our txs dropped)", during: reorgAfterOurs(5, "dropped") },
+  { id: "sigkill", title: "daemon SIGKILLed mid-flight, restarted", daemon: true, inject: automineOff, shock: shockKeepingPool, during: killMidFlight },
+  { id: "competitor", title: "competitor front-runs half the targets", inject: automineOff, shock: shockKeepingPool, during: frontRunHalf },
+  { id: "gas-spike", title: "base fee above the fee cap", settings: { feeCapWei: parseGwei(SPIKE_CAP_GWEI) }, shock: spikeShock, during: spikeBlocks, clear: spikeClear },
+  { id: "stale-oracle", title: "stale oracle price (BTC)", shock: oracleShock("stale"), clear: oracleClear },
+  { id: "zero-oracle", title: "zero oracle price (BTC)", shock: oracleShock("zero"), clear: oracleClear },
+  { id: "nonce-taken", title: "nonce taken by another process with our key", inject: takeNonce },
+  {
+    id: "errors+latency+resets",
+    title: "RPC errors 20% + latency 0–500 ms + resets 10%",
+    proxy: { rpcError: rpcErrors, latency: { rate: 1, minMs: 0, maxMs: 500 }, reset: resets },
+  },
+  {
+    id: "reorg+competitor",
+    title: "competitor front-runs half, then a reorg of depth 2",
+    inject: automineOff,
+    shock: shockKeepingPool,
+    during: async (h) => {
+      await frontRunHalf(h);
+      await reorgAfterOurs(2, "dropped")(h);
+    },
+  },
+  {
+    id: "429+spike+nonce",
+    title: "429s 20% + base fee spike + nonce taken",
+    proxy: { rateLimit: { rate: 0.2, retryAfterSeconds: 1 } },
+    settings: { feeCapWei: parseGwei(SPIKE_CAP_GWEI) },
+    inject: takeNonce,
+    shock: spikeShock,
+    during: spikeBlocks,
+    clear: spikeClear,
+  },
+];
+
+/** The cells `npm test` runs (a few seconds each). */
+export const FAST_CELLS: readonly string[] = ["errors+latency+resets", "stale-head", "reorg-3-pending", "reorg-5"];
+
+export function cell(id: string): CellSpec {
+  const c = CELLS.find((x) => x.id === id);
+  if (!c) throw new Error(`no cell ${id}`);
+  return c;
+}
+
+export { defaultShock };

@@ -1,0 +1,623 @@
+/**
+ * The fault matrix harness: one cell = one fault (or a combination) against one scenario with a
+ * known set of accounts that must be liquidated, run against the REAL keeper — in process (Keeper
+ * + followHeads, through the fault proxy, with the production logger) or as the `perp-keeper run`
+ * daemon process — and measured from the chain, not from the keeper's own account of itself.
+ *
+ * A cell:
+ *  1. reverts the worker's Anvil to the seeded world (24 traders, three markets), refreshes prices;
+ *  2. starts a fault proxy (credentials in the URL, so the log scan below means something) and the
+ *     keeper behind it; waits until it has indexed the head;
+ *  3. injects the fault (proxy schedule and/or a chain-side action), then moves prices in one
+ *     block (the shock): the targets are the accounts the engine finds liquidatable on the
+ *     contract's state at that block, at the intended prices, that the keeper's policy plans
+ *     (checked against the contract's isLiquidatable where its price is usable);
+ *  4. keeps the fault on for a number of blocks, then clears it;
+ *  5. mines block by block — each only after the keeper processed the previous one, and at least
+ *     BLOCK_MS apart — until every target has a Liquidated event, for at most RECOVERY_BLOCKS;
+ *  6. settles (cooldowns pass, prices stay fresh) until no account is liquidatable, then stops the
+ *     keeper and measures.
+ *
+ * Measures: missed targets; duplicate transactions of ours (an item of ours that did nothing on a
+ * target whose last effective liquidation was ours: it was sent while our own earlier one was
+ * pending or already mined); our reverted receipts; blocks and ms from the fault clearing to the
+ * last target's first liquidation; the index against the contract's state at the index's head;
+ * secrets (the key, the RPC password and API key) in any line the keeper wrote.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  decodeFunctionData,
+  getAddress,
+  keccak256,
+  parseEventLogs,
+  stringToHex,
+  type Address,
+  type Hex,
+  type Transaction,
+  type TransactionReceipt,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { connect, urlSecrets } from "../../src/chain/clients.ts";
+import { writeDeployment } from "../../src/chain/deployment.ts";
+import { loadKeeperSettings, type KeeperSettings } from "../../src/config/keeper.ts";
+import { IndexState, type IndexStateView } from "../../src/index/state.ts";
+import { Keeper, followHeads } from "../../src/keeper/keeper.ts";
+import { createLogger } from "../../src/lib/logger.ts";
+import { createMetrics } from "../../src/lib/metrics.ts";
+import { ANVIL_DEV_PRIVATE_KEYS, revertSnapshot, takeSnapshot, waitFor, type TestChain, type TestTestClient } from "../support/anvil.ts";
+import { startFaultProxy, type FaultCounters, type FaultProxy, type FaultSchedule } from "../support/faultProxy.ts";
+import {
+  headOf,
+  indexMismatches,
+  liquidatableTraders,
+  markPrices,
+  publishPricesInOneBlock,
+  seedWorld,
+  shockedPrices,
+  targetsAt,
+  type World,
+} from "../keeper/scenario.ts";
+
+const REPO = join(import.meta.dirname, "..", "..");
+/** Every line each cell's keeper wrote (git-ignored), for reading after a run. */
+export const LOGS_DIR = join(import.meta.dirname, "results", "logs");
+
+/** Dev account of the keeper under test, and of the competitor / the "other process". */
+export const KEEPER_INDEX = 3;
+export const COMPETITOR_INDEX = 4;
+export const KEEPER_KEY = ANVIL_DEV_PRIVATE_KEYS[KEEPER_INDEX];
+/** The RPC URL's secrets: Basic-auth password and API key (the proxy requires and strips both). */
+export const RPC_USER = "keeper";
+export const RPC_PASSWORD = "rpc-pass-5c0e7f3a91";
+export const RPC_KEY = "rpc-key-d41b9e6c27aa";
+
+/** Blocks after the fault clears within which every target must be liquidated. */
+export const RECOVERY_BLOCKS = 30;
+/** Least wall time between two blocks the harness mines (a fast chain, not an instant one). */
+export const BLOCK_MS = 150;
+/** Default shock: every market −5% in one block (14 of the 48 seeded traders become liquidatable). */
+export const SHOCK_PERMILLE = -50;
+/** Traders seeded. */
+export const TRADERS = 48;
+
+// ---------------------------------------------------------------------------------------------
+// Results
+// ---------------------------------------------------------------------------------------------
+
+export type CellResult = {
+  id: string;
+  title: string;
+  /** What was injected, as counted (proxy counters and chain-side actions). */
+  injected: string;
+  keeper: "in-process" | "daemon";
+  targets: number;
+  /** Liquidatable at the shock but below the keeper's profit policy (not targets). */
+  belowPolicy: number;
+  missed: number;
+  missedAccounts: Address[];
+  duplicates: number;
+  duplicateDetails: string[];
+  /** Our transactions mined, and those whose receipt is a revert. */
+  ourTxs: number;
+  reverted: number;
+  /** Batch items of ours that failed on chain (LiquidationFailed), duplicates included. */
+  failedItems: number;
+  /** Our transactions with maxFeePerGas above the keeper's cap. */
+  aboveCap: number;
+  /** Transactions of ours mined while the fault was on. */
+  txsDuringFault: number;
+  /** Targets liquidated by another keeper. */
+  byOthers: number;
+  /** Blocks from the shock to the last target's first liquidation. */
+  catchBlocks: number;
+  /** Blocks and ms from the fault clearing to the last target's first liquidation (0: caught before). */
+  recoverBlocks: number;
+  recoverMs: number;
+  /** Accounts still liquidatable when the cell ended (after settling). */
+  leftLiquidatable: number;
+  indexEqual: boolean;
+  indexMismatches: string[];
+  /** Lines the keeper wrote, and those holding a secret. */
+  logLines: number;
+  secretLines: number;
+  notes: string[];
+  ms: number;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The keeper under test
+// ---------------------------------------------------------------------------------------------
+
+export type KeeperUnderTest = {
+  kind: "in-process" | "daemon";
+  address: Address;
+  /** Raw lines the keeper wrote (log lines; for the daemon, stdout and stderr). */
+  lines: string[];
+  /** The last head the keeper processed. */
+  processedHead(): Promise<bigint | undefined>;
+  /** Hash of the block its index is at (in process only). */
+  indexedHash?(): Hex | undefined;
+  /** Transactions the keeper has in flight. */
+  inFlight(): Promise<number>;
+  /** Stop (drain, checkpoint) and hand back its index. */
+  stop(): Promise<{ view: IndexStateView; block: bigint }>;
+  /** Kill without a chance to clean up (the daemon only). */
+  kill?(): Promise<void>;
+  /** Start again after kill() (the daemon only). */
+  restart?(): Promise<void>;
+};
+
+async function inProcessKeeper(rpcUrl: string, world: World, settings: KeeperSettings): Promise<KeeperUnderTest> {
+  const lines: string[] = [];
+  const destination = { write: (line: string) => lines.push(line.trimEnd()) } as unknown as NodeJS.WritableStream;
+  // The secrets `perp-keeper run` gives its logger: the key and the RPC URL's secret parts.
+  const logger = createLogger({ level: "debug", secrets: [KEEPER_KEY, ...urlSecrets(rpcUrl)], destination });
+  const metrics = createMetrics();
+  const c = await connect(rpcUrl, privateKeyToAccount(KEEPER_KEY), { pollingInterval: settings.pollingIntervalMs, timeoutMs: 2_000, metrics });
+  const keeper = new Keeper({ publicClient: c.publicClient, walletClient: c.walletClient, deployment: world.deployment, settings, logger, metrics, checkpoint: false });
+  await keeper.start();
+  const ac = new AbortController();
+  const loop = followHeads(c.publicClient, keeper, settings.pollingIntervalMs, ac.signal, logger);
+  return {
+    kind: "in-process",
+    address: c.walletClient.account.address,
+    lines,
+    processedHead: async () => keeper.status.head ?? keeper.index.head?.number,
+    indexedHash: () => keeper.index.head?.hash,
+    inFlight: async () => keeper.executor.inFlight().length,
+    async stop() {
+      ac.abort();
+      await loop;
+      await keeper.stop(5_000);
+      return { view: keeper.index.state, block: keeper.index.head!.number };
+    },
+  };
+}
+
+/** `perp-keeper run` as a child process, with a checkpoint written every block. */
+async function daemonKeeper(rpcUrl: string, world: World, settings: KeeperSettings, dir: string): Promise<KeeperUnderTest> {
+  const deployment = join(dir, "deployment.json");
+  const config = join(dir, "keeper.json");
+  const checkpoint = join(dir, "checkpoint.json");
+  writeDeployment(deployment, world.deployment);
+  const file = JSON.parse(readFileSync(join(REPO, "config", "keeper.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(
+    config,
+    JSON.stringify({
+      ...file,
+      pollingIntervalMs: settings.pollingIntervalMs,
+      minProfitUsd: "0",
+      backstopMode: settings.backstopMode,
+      checkpointEveryBlocks: 1,
+      checkpointPath: checkpoint,
+      healthPort: 0,
+      logLevel: "debug",
+    }),
+  );
+  const lines: string[] = [];
+  let child: ChildProcess | undefined;
+  let exited: Promise<number | null> = Promise.resolve(null);
+  let port: number | undefined;
+  const start = async () => {
+    const from = lines.length;
+    port = undefined;
+    const c = spawn(process.execPath, [join(REPO, "bin/perp-keeper.js"), "run", "--rpc", rpcUrl, "--deployment", deployment, "--config", config], {
+      cwd: dir,
+      env: { ...process.env, KEEPER_PRIVATE_KEY: KEEPER_KEY, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = c;
+    exited = new Promise((r) => c.once("exit", (code) => r(code)));
+    let buf = "";
+    const onData = (chunk: Buffer) => {
+      buf += chunk.toString();
+      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    };
+    c.stdout!.on("data", onData);
+    c.stderr!.on("data", onData);
+    const ready = await waitFor(
+      () => {
+        if (c.exitCode !== null) throw new Error(`the daemon exited with ${c.exitCode}: ${lines.slice(from).join("\n").slice(-2_000)}`);
+        return lines.slice(from).map(parse).find((l) => l?.msg === "serving /healthz and /metrics on 127.0.0.1");
+      },
+      { timeoutMs: 60_000, message: "the daemon serving /healthz" },
+    ).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}; its output:\n${lines.slice(from).join("\n").slice(-3_000)}`, { cause: e });
+    });
+    port = Number(ready!.port);
+  };
+  const health = async (): Promise<Record<string, unknown> | undefined> => {
+    if (port === undefined) return undefined;
+    try {
+      return (await (await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) })).json()) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  await start();
+  return {
+    kind: "daemon",
+    address: privateKeyToAccount(KEEPER_KEY).address,
+    lines,
+    async processedHead() {
+      const h = await health();
+      if (typeof h?.head === "string") return BigInt(h.head);
+      const up = [...lines].reverse().map(parse).find((l) => l?.msg === "index up to date");
+      return up?.block === undefined ? undefined : BigInt(String(up.block));
+    },
+    inFlight: async () => Number((await health())?.inFlight ?? 0),
+    async kill() {
+      child?.kill("SIGKILL");
+      await exited;
+      port = undefined;
+    },
+    restart: start,
+    async stop() {
+      child?.kill("SIGTERM");
+      const code = await exited;
+      if (code !== 0) throw new Error(`the daemon exited with ${code} on SIGTERM`);
+      const cp = JSON.parse(readFileSync(checkpoint, "utf8")) as { index: { state: unknown } };
+      const state = IndexState.fromJSON(cp.index.state);
+      return { view: state, block: state.block };
+    },
+  };
+}
+
+function parse(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cells
+// ---------------------------------------------------------------------------------------------
+
+/** What a cell's hooks get. */
+export type CellRun = {
+  world: World;
+  chain: TestChain;
+  test: TestTestClient;
+  proxy: FaultProxy;
+  keeper: KeeperUnderTest;
+  settings: KeeperSettings;
+  /** Base fee of the seeded world's blocks (restored after a spike). */
+  baselineBaseFee: bigint;
+  /** Block of the shock (set by the shock). */
+  shockBlock: bigint;
+  /** Prices the shock means to set (the targets are computed at these). */
+  intended: Map<number, bigint>;
+  /** Chain-side faults injected, for the report. */
+  injected: Record<string, number>;
+  /** Transactions another process sent with the keeper's key (not the keeper's own). */
+  foreign: Set<Hex>;
+  notes: string[];
+  /** Mine one block and wait (bounded by `waitMs`) until the keeper has processed it. */
+  step(waitMs?: number): Promise<bigint>;
+  /** Our Liquidated events since the shock. */
+  ourLiquidations(): Promise<number>;
+};
+
+export type CellSpec = {
+  id: string;
+  title: string;
+  /** The proxy's schedule while the fault is on. */
+  proxy?: FaultSchedule;
+  /** Keeper settings over the matrix defaults. */
+  settings?: Partial<KeeperSettings>;
+  daemon?: boolean;
+  /** A chain-side fault, before the shock. */
+  inject?: (h: CellRun) => Promise<void>;
+  /** The shock: sets h.shockBlock and h.intended. Default: every market −8% in one block. */
+  shock?: (h: CellRun) => Promise<void>;
+  /** While the fault is on, after the shock. Default: `faultBlocks` blocks. */
+  during?: (h: CellRun) => Promise<void>;
+  faultBlocks?: number;
+  /** End a chain-side fault. */
+  clear?: (h: CellRun) => Promise<void>;
+};
+
+/** The seeded world, shared by the cells of one test file (one Anvil per file). */
+export type MatrixWorld = { chain: TestChain; world: World; snapshot: Hex; baselineBaseFee: bigint };
+
+export async function seedMatrixWorld(chain: TestChain): Promise<MatrixWorld> {
+  const world = await seedWorld(chain, "hyperliquid", TRADERS);
+  const head = await chain.publicClient.getBlock();
+  return { chain, world, snapshot: await takeSnapshot(), baselineBaseFee: head.baseFeePerGas ?? 0n };
+}
+
+/**
+ * The keeper's settings in the matrix: the defaults of config/keeper.json, polling every 50 ms, and
+ * backstop mode (a protocol team's keeper: every liquidatable account is a target, at a loss if
+ * need be, so "missed" means missed and not "not worth it").
+ */
+export function defaultSettings(over: Partial<KeeperSettings> = {}): KeeperSettings {
+  return { ...loadKeeperSettings({ minProfitUsd: "0", pollingIntervalMs: 50, backstopMode: true }), ...over };
+}
+
+export async function defaultShock(h: CellRun): Promise<void> {
+  h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
+  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended);
+}
+
+/** Mine `n` blocks at the matrix pace, waiting briefly for the keeper (it may be the one at fault). */
+export async function driveBlocks(h: CellRun, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await h.step(2_000);
+}
+
+async function resetWorld(m: MatrixWorld): Promise<void> {
+  const test = m.chain.testClient;
+  await test.setAutomine(true);
+  await test.request({ method: "anvil_dropAllTransactions" } as never);
+  await revertSnapshot(m.snapshot);
+  m.snapshot = await takeSnapshot();
+  // Not part of a snapshot: a base fee raised by an earlier cell, and the clock (warped by earlier
+  // cells' cooldowns): prices are published afresh so no feed is stale.
+  await test.setNextBlockBaseFeePerGas({ baseFeePerGas: m.baselineBaseFee });
+  await publishPricesInOneBlock(m.world, await markPrices(m.world));
+}
+
+function seedOf(id: string): number {
+  return Number(BigInt(keccak256(stringToHex(id))) % 2n ** 31n);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResult> {
+  const t0 = performance.now();
+  await resetWorld(m);
+  const { world, chain } = m;
+  const test = chain.testClient;
+  const startBlock = await chain.publicClient.getBlockNumber();
+  const settings = defaultSettings(spec.settings);
+  const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl, seed: seedOf(spec.id), auth: { user: RPC_USER, password: RPC_PASSWORD }, key: RPC_KEY });
+  const dir = mkdtempSync(join(tmpdir(), "perp-keeper-faults-"));
+  let keeper: KeeperUnderTest | undefined;
+  try {
+    keeper = spec.daemon ? await daemonKeeper(proxy.url, world, settings, dir) : await inProcessKeeper(proxy.url, world, settings);
+    const k = keeper;
+    await waitFor(async () => ((await k.processedHead()) ?? -1n) >= startBlock, { timeoutMs: 30_000, message: "the keeper indexing the head" });
+
+    let lastBlockAt = 0;
+    const h: CellRun = {
+      world,
+      chain,
+      test,
+      proxy,
+      keeper: k,
+      settings,
+      baselineBaseFee: m.baselineBaseFee,
+      shockBlock: 0n,
+      intended: new Map(),
+      injected: {},
+      foreign: new Set(),
+      notes: [],
+      async step(waitMs = 15_000) {
+        const wait = BLOCK_MS - (performance.now() - lastBlockAt);
+        if (wait > 0) await sleep(wait);
+        await test.mine({ blocks: 1 });
+        lastBlockAt = performance.now();
+        const n = await chain.publicClient.getBlockNumber();
+        await waitFor(async () => ((await h.keeper.processedHead()) ?? -1n) >= n, { timeoutMs: waitMs, intervalMs: 20 }).catch(() => undefined);
+        return n;
+      },
+      async ourLiquidations() {
+        const events = await liquidatedSince(world, h.shockBlock);
+        return events.filter((e) => e.keeper === getAddress(k.address)).length;
+      },
+    };
+
+    // Fault on, shock, fault held, fault cleared.
+    proxy.setFaults(spec.proxy ?? {});
+    await spec.inject?.(h);
+    await (spec.shock ?? defaultShock)(h);
+    const targets = await targetsAt(world, h.shockBlock, settings, { prices: h.intended, baseFeePerGas: m.baselineBaseFee });
+    if (spec.during) await spec.during(h);
+    else await driveBlocks(h, spec.faultBlocks ?? 8);
+    proxy.clear();
+    await spec.clear?.(h);
+    const clearBlock = await chain.publicClient.getBlockNumber();
+    const tClear = performance.now();
+
+    // Recovery: block by block until every target has been liquidated.
+    const firstLiquidation = async () => {
+      const first = new Map<Address, { block: bigint; keeper: Address }>();
+      for (const e of await liquidatedSince(world, h.shockBlock)) if (!first.has(e.account)) first.set(e.account, { block: e.block, keeper: e.keeper });
+      return first;
+    };
+    let recoverMs = 0;
+    for (let i = 0; ; i++) {
+      const first = await firstLiquidation();
+      if (targets.planned.every((t) => first.has(t))) {
+        const lastAt = Math.max(0, ...targets.planned.map((t) => Number(first.get(t)!.block - clearBlock)));
+        recoverMs = lastAt === 0 ? 0 : performance.now() - tClear;
+        break;
+      }
+      if (i >= RECOVERY_BLOCKS) break;
+      await h.step();
+    }
+    const first = await firstLiquidation();
+    const missedAccounts = targets.planned.filter((t) => {
+      const f = first.get(t);
+      return f === undefined || f.block > clearBlock + BigInt(RECOVERY_BLOCKS);
+    });
+    const caughtBlocks = targets.planned.filter((t) => first.has(t)).map((t) => Number(first.get(t)!.block - clearBlock));
+    const recoverBlocks = Math.max(0, ...caughtBlocks);
+    const catchBlocks = Math.max(0, ...targets.planned.filter((t) => first.has(t)).map((t) => Number(first.get(t)!.block - h.shockBlock)));
+
+    // Settle: cooldowns pass and prices stay fresh until nothing is liquidatable.
+    for (let r = 0; r < 12; r++) {
+      if ((await liquidatableTraders(world)).length === 0 && (await k.inFlight()) === 0) break;
+      await test.increaseTime({ seconds: 31 });
+      await publishPricesInOneBlock(world, await markPrices(world));
+      for (let b = 0; b < 3; b++) await h.step();
+    }
+    const leftLiquidatable = (await liquidatableTraders(world)).length;
+    const endBlock = await chain.publicClient.getBlockNumber();
+    await waitFor(async () => ((await k.processedHead()) ?? -1n) >= endBlock, { timeoutMs: 30_000, message: "the keeper at the last head" });
+    const index = await k.stop();
+    keeper = undefined;
+    const mismatches = await indexMismatches(world, index.view, index.block);
+
+    // From the chain: our transactions, their receipts and what they did.
+    const sentByUs = await ourTransactions(world, getAddress(k.address), startBlock + 1n, await chain.publicClient.getBlockNumber());
+    const ours = sentByUs.filter((t) => !h.foreign.has(t.tx.hash));
+    const dup = duplicates(ours, await liquidatedSince(world, startBlock + 1n));
+    const counters = proxy.counters();
+    const secrets = [KEEPER_KEY.slice(2).toLowerCase(), RPC_PASSWORD.toLowerCase(), RPC_KEY.toLowerCase()];
+    const secretLines = k.lines.filter((l) => secrets.some((s) => l.toLowerCase().includes(s)));
+    mkdirSync(LOGS_DIR, { recursive: true });
+    writeFileSync(join(LOGS_DIR, `${spec.id}.log`), `${k.lines.join("\n")}\n`);
+    if (secretLines.length > 0) h.notes.push(`secret in: ${secretLines[0]!.slice(0, 300)}`);
+
+    return {
+      id: spec.id,
+      title: spec.title,
+      injected: describeInjected(counters, h.injected),
+      keeper: k.kind,
+      targets: targets.planned.length,
+      belowPolicy: targets.liquidatable.length - targets.planned.length,
+      missed: missedAccounts.length,
+      missedAccounts,
+      duplicates: dup.length,
+      duplicateDetails: dup,
+      ourTxs: ours.length,
+      reverted: ours.filter((t) => t.receipt.status !== "success").length,
+      failedItems: ours.reduce((n, t) => n + t.failed.size, 0),
+      aboveCap: ours.filter((t) => (t.tx.maxFeePerGas ?? t.tx.gasPrice ?? 0n) > settings.feeCapWei).length,
+      txsDuringFault: ours.filter((t) => t.receipt.blockNumber >= h.shockBlock && t.receipt.blockNumber <= clearBlock).length,
+      byOthers: targets.planned.filter((t) => first.has(t) && first.get(t)!.keeper !== getAddress(k.address)).length,
+      catchBlocks,
+      recoverBlocks,
+      recoverMs: Math.round(recoverMs),
+      leftLiquidatable,
+      indexEqual: mismatches.length === 0,
+      indexMismatches: mismatches,
+      logLines: k.lines.length,
+      secretLines: secretLines.length,
+      notes: h.notes,
+      ms: Math.round(performance.now() - t0),
+    };
+  } finally {
+    if (keeper) await (keeper.kill?.() ?? keeper.stop().catch(() => undefined));
+    await proxy.close();
+    await test.setAutomine(true);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function describeInjected(c: FaultCounters, chain: Record<string, number>): string {
+  const names: Record<string, string> = { rpcError: "RPC errors", http5xx: "HTTP 5xx", reset: "resets", drop: "drops", rateLimit: "429s", stale: "stale heads", latency: "delayed" };
+  const parts = Object.entries(c.injected)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${names[k] ?? k}`);
+  for (const [k, n] of Object.entries(chain)) parts.push(n === 1 ? k : `${n}× ${k}`);
+  const base = parts.length === 0 ? "none" : parts.join(", ");
+  return c.requests > 0 && Object.values(c.injected).some((n) => n > 0) ? `${base} (of ${c.requests} requests)` : base;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the chain
+// ---------------------------------------------------------------------------------------------
+
+export type Liquidation = { account: Address; marketId: number; keeper: Address; block: bigint; txIndex: number; txHash: Hex };
+
+export async function liquidatedSince(world: World, fromBlock: bigint): Promise<Liquidation[]> {
+  const logs = await world.chain.publicClient.getLogs({ address: world.deployment.contracts.market, fromBlock, toBlock: "latest" });
+  return parseEventLogs({ abi: PerpMarket.abi, logs, eventName: "Liquidated" })
+    .map((l) => ({
+      account: getAddress(l.args.account),
+      marketId: Number(l.args.marketId),
+      keeper: getAddress(l.args.keeper),
+      block: l.blockNumber,
+      txIndex: l.transactionIndex,
+      txHash: l.transactionHash,
+    }))
+    .sort((a, b) => (a.block === b.block ? a.txIndex - b.txIndex : a.block < b.block ? -1 : 1));
+}
+
+export type OurTx = {
+  tx: Transaction;
+  receipt: TransactionReceipt;
+  /** Targets ("account:marketId") the calldata names. */
+  targets: string[];
+  /** Targets it liquidated (Liquidated events paying us). */
+  effective: Set<string>;
+  /** Batch items that failed (LiquidationFailed). */
+  failed: Set<string>;
+};
+
+const key = (account: string, marketId: number | bigint) => `${getAddress(account)}:${Number(marketId)}`;
+
+/** Every transaction `from` sent in [fromBlock, toBlock], with its receipt and decoded targets. */
+export async function ourTransactions(world: World, from: Address, fromBlock: bigint, toBlock: bigint): Promise<OurTx[]> {
+  const client = world.chain.publicClient;
+  const out: OurTx[] = [];
+  for (let b = fromBlock; b <= toBlock; b++) {
+    const block = await client.getBlock({ blockNumber: b, includeTransactions: true });
+    for (const tx of block.transactions) {
+      if (getAddress(tx.from) !== from) continue;
+      const receipt = await client.getTransactionReceipt({ hash: tx.hash });
+      let targets: string[] = [];
+      if (tx.to && getAddress(tx.to) === getAddress(world.deployment.contracts.market)) {
+        try {
+          const d = decodeFunctionData({ abi: PerpMarket.abi, data: tx.input });
+          if (d.functionName === "liquidate") targets = [key(d.args[0], d.args[1])];
+          else if (d.functionName === "liquidateBatch") targets = d.args[0].map((i) => key(i.account, i.marketId));
+        } catch {
+          // not a liquidation
+        }
+      }
+      const events = parseEventLogs({ abi: PerpMarket.abi, logs: receipt.logs, eventName: ["Liquidated", "LiquidationFailed"] });
+      const effective = new Set<string>();
+      const failed = new Set<string>();
+      for (const e of events) {
+        if (e.eventName === "Liquidated" && getAddress(e.args.keeper) === from) effective.add(key(e.args.account, e.args.marketId));
+        if (e.eventName === "LiquidationFailed") failed.add(key(e.args.account, e.args.marketId));
+      }
+      out.push({ tx: tx as Transaction, receipt, targets, effective, failed });
+    }
+  }
+  return out;
+}
+
+/**
+ * Duplicates: an item of ours that did nothing (reverted, failed in its batch, or no event) on a
+ * target whose last effective liquidation before it (anyone's) was ours — it repeated our own
+ * liquidation, sent while that one was pending or after it was mined. A race lost to another
+ * keeper is not a duplicate (it is counted as reverted / failed).
+ */
+export function duplicates(ours: readonly OurTx[], all: readonly Liquidation[]): string[] {
+  const out: string[] = [];
+  for (const t of ours) {
+    for (const target of t.targets) {
+      if (t.effective.has(target)) continue;
+      const before = all.filter(
+        (l) => key(l.account, l.marketId) === target && (l.block < t.receipt.blockNumber || (l.block === t.receipt.blockNumber && l.txIndex < t.receipt.transactionIndex)),
+      );
+      const last = before[before.length - 1];
+      if (last && last.keeper === getAddress(t.tx.from)) out.push(`${target} in ${t.tx.hash} (block ${t.receipt.blockNumber}) after ours in ${last.txHash}`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers for cells
+// ---------------------------------------------------------------------------------------------
+
+export { headOf };
+
+/** A fresh temp dir (removed by the caller). */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "perp-keeper-faults-"));
+}

@@ -1,0 +1,157 @@
+/**
+ * The bugs the fault matrix found, one test each, at the smallest scale that shows them (the real
+ * keeper, heads handed to it one by one on the worker's Anvil; no proxy, no daemon):
+ * - an older head (a lagging node behind a load balancer) was planned on as if it were new, and
+ *   the plan went out unsimulated, repeating our own liquidations;
+ * - after a reorg that dropped our mined transactions, the nonce counter stayed ahead of the chain:
+ *   every later transaction waited behind a gap forever, and every target was missed;
+ * - after a reorg that put our transactions back in the pool (geth re-injects them), their targets
+ *   were liquidated a second time;
+ * - the RPC URL's API key reached the logs inside viem's error messages.
+ */
+import { Writable } from "node:stream";
+import { HttpRequestError, getAddress, serializeTransaction, type Hex } from "viem";
+import { beforeAll, describe, expect, it } from "vitest";
+import { urlSecrets } from "../../src/chain/clients.ts";
+import { createLogger, scrubSecrets } from "../../src/lib/logger.ts";
+import { getTestChain, revertSnapshot, takeSnapshot, waitFor } from "../support/anvil.ts";
+import {
+  headOf,
+  keeperFor,
+  liquidatableTraders,
+  publishPricesInOneBlock,
+  runUntilSettled,
+  seedWorld,
+  shockedPrices,
+  type World,
+} from "../keeper/scenario.ts";
+import { duplicates, liquidatedSince, ourTransactions } from "./harness.ts";
+
+let world: World;
+let seeded: Hex;
+beforeAll(async () => {
+  world = await seedWorld(await getTestChain(), "hyperliquid", 48);
+  seeded = await takeSnapshot();
+}, 120_000);
+
+describe("keeper under faults: regressions", () => {
+  /** A keeper (backstop mode: every liquidatable account is a target) that sent its first wave at the shock. */
+  async function firstWave() {
+    await revertSnapshot(seeded);
+    seeded = await takeSnapshot();
+    const k = keeperFor(world, 3, { backstopMode: true });
+    await k.keeper.start();
+    const before = await headOf(world.chain);
+    const shockBlock = await publishPricesInOneBlock(world, await shockedPrices(world, -50));
+    const shock = await headOf(world.chain);
+    await k.keeper.onHead(shock);
+    // Every item admitted at the shock is sent (and mined at once: automine).
+    const sentItems = () => k.keeper.executor.inFlight().reduce((n, t) => n + t.items.length, 0);
+    await waitFor(() => k.keeper.status.submitted > 0 && sentItems() === k.keeper.status.submitted, { timeoutMs: 20_000, message: "the first wave sent" });
+    return { ...k, before, shock, shockBlock };
+  }
+
+  /** The first wave, and the keeper following the chain until its transactions are settled. */
+  async function settledWave() {
+    const k = await firstWave();
+    for (let i = 0; i < 4; i++) {
+      await world.chain.testClient.mine({ blocks: 1 });
+      await k.keeper.onHead(await headOf(world.chain));
+    }
+    await waitFor(() => k.keeper.executor.inFlight().length === 0, { timeoutMs: 10_000, message: "the wave settled" });
+    return k;
+  }
+
+  async function expectNoDuplicates(k: { address: string }, fromBlock: bigint): Promise<void> {
+    const ours = await ourTransactions(world, getAddress(k.address), fromBlock, await world.chain.publicClient.getBlockNumber());
+    expect(ours.length).toBeGreaterThan(0);
+    expect(duplicates(ours, await liquidatedSince(world, fromBlock))).toEqual([]);
+  }
+
+  it("ignores an older head while its tip is canonical: no plan on it, no unsimulated repeat", { timeout: 120_000 }, async () => {
+    const k = await firstWave();
+    const sent = k.keeper.executor.stats().sent;
+    // Our transactions are mined in blocks the keeper has not seen; a lagging node alternates
+    // with a fresh one and answers the block before the shock.
+    const older = { ...k.before };
+    await k.keeper.onHead(older);
+    await k.keeper.onHead(k.shock);
+    await k.keeper.onHead(older);
+    await k.keeper.executor.drain(5_000);
+    expect(k.keeper.executor.stats().sent).toBe(sent);
+    await expectNoDuplicates(k, k.shockBlock);
+  });
+
+  it("a reorg drops our mined transactions: the targets are liquidated again, at nonces the chain accepts", { timeout: 120_000 }, async () => {
+    const k = await settledWave();
+    const head = await world.chain.publicClient.getBlockNumber();
+    await world.chain.testClient.request({ method: "anvil_reorg", params: [Number(head - k.shockBlock), []] } as never);
+    expect((await liquidatableTraders(world)).length).toBeGreaterThan(0);
+    await runUntilSettled(world, [k.keeper], 12);
+    expect(await liquidatableTraders(world)).toEqual([]);
+    expect(k.keeper.executor.inFlight()).toEqual([]);
+    await expectNoDuplicates(k, k.shockBlock);
+    await k.keeper.stop(1_000);
+  });
+
+  it("a reorg puts our transactions back in the pool: they are followed, their targets not liquidated twice", { timeout: 120_000 }, async () => {
+    const k = await settledWave();
+    const test = world.chain.testClient;
+    const head = await world.chain.publicClient.getBlockNumber();
+    const raws: Hex[] = [];
+    for (let b = k.shockBlock + 1n; b <= head; b++) {
+      const block = await world.chain.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
+      for (const tx of block.transactions) {
+        if (tx.from.toLowerCase() !== k.address.toLowerCase()) continue;
+        const { chainId, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, to, value, input, r, s, yParity } = tx;
+        raws.push(serializeTransaction({ type: "eip1559", chainId: chainId!, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, to: to!, value, data: input }, { r, s, yParity: yParity! }));
+      }
+    }
+    const submitted = k.keeper.status.submitted;
+    await test.setAutomine(false);
+    try {
+      await test.request({ method: "anvil_reorg", params: [Number(head - k.shockBlock), []] } as never);
+      for (const raw of raws) await world.chain.publicClient.sendRawTransaction({ serializedTransaction: raw });
+      await k.keeper.onHead(await headOf(world.chain));
+      // Followed again, and nothing new admitted for their targets.
+      expect(k.keeper.executor.inFlight().map((t) => t.nonce)).toEqual(raws.map((_, i) => i));
+      expect(k.keeper.status.submitted).toBe(submitted);
+    } finally {
+      await test.setAutomine(true);
+    }
+    await runUntilSettled(world, [k.keeper], 12);
+    expect(await liquidatableTraders(world)).toEqual([]);
+    await expectNoDuplicates(k, k.shockBlock);
+    await k.keeper.stop(1_000);
+  });
+});
+
+describe("the RPC URL's secrets never reach a log line", () => {
+  it("urlSecrets names what redactUrl hides", () => {
+    expect(urlSecrets("https://eth.example/v3/0123456789abcdefghijklmnop")).toEqual(["0123456789abcdefghijklmnop"]);
+    expect(urlSecrets("http://alice:hunter2hunter2@127.0.0.1:8545/?key=k3y-value%2Bplus")).toEqual([
+      "hunter2hunter2",
+      "k3y-value+plus",
+      "k3y-value%2Bplus",
+    ]);
+    // A key given as the user name alone; a short value is not scrubbed by value (it would mask words).
+    expect(urlSecrets("https://APIKEY123456@rpc.example/?chain=1")).toEqual(["APIKEY123456"]);
+    expect(urlSecrets("not a url")).toEqual([]);
+  });
+
+  it("a viem error quoting the URL is logged with the key masked; a private key is masked with or without 0x", () => {
+    const url = "http://alice:hunter2hunter2@127.0.0.1:8545/?key=k3y-value-secret";
+    const key = `0x${"ab".repeat(32)}`;
+    const lines: string[] = [];
+    const destination = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
+    const log = createLogger({ secrets: [key, ...urlSecrets(url)], destination });
+    log.warn({ err: new HttpRequestError({ url, status: 503, body: { method: "eth_getLogs" } }) }, "rpc request failed");
+    log.info({ note: `raw ${key.slice(2).toUpperCase()}` }, "key without 0x");
+    const out = lines.join("");
+    expect(out).not.toContain("k3y-value-secret");
+    expect(out).not.toContain("hunter2hunter2");
+    expect(out.toLowerCase()).not.toContain("ab".repeat(32));
+    expect(out).toContain("127.0.0.1:8545/?key=[redacted]");
+    expect(scrubSecrets("tx 0x" + "cd".repeat(32), [key])).toBe("tx 0x" + "cd".repeat(32));
+  });
+});
