@@ -4,9 +4,22 @@ import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { SeedablePerpMarket } from "../../abi/SeedablePerpMarket.ts";
 import type { MarketSpec, Preset } from "../config/presets.ts";
+import type { LiquidationParams } from "../engine/index.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { ChainClients } from "./clients.ts";
 import { feedAnswer } from "./prices.ts";
+
+/** A preset's liquidation rules as the contract's LiquidationParams struct (addMarket, setLiquidationParams). */
+export function liquidationParamsArg(l: LiquidationParams) {
+  return {
+    penaltyPpm: Number(l.penaltyPpm),
+    targetBufferPpm: Number(l.targetBufferPpm),
+    maxStepPpm: Number(l.maxStepPpm),
+    tierStepDown: l.tierStepDown,
+    partialThreshold: l.partialThreshold,
+    dustNotional: l.dustNotional,
+  };
+}
 
 /** What `perp-keeper deploy` writes: enough for any client to find and read the market. */
 export type Deployment = {
@@ -92,14 +105,7 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
             tradingFeePpm: Number(m.tradingFeePpm),
             lotSize: m.lotSize,
           },
-          {
-            penaltyPpm: Number(l.penaltyPpm),
-            targetBufferPpm: Number(l.targetBufferPpm),
-            maxStepPpm: Number(l.maxStepPpm),
-            tierStepDown: l.tierStepDown,
-            partialThreshold: l.partialThreshold,
-            dustNotional: l.dustNotional,
-          },
+          liquidationParamsArg(l),
           m.tiers.map((t) => ({ floor: t.floor, mmrPpm: Number(t.mmrPpm), maxLeverage: Number(t.maxLeverage) })),
         ],
       }),

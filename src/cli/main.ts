@@ -8,6 +8,7 @@ import { devnetCommand } from "./devnet.ts";
 import { demoCommand } from "./demo.ts";
 import { quoteCommand } from "./quote.ts";
 import { runCommand } from "./run.ts";
+import { simulateCommand } from "./simulate.ts";
 import { statusCommand } from "./status.ts";
 
 /**
@@ -15,7 +16,7 @@ import { statusCommand } from "./status.ts";
  * one line on stderr with an exit code (2: the command line is wrong; 1: anything else).
  */
 
-const COMMANDS: readonly Command[] = [runCommand, statusCommand, demoCommand, devnetCommand, deployCommand, quoteCommand] as unknown as readonly Command[];
+const COMMANDS: readonly Command[] = [runCommand, statusCommand, demoCommand, devnetCommand, deployCommand, quoteCommand, simulateCommand] as unknown as readonly Command[];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
@@ -123,6 +124,8 @@ export async function runCli(argv: readonly string[] = process.argv.slice(2)): P
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
+    stderrIsTTY: process.stderr.isTTY === true,
+    writeStderr: (chunk) => process.stderr.write(chunk),
   };
   process.exitCode = await main(argv, io);
   process.off("SIGINT", onSignal);

@@ -196,7 +196,7 @@ export function parsePreset(name: string, raw: unknown, source = "presets"): Pre
 }
 
 /** Check a preset against every market it will govern (the contract's PenaltyNotBelowTarget etc.). */
-export function checkPresetFits(preset: Preset, markets: readonly MarketSpec[], source = "presets"): void {
+export function checkPresetFits(preset: Preset, markets: readonly Pick<MarketSpec, "symbol" | "tiers">[], source = "presets"): void {
   const problems = markets.flatMap((m) =>
     validateMarketRules(m.tiers, preset.liquidation).map((v) => `${preset.name} on ${m.symbol}: ${v.message} (${v.error})`),
   );

@@ -9,6 +9,7 @@ import {
   slice,
   testActions,
   toBytes,
+  type Account as ViemAccount,
   type Address,
   type Hash,
   type Hex,
@@ -165,24 +166,34 @@ function planPosition(rng: SeedRandom, m: SeedMarket, tierWanted: number, maxSha
   const next = tiers[t + 1]?.floor;
   // Open-ended last tier: up to twice its floor. Leave a lot's notional of room below the next floor.
   const hi = next !== undefined ? next - notional(m.lotSize, m.price) - WAD : lo * 2n;
-  const targetDollars = rng.between(lo / WAD + 1n, hi > lo ? hi / WAD : lo / WAD + 1n);
-  const lots = (targetDollars * WAD * WAD) / m.price / m.lotSize;
+  const sized = sizeForNotional(m, rng.between(lo / WAD + 1n, hi > lo ? hi / WAD : lo / WAD + 1n));
+  // Leverage in tenths of x, from 2x to maxShare × the tier's max.
+  const maxTenths = (tiers[sized.tier]!.maxLeverage * 10n * maxShare) / PPM;
+  const tenths = maxTenths <= MIN_LEVERAGE_TENTHS ? maxTenths : rng.between(MIN_LEVERAGE_TENTHS, maxTenths);
+  if (tenths <= 0n) throw new SeedPlanError(`market ${m.symbol}: tier ${sized.tier} allows no leverage to plan with`);
+  return plannedPosition(m, sized, tenths * 100_000n, rng.below(2n) === 0n);
+}
+
+/** A position of whole lots (at least one) worth about `dollars` at the market's price, and its tier. */
+export type SizedPosition = { absSize: bigint; notional: bigint; tier: number };
+
+export function sizeForNotional(m: SeedMarket, dollars: bigint): SizedPosition {
+  const lots = (dollars * WAD * WAD) / m.price / m.lotSize;
   const absSize = (lots > 0n ? lots : 1n) * m.lotSize;
   const n = notional(absSize, m.price);
-  const tier = tierIndex(tiers, n);
-  // Leverage in tenths of x, from 2x to maxShare × the tier's max.
-  const maxTenths = (tiers[tier]!.maxLeverage * 10n * maxShare) / PPM;
-  const tenths = maxTenths <= MIN_LEVERAGE_TENTHS ? maxTenths : rng.between(MIN_LEVERAGE_TENTHS, maxTenths);
-  if (tenths <= 0n) throw new SeedPlanError(`market ${m.symbol}: tier ${tier} allows no leverage to plan with`);
-  const leveragePpm = tenths * 100_000n;
-  const long = rng.below(2n) === 0n;
+  return { absSize, notional: n, tier: tierIndex(m.tiers, n) };
+}
+
+/** The planned trade, its initial margin at `leveragePpm` and its trading fee. */
+export function plannedPosition(m: SeedMarket, sized: SizedPosition, leveragePpm: bigint, long: boolean): PlannedPosition {
+  const n = sized.notional;
   return {
     marketId: m.id,
     symbol: m.symbol,
-    size: long ? absSize : -absSize,
+    size: long ? sized.absSize : -sized.absSize,
     price: m.price,
     notional: n,
-    tier,
+    tier: sized.tier,
     leveragePpm,
     margin: ceilDiv(n * PPM, leveragePpm),
     fee: ceilDiv(n * m.tradingFeePpm, PPM),
@@ -248,19 +259,26 @@ export function planTraders(p: PlanTradersParameters): TraderPlan[] {
       const tier = j === 0 && index % 4 === 0 ? 2 + Number(rng.below(2n)) : pickTier(rng, m.tiers.length);
       return planPosition(rng, m, tier, maxShare);
     });
-    const need = positions.reduce((s, x) => s + x.margin + x.fee, 0n) + SEED_SAFETY;
-    const depositTokens = ceilDiv(need, WAD) * 10n ** 6n; // whole dollars
-    const privateKey = traderPrivateKey(p.seed, index);
-    // Without keys, the address is a hash of the key: no secp256k1 work (~0.5 ms a trader), and
-    // nobody can sign for it — the bulk seeder opens its positions for it.
-    const plan: TraderPlan =
-      p.keys === false
-        ? { index, address: getAddress(slice(keccak256(privateKey), 12)), depositTokens, positions }
-        : { index, address: privateKeyToAccount(privateKey).address, privateKey, depositTokens, positions };
-    checkTraderPlan(plan, p.markets);
-    plans.push(plan);
+    plans.push(traderPlan(p.seed, index, positions, p.markets, p.keys !== false));
   }
   return plans;
+}
+
+/**
+ * Trader `index` of `seed` with these positions: its address (and key), a deposit of whole dollars
+ * covering their margins and fees with SEED_SAFETY to spare, checked with the engine.
+ */
+export function traderPlan(seed: string, index: number, positions: PlannedPosition[], markets: readonly SeedMarket[], keys: boolean): TraderPlan {
+  const need = positions.reduce((s, x) => s + x.margin + x.fee, 0n) + SEED_SAFETY;
+  const depositTokens = ceilDiv(need, WAD) * 10n ** 6n; // whole dollars
+  const privateKey = traderPrivateKey(seed, index);
+  // Without keys, the address is a hash of the key: no secp256k1 work (~0.5 ms a trader), and
+  // nobody can sign for it — the bulk seeder opens its positions for it.
+  const plan: TraderPlan = keys
+    ? { index, address: privateKeyToAccount(privateKey).address, privateKey, depositTokens, positions }
+    : { index, address: getAddress(slice(keccak256(privateKey), 12)), depositTokens, positions };
+  checkTraderPlan(plan, markets);
+  return plan;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -378,38 +396,24 @@ export async function seedPlannedTraders(
     const deployer = wallet.account.address;
     let nonce = await pub.getTransactionCount({ address: deployer, blockTag: "pending" });
     const token = deployment.contracts.token;
+    const chainId = pub.chain.id;
+    const call = (to: Address, data: Hex, n: number, gas: bigint) => () => sendCall(c, wallet.account, { to, data, nonce: n, gas, chainId, ...fees });
     const deposits: Unsent[] = [
-      {
-        label: "mint collateral",
-        send: ((n) => () =>
-          wallet.writeContract({ address: token, abi: MockUSDC.abi, functionName: "mint", args: [deployer, total], nonce: n, gas: GAS.mint, ...fees }))(nonce++),
-      },
+      { label: "mint collateral", send: call(token, encodeFunctionData({ abi: MockUSDC.abi, functionName: "mint", args: [deployer, total] }), nonce++, GAS.mint) },
       {
         label: "approve the market",
-        send: ((n) => () =>
-          wallet.writeContract({ address: token, abi: MockUSDC.abi, functionName: "approve", args: [marketAddress, total], nonce: n, gas: GAS.approve, ...fees }))(nonce++),
+        send: call(token, encodeFunctionData({ abi: MockUSDC.abi, functionName: "approve", args: [marketAddress, total] }), nonce++, GAS.approve),
       },
     ];
     for (const t of traders) {
-      const n = nonce++;
       deposits.push({
         label: `deposit for trader ${t.index}`,
-        send: () =>
-          wallet.writeContract({
-            address: marketAddress,
-            abi: PerpMarket.abi,
-            functionName: "deposit",
-            args: [t.address, t.depositTokens],
-            nonce: n,
-            gas: GAS.deposit,
-            ...fees,
-          }),
+        send: call(marketAddress, encodeFunctionData({ abi: PerpMarket.abi, functionName: "deposit", args: [t.address, t.depositTokens] }), nonce++, GAS.deposit),
       });
     }
     const funding = await settle(c, await dispatch(c, deposits, p.ordered ?? false), pollingInterval);
 
     // 2. Every trader's trades, each trader with its own nonces.
-    const chainId = pub.chain.id;
     const trades = traders.flatMap((t) => {
       if (t.privateKey === undefined) throw new SeedPlanError(`trader ${t.index} was planned without a key`);
       const account = privateKeyToAccount(t.privateKey);
@@ -418,17 +422,14 @@ export async function seedPlannedTraders(
         from: account.address,
         call: { marketId: pos.marketId, size: pos.size },
         send: () =>
-          account
-            .signTransaction({
-              type: "eip1559",
-              chainId,
-              to: marketAddress,
-              data: encodeFunctionData({ abi: PerpMarket.abi, functionName: "trade", args: [BigInt(pos.marketId), pos.size] }),
-              nonce: i,
-              gas: GAS.trade,
-              ...fees,
-            })
-            .then((serializedTransaction) => sendRawTransaction(pub, { serializedTransaction })),
+          sendCall(c, account, {
+            to: marketAddress,
+            data: encodeFunctionData({ abi: PerpMarket.abi, functionName: "trade", args: [BigInt(pos.marketId), pos.size] }),
+            nonce: i,
+            gas: GAS.trade,
+            chainId,
+            ...fees,
+          }),
       }));
     });
     const traded = await settle(c, await dispatch(c, trades, p.ordered ?? false), pollingInterval, async (item, receipt) =>
@@ -445,6 +446,18 @@ export async function seedPlannedTraders(
   } finally {
     if (p.ordered && automine) await test.setAutomine(true);
   }
+}
+
+type CallRequest = { to: Address; data: Hex; nonce: number; gas: bigint; chainId: number; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+
+/** Sign locally when the account can (one request to the node), else let the node sign (an impersonated account). */
+function sendCall(c: ChainClients, account: ViemAccount, tx: CallRequest): Promise<Hash> {
+  if (account.signTransaction) {
+    return account
+      .signTransaction({ type: "eip1559", ...tx })
+      .then((serializedTransaction) => sendRawTransaction(c.publicClient, { serializedTransaction }));
+  }
+  return c.walletClient.sendTransaction({ account, chain: c.walletClient.chain, ...tx });
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Bad input, malformed and hostile: keeper settings files, deployment files, command-line flags and
- * `.env` keys. Every row asserts the same contract:
+ * Bad input, malformed and hostile: keeper settings files, deployment files, command-line flags,
+ * `.env` keys and `simulate` scenario files. Every row asserts the same contract:
  *  - a non-zero exit code (2 for a wrong command line, 1 for anything else);
  *  - exactly one line on stderr, starting "perp-keeper: ", naming the problem, bounded in length
  *    (a 10 MB value is not echoed back), with no control character from the input in it;
@@ -275,9 +275,46 @@ describe('the binary: .env keys and argv that is not UTF-8', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('bad scenario files (perp-keeper simulate)', () => {
-  // PLACEHOLDER — rows for `perp-keeper simulate` scenario files (config/scenarios/) are added
-  // together with that command: malformed YAML/JSON, unknown keys, negative or huge counts and
-  // durations, price paths that go to zero or negative, 10 MB strings, prototype-pollution keys.
-  // Each row uses expectRow() above: one line, non-zero exit, no stack, no partial report files.
-  it.todo('malformed and hostile scenario files');
+  // Each row is refused while the scenario is read, before any chain starts: nothing runs, and the
+  // row's directory holds only its input afterwards (no out/, no report).
+  const good = {
+    blockTime: '5s',
+    duration: '1m',
+    markets: { BTC: { path: { kind: 'crash', drop: '30%', over: '30s' } } },
+    traders: { count: 3, leverage: { min: '2x', max: '10x' }, size: { min: '$1,000', max: '$5,000' } },
+  };
+  const scenario = (over: Record<string, unknown>) => JSON.stringify({ ...good, ...over });
+  const btcPath = (path: Record<string, unknown>) => scenario({ markets: { BTC: { path } } });
+  const rows: [name: string, file: string, text: string | Buffer, match: RegExp][] = [
+    ['empty file', 's.json', '', /s\.json: /],
+    ['malformed JSON', 's.json', '{"blockTime": "5s",', /s\.json: /],
+    ['malformed YAML', 's.yaml', 'markets:\n  BTC: [unclosed\n', /s\.yaml: /],
+    ['not a mapping', 's.yaml', '- 1\n- 2\n', /s\.yaml: /],
+    ['binary bytes', 's.json', Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x7b]), /s\.json: /],
+    ['unknown key', 's.json', scenario({ blockTiem: '5s' }), /s\.json: .*blockTiem/],
+    ['__proto__ key', 's.json', '{"__proto__": {"polluted": true}, ' + scenario({}).slice(1), /s\.json: /],
+    ['constructor.prototype key', 's.yaml', 'constructor: { prototype: { polluted: true } }\n', /s\.yaml: /],
+    ['negative trader count', 's.json', scenario({ traders: { ...good.traders, count: -5 } }), /s\.json: .*traders\.count/],
+    ['a billion traders', 's.json', scenario({ traders: { ...good.traders, count: 1e9 } }), /s\.json: .*traders\.count/],
+    ['fractional trader count', 's.json', scenario({ traders: { ...good.traders, count: 2.5 } }), /s\.json: .*traders\.count/],
+    ['negative leverage', 's.json', scenario({ traders: { ...good.traders, leverage: { min: '-2x', max: '10x' } } }), /s\.json: .*leverage/],
+    ['zero block time', 's.json', scenario({ blockTime: '0s' }), /s\.json: .*blockTime/],
+    ['a duration of a thousand years', 's.json', scenario({ duration: '8760000h' }), /s\.json: .*duration/],
+    ['a price path to zero (crash 100%)', 's.json', btcPath({ kind: 'crash', drop: '100%', over: '30s' }), /s\.json: .*drop/],
+    ['a price path below zero (crash 150%)', 's.json', btcPath({ kind: 'crash', drop: '150%', over: '30s' }), /s\.json: .*drop/],
+    ['a negative start price', 's.json', scenario({ markets: { BTC: { startPrice: '-$5', path: good.markets.BTC.path } } }), /s\.json: .*startPrice/],
+    ['unknown path kind', 's.json', btcPath({ kind: 'moon' }), /s\.json: .*kind/],
+    ['unknown market', 's.json', scenario({ markets: { DOGE: good.markets.BTC } }), /s\.json: .*DOGE/],
+    ['unknown preset', 's.json', scenario({ preset: 'nosuch' }), /nosuch/],
+    ['a 10 MB string', 's.json', scenario({ name: 'x'.repeat(TEN_MB) }), /s\.json: .*name/],
+    ['a 20 MB file', 's.json', scenario({ description: 'x'.repeat(2 * TEN_MB) }), /s\.json: larger than 16 MB/],
+    ['YAML alias bomb', 's.yaml', ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join('\n') + '\n', /s\.yaml: /],
+    ['a csv path whose file is missing', 's.json', btcPath({ kind: 'csv', file: 'nope.csv' }), /nope\.csv/],
+    ['a control character in a value', 's.json', scenario({ name: 'crash\u001b[2J\u0007' }), /s\.json: /],
+  ];
+  it.each(rows)('%s', async (_name, file, text, match) => {
+    const dir = rowDir({ [file]: text });
+    const r = await runInProcess(['simulate', '--scenario', file, '--out', 'out'], dir, {});
+    expectRow(r, { code: 1, match }, dir, [file]);
+  });
 });

@@ -1,0 +1,169 @@
+import { accessSync, chmodSync, constants as fsConstants, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { readDeployment } from "../chain/deployment.ts";
+import { loadPreset } from "../config/presets.ts";
+import { parseWad } from "../engine/index.ts";
+import { writeFileAtomic } from "../lib/atomicFile.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { createLogger } from "../lib/logger.ts";
+import { renderReport } from "../sim/report/render/index.ts";
+import type { LabReport } from "../sim/report/types.ts";
+import { runScenario, type ForkTarget } from "../sim/runScenario.ts";
+import { loadScenario } from "../sim/scenario.ts";
+import { UsageError, defineCommand, integerFlag, required } from "./command.ts";
+import { formatUsd, table } from "./format.ts";
+import { createProgress } from "./progress.ts";
+
+export const simulateCommand = defineCommand({
+  name: "simulate",
+  summary: "The parameter lab: run a scenario's price path against one or more liquidation presets, for real, and report.",
+  synopsis: "--scenario FILE --out DIR [--compare PRESET,PRESET,...] [--fork-url URL --fork-block N [--deployment F]] [--seed S]",
+  description:
+    "Starts Anvil (or a fork of --fork-url at --fork-block), deploys the reference market with each preset\n" +
+    "(or, on a fork, uses the upstream's market named by --deployment, re-parameterised by its owner), seeds\n" +
+    "the scenario's traders, runs the real keeper(s) and the price path block by block, and writes\n" +
+    "report.json (read back from the chain), report.html and charts/ to --out. Runs are deterministic:\n" +
+    "the same scenario, seed and presets give the same report.json apart from its wall-clock fields.",
+  handlesSignals: true,
+  options: {
+    scenario: { type: "string", value: "FILE", description: "scenario file, JSON or YAML (see config/scenarios/)" },
+    out: { type: "string", value: "DIR", description: "directory for report.json, report.html and charts/" },
+    compare: { type: "string", value: "LIST", description: "presets to run and compare, comma-separated (default: the scenario's)" },
+    "fork-url": { type: "string", value: "URL", description: "fork this RPC instead of starting an empty chain" },
+    "fork-block": { type: "string", value: "N", description: "block to fork at (required with --fork-url)" },
+    deployment: { type: "string", value: "F", description: "with --fork-url: the market already deployed upstream" },
+    seed: { type: "string", value: "S", description: "seed of the price paths and traders (default: the scenario's)" },
+    quiet: { type: "boolean", description: "no progress and no table; print only the files written" },
+    verbose: { type: "boolean", description: "the keepers' logs on stderr" },
+  },
+  examples: [
+    "perp-keeper simulate --scenario config/scenarios/crash-30pct-10min.json --out out/crash --compare hyperliquid,binance,bitmex",
+    "perp-keeper simulate --scenario config/scenarios/wick-15pct.yaml --out out/wick --seed 7",
+    "perp-keeper simulate --scenario my.yaml --out out/fork --fork-url http://127.0.0.1:8545 --fork-block 1200 --deployment deployments/devnet.json",
+  ],
+  async run(flags, io) {
+    const scenarioFile = required("simulate", flags, "scenario");
+    const out = resolve(io.cwd, required("simulate", flags, "out"));
+    const outShown = flags.out!;
+    const forkUrl = flags["fork-url"];
+    const forkBlockText = flags["fork-block"];
+    if (forkBlockText !== undefined && forkUrl === undefined) throw new UsageError("simulate: --fork-block needs --fork-url");
+    if (flags.deployment !== undefined && forkUrl === undefined) throw new UsageError("simulate: --deployment is for a fork: it needs --fork-url");
+    if (forkUrl !== undefined && forkBlockText === undefined) {
+      throw new UsageError("simulate: --fork-url needs --fork-block N (a pinned block keeps the run repeatable)");
+    }
+    if (forkUrl !== undefined) checkHttpUrl(forkUrl);
+    const forkBlock = forkBlockText === undefined ? undefined : integerFlag("simulate", "fork-block", forkBlockText, 0, Number.MAX_SAFE_INTEGER);
+    if (flags.seed !== undefined && flags.seed.trim() === "") throw new UsageError("simulate: --seed must not be empty");
+    const compare = flags.compare?.split(",").map((x) => x.trim());
+    if (compare && (compare.length === 0 || compare.some((x) => x === ""))) throw new UsageError("simulate: --compare takes preset names separated by commas, e.g. hyperliquid,binance");
+
+    checkOutputDir(out, outShown);
+    const scenario = loadScenario(scenarioFile, io.cwd);
+    const presets = compare ?? [scenario.preset];
+    for (const name of presets) (scenario.presetsFile ? loadPreset(name, scenario.presetsFile) : loadPreset(name));
+    const fork: ForkTarget | undefined =
+      forkUrl === undefined
+        ? undefined
+        : {
+            url: forkUrl,
+            block: BigInt(forkBlock!),
+            ...(flags.deployment !== undefined ? { deployment: readDeployment(resolve(io.cwd, flags.deployment)) } : {}),
+          };
+
+    const progress = createProgress({
+      out: {
+        isTTY: io.stderrIsTTY === true && !flags.verbose,
+        write: (chunk) => (io.writeStderr ?? io.stderr)(chunk),
+        line: (text) => io.stderr(text),
+      },
+    });
+    const logger = flags.verbose ? createLogger({ pretty: true, level: "info" }) : undefined;
+    let report: LabReport;
+    try {
+      report = await runScenario({
+        scenario,
+        presets,
+        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        ...(fork ? { fork } : {}),
+        ...(logger ? { logger } : {}),
+        ...(flags.quiet ? {} : { onProgress: progress.update }),
+        signal: io.signal,
+      });
+    } finally {
+      progress.done();
+    }
+
+    const reportPath = join(out, "report.json");
+    writeFileAtomic(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+    chmodSync(reportPath, 0o644);
+    const written = [reportPath, ...(await renderReport(report, out))];
+    if (!flags.quiet) {
+      for (const line of comparisonTable(report)) io.stdout(line);
+      io.stdout("");
+    }
+    for (const path of written) io.stdout(path);
+    return 0;
+  },
+});
+
+function checkHttpUrl(value: string): void {
+  let u: URL | undefined;
+  try {
+    u = new URL(value);
+  } catch {
+    u = undefined;
+  }
+  // The URL itself is not echoed: it may carry an API key.
+  if (!u || (u.protocol !== "http:" && u.protocol !== "https:")) throw new UsageError("simulate: --fork-url must be an http(s) URL");
+}
+
+/**
+ * Refuse an output directory that cannot be written, before anything runs: a file in the way, or
+ * no permission on the nearest existing directory. Missing directories are created at the end.
+ */
+export function checkOutputDir(dir: string, shown = dir): void {
+  let at = dir;
+  for (;;) {
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(at, { throwIfNoEntry: false });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOTDIR") throw new ConfigError(shown, [`cannot use it (${(e as NodeJS.ErrnoException).code ?? "error"})`]);
+      st = undefined; // a file further up: found below
+    }
+    if (st) {
+      if (!st.isDirectory()) throw new ConfigError(shown, [at === dir ? "is a file, expected a directory" : `${at} is not a directory`]);
+      try {
+        accessSync(at, fsConstants.W_OK | fsConstants.X_OK);
+      } catch {
+        throw new ConfigError(shown, [`cannot write to ${at === dir ? "the directory" : at}`]);
+      }
+      return;
+    }
+    const up = dirname(at);
+    if (up === at) return;
+    at = up;
+  }
+}
+
+/** One column per run: the figures a protocol team compares first. */
+export function comparisonTable(report: LabReport): string[] {
+  const usd = (s: string | undefined) => (s === undefined ? "-" : formatUsd(parseWad(s)));
+  const rows: [string, (r: LabReport["runs"][number]) => string][] = [
+    ["liquidations (partial / full)", (r) => `${r.totals.liquidations} (${r.totals.partialLiquidations} / ${r.totals.fullLiquidations})`],
+    ["accounts liquidated / closed", (r) => `${r.totals.accountsLiquidated} / ${r.totals.accountsClosed}`],
+    ["notional liquidated", (r) => usd(r.totals.liquidatedNotionalUsd)],
+    ["penalties paid by traders", (r) => usd(r.totals.penalties)],
+    ["deficits paid by insurance", (r) => usd(r.totals.badDebtCoveredByInsurance)],
+    ["bad debt socialised", (r) => usd(r.totals.badDebt)],
+    ["unrealised deficit at end", (r) => usd(r.final.openDeficit)],
+    ["insurance fund change", (r) => usd(r.totals.insuranceFundDelta)],
+    ["keeper profit", (r) => usd(r.totals.keeperProfit)],
+    ["most below maintenance", (r) => String(r.worst.maxBelowMaintenance)],
+    ["wall clock", (r) => `${(r.wallClockMs / 1000).toFixed(1)} s`],
+  ];
+  const header = [report.scenario.name, ...report.runs.map((r) => r.preset)];
+  const body = rows.map(([label, f]) => [label, ...report.runs.map(f)]);
+  return table(header, body, report.runs.map((_, i) => i + 1));
+}

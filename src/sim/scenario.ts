@@ -1,0 +1,562 @@
+import { readFileSync, statSync } from "node:fs";
+import { dirname, extname, join, resolve } from "node:path";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { CONFIG_DIR, loadMarkets, loadPreset, type MarketSpec } from "../config/presets.ts";
+import { HumanNumberError, PPM, WAD, parsePpm, parseWad } from "../engine/index.ts";
+import { ConfigError } from "../lib/errors.ts";
+import type { Distribution, PopulationSpec } from "./population.ts";
+import { parseCsvPrices, type PricePathSpec } from "./pricePath.ts";
+
+/**
+ * Scenario files for the parameter lab (`perp-keeper simulate --scenario FILE`), JSON or YAML.
+ *
+ * A scenario names the markets and the preset, a price path per market, a trader population, the
+ * block time and length, and the keepers. Values are human ("30%", "50x", "$250,000", "10m",
+ * "0.5%/h"). Parsing collects every problem (unknown keys included) and fails once, with one line
+ * naming the file and each field's path. See config/scenarios/ for examples.
+ */
+
+export class ScenarioError extends ConfigError {
+  override name = "ScenarioError";
+}
+
+export type KeeperSpec = {
+  name: string;
+  /** Delay between a block being mined and this keeper seeing it (ms). */
+  latencyMs: number;
+  /** The keeper's minimum profit per transaction (WAD USD). */
+  minProfitUsd: bigint;
+  /** Liquidate at a loss when that protects solvency (keeper setting `backstopMode`). */
+  backstopMode: boolean;
+};
+
+export type ScenarioMarket = {
+  symbol: string;
+  path: PricePathSpec;
+  /** The path's kind and parameters as written (for the report). */
+  pathText: string;
+  /** Funding as a share of the start price per `perSeconds` (signed ppm; positive: longs pay). */
+  funding?: { ppm: bigint; perSeconds: bigint };
+  /** Start price (WAD); default: the market's initial price (or its price on chain, on a fork). */
+  startPrice?: bigint;
+};
+
+export type Scenario = {
+  name: string;
+  description: string;
+  /** The scenario file, as given. */
+  file: string;
+  seed: string;
+  preset: string;
+  /** Presets file (absolute); undefined: config/presets.json. */
+  presetsFile?: string;
+  blockTimeSeconds: number;
+  /** Blocks after the start block. */
+  blocks: number;
+  /** Native token price for gas costs (WAD USD). */
+  nativeUsd: bigint;
+  /** Pool and insurance fund funded at deployment, whole tokens. */
+  liquidity: { poolTokens: bigint; insuranceTokens: bigint };
+  markets: ScenarioMarket[];
+  /** The markets' specs (from config/markets.json or `marketsFile`), in the scenario's order. */
+  marketSpecs: MarketSpec[];
+  traders: PopulationSpec;
+  keepers: KeeperSpec[];
+};
+
+// ---------------------------------------------------------------------------------------------
+// Schema (structure); values are parsed after, so every problem is reported at its path
+// ---------------------------------------------------------------------------------------------
+
+/** A schema's own message, except for a missing value. */
+const says = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? "missing" : message);
+const human = z.union([z.string(), z.number()], { error: says('expected a number or a string such as "30%"') });
+/** A name, symbol or file name: one line, printable, at most 200 characters. */
+const text = z
+  .string({ error: says("expected a string") })
+  .max(200, { error: "longer than 200 characters" })
+  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, { error: "contains a control character" });
+/** Prose (a description): lines and tabs allowed, no other control character, at most 10,000 characters. */
+const prose = z
+  .string({ error: says("expected a string") })
+  .max(10_000, { error: "longer than 10,000 characters" })
+  .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/, { error: "contains a control character" });
+const whole = z.number({ error: says("expected a whole number") }).int({ error: "expected a whole number" });
+const distribution = z.enum(["uniform", "log-uniform"], { error: says("must be uniform or log-uniform") });
+const range = z.object({ min: human, max: human, distribution: distribution.optional() }).strict();
+
+const PATH_KINDS = ["flat", "crash", "wick", "bleed", "gbm", "csv"] as const;
+const PathSchemas = {
+  flat: z.object({ kind: z.literal("flat") }).strict(),
+  crash: z.object({ kind: z.literal("crash"), drop: human, over: human, start: human.optional() }).strict(),
+  wick: z.object({ kind: z.literal("wick"), drop: human, down: human, up: human, start: human.optional() }).strict(),
+  bleed: z.object({ kind: z.literal("bleed"), drop: human, over: human, start: human.optional(), volatility: human.optional() }).strict(),
+  gbm: z
+    .object({
+      kind: z.literal("gbm"),
+      drift: human.optional(),
+      volatility: human,
+      jumps: z.object({ rate: human, mean: human, stdev: human.optional() }).strict().optional(),
+    })
+    .strict(),
+  csv: z.object({ kind: z.literal("csv"), file: text }).strict(),
+} as const;
+
+const MarketSchema = z
+  .object({
+    path: z.object({ kind: z.enum(PATH_KINDS, { error: says(`must be one of ${PATH_KINDS.join(", ")}`) }) }).loose(),
+    funding: human.optional(),
+    startPrice: human.optional(),
+  })
+  .strict();
+
+const ScenarioSchema = z
+  .object({
+    $comment: prose.optional(),
+    name: text.optional(),
+    description: prose.optional(),
+    seed: z.union([z.string(), z.number()], { error: says("expected a string") }).optional(),
+    preset: text.optional(),
+    presetsFile: text.optional(),
+    marketsFile: text.optional(),
+    blockTime: human,
+    duration: human.optional(),
+    blocks: whole.optional(),
+    nativeTokenPrice: human.optional(),
+    liquidity: z.object({ pool: human.optional(), insuranceFund: human.optional() }).strict().optional(),
+    markets: z.record(z.string(), MarketSchema, { error: says("expected a map of market symbol to its path") }),
+    traders: z
+      .object({
+        count: whole,
+        markets: z.array(text, { error: says("expected a list of market symbols") }).optional(),
+        positions: z.union([whole, z.object({ min: whole, max: whole }).strict()], { error: says("expected a whole number or {min, max}") }).optional(),
+        leverage: range,
+        size: range,
+        longShare: human.optional(),
+      })
+      .strict(),
+    keepers: z
+      .array(
+        z
+          .object({
+            name: text.optional(),
+            count: whole.optional(),
+            latency: human.optional(),
+            minProfit: human.optional(),
+            backstop: z.boolean({ error: says("expected true or false") }).optional(),
+          })
+          .strict(),
+        { error: says("expected a list of keepers") },
+      )
+      .optional(),
+  })
+  .strict();
+
+// ---------------------------------------------------------------------------------------------
+// Human values
+// ---------------------------------------------------------------------------------------------
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 } as const;
+
+/** "250ms", "2s", "10m", "1h", "1d", "1y" or a number of seconds → milliseconds. */
+export function parseDurationMs(input: string | number, what = "duration"): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)?\s*$/i.exec(String(input));
+  if (!m) throw new HumanNumberError(`${what}: "${input}" is not a duration like 500ms, 30s, 10m or 1h`);
+  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? "s").toLowerCase() as keyof typeof UNIT_MS];
+  if (!Number.isSafeInteger(Math.round(ms)) || Math.abs(ms - Math.round(ms)) > 1e-9) {
+    throw new HumanNumberError(`${what}: "${input}" is not a whole number of milliseconds`);
+  }
+  return Math.round(ms);
+}
+
+/** A signed share: "-5%" → -50_000 ppm. */
+export function parseSignedPpm(input: string | number, what = "rate"): bigint {
+  const t = String(input).trim();
+  return t.startsWith("-") ? -parsePpm(t.slice(1), what) : parsePpm(t.startsWith("+") ? t.slice(1) : t, what);
+}
+
+/** "0.5%/h", "-10%/d", "80%/y", "0.01%/8h" → a signed share per a period in seconds. */
+export function parseRatePer(input: string | number, what = "rate"): { ppm: bigint; perSeconds: number } {
+  const t = String(input).trim();
+  const slash = t.lastIndexOf("/");
+  if (slash < 0) throw new HumanNumberError(`${what}: "${input}" needs a period, like 0.5%/h or 80%/y`);
+  const period = t.slice(slash + 1).trim();
+  const ms = parseDurationMs(/^\d/.test(period) ? period : `1${period}`, what);
+  if (ms < 1_000) throw new HumanNumberError(`${what}: the period of "${input}" must be at least 1s`);
+  return { ppm: parseSignedPpm(t.slice(0, slash), what), perSeconds: ms / 1_000 };
+}
+
+/** "3/h", "0.5/d" → events per second. */
+export function parseFrequency(input: string | number, what = "rate"): number {
+  const t = String(input).trim();
+  const slash = t.lastIndexOf("/");
+  if (slash < 0) throw new HumanNumberError(`${what}: "${input}" needs a period, like 3/h`);
+  const n = Number(t.slice(0, slash).trim());
+  if (!Number.isFinite(n) || n < 0 || t.slice(0, slash).trim() === "") throw new HumanNumberError(`${what}: "${input}" is not a count per period, like 3/h`);
+  const period = t.slice(slash + 1).trim();
+  return n / (parseDurationMs(/^\d/.test(period) ? period : `1${period}`, what) / 1_000);
+}
+
+/** "50x", "2.5x" or 2.5 → leverage in ppm of 1x. */
+export function parseLeveragePpm(input: string | number, what = "leverage"): bigint {
+  if (String(input).trim().startsWith("-")) throw new HumanNumberError(`${what}: "${input}" must not be negative`);
+  const v = parsePpm(String(input).trim().replace(/x$/i, ""), what);
+  if (v < PPM) throw new HumanNumberError(`${what}: "${input}" must be at least 1x`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------------------------
+
+/** Scenario files are a few kilobytes; a price path's CSV is a file of its own. */
+const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
+
+/** Read and validate a scenario file (JSON, or YAML by extension .yaml/.yml). One ScenarioError on any problem. */
+export function loadScenario(file: string, cwd = process.cwd()): Scenario {
+  const path = resolve(cwd, file);
+  let content: string;
+  try {
+    if (statSync(path).size > MAX_SCENARIO_BYTES) throw new ScenarioError(file, [`larger than ${MAX_SCENARIO_BYTES / 1024 / 1024} MB: not a scenario`]);
+    content = readFileSync(path, "utf8");
+  } catch (e) {
+    if (e instanceof ScenarioError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ScenarioError(file, [code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read the file (${code ?? "error"})`]);
+  }
+  return parseScenario(parseScenarioText(content, file), { file, baseDir: dirname(path) });
+}
+
+/** The raw document: YAML for .yaml/.yml, else JSON. Syntax errors → one ScenarioError with the position. */
+export function parseScenarioText(content: string, file: string): unknown {
+  const ext = extname(file).toLowerCase();
+  if (ext === ".yaml" || ext === ".yml") {
+    const doc = parseDocument(content, { prettyErrors: true, uniqueKeys: true });
+    const err = doc.errors[0];
+    if (err) {
+      const pos = err.linePos?.[0];
+      const what = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      throw new ScenarioError(file, [`not valid YAML (${pos ? `line ${pos.line}, column ${pos.col}: ` : ""}${what})`]);
+    }
+    try {
+      // Aliases are expanded: a few lines of them can stand for gigabytes ("billion laughs").
+      return doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      throw new ScenarioError(file, [`not a usable YAML document (${(e as Error).message.split("\n")[0]})`]);
+    }
+  }
+  try {
+    return JSON.parse(content);
+  } catch (e) {
+    throw new ScenarioError(file, [`not valid JSON (${(e as Error).message})`]);
+  }
+}
+
+type Problems = string[];
+
+function pathText(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): string[] {
+  return error.issues.flatMap((i) => {
+    const at = pathText([...prefix, ...i.path]);
+    const where = (s: string) => (at ? `${at}: ${s}` : s);
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => where(`unknown key "${k}"`));
+    return [where(i.message)];
+  });
+}
+
+/** Messages for the schemas without their own: "missing", "expected an object". */
+function defaultMessage(issue: { code?: string; input?: unknown; expected?: string }): string | undefined {
+  if (issue.input === undefined) return "missing";
+  if (issue.code === "invalid_type" && issue.expected) return `expected ${issue.expected === "object" ? "a map" : issue.expected === "array" ? "a list" : issue.expected}`;
+  return undefined;
+}
+
+/** Run `fn`; a HumanNumberError becomes a problem at `at` (its "what:" prefix dropped). */
+function value<T>(problems: Problems, at: string, fn: () => T): T | undefined {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof HumanNumberError) {
+      problems.push(`${at}: ${e.message.replace(/^[^:]*: /, "")}`);
+      return undefined;
+    }
+    throw e;
+  }
+}
+
+/** A whole-dollar amount (WAD USD) → whole tokens. */
+function wholeDollars(problems: Problems, at: string, input: string | number | undefined, fallback: bigint): bigint | undefined {
+  if (input === undefined) return fallback;
+  const v = value(problems, at, () => parseWad(input, "amount"));
+  if (v === undefined) return undefined;
+  if (v < 0n) return void problems.push(`${at}: must not be negative`);
+  if (v % WAD !== 0n) return void problems.push(`${at}: must be whole dollars`);
+  return v / WAD;
+}
+
+const DEFAULT_PRESET = "hyperliquid";
+const DEFAULT_NATIVE_USD = 3_000n * WAD;
+const DEFAULT_MIN_PROFIT = WAD / 10n;
+const MAX_BLOCKS = 10_000;
+const MAX_TRADERS = 5_000;
+const MAX_KEEPERS = 10;
+
+/**
+ * Validate a parsed document. `baseDir` resolves the files it names (CSV prices, markets and
+ * presets files). Every problem is collected; one ScenarioError lists them all.
+ */
+export function parseScenario(raw: unknown, opts: { file: string; baseDir: string }): Scenario {
+  const file = opts.file;
+  const parsed = ScenarioSchema.safeParse(raw ?? {}, { error: defaultMessage });
+  if (!parsed.success) throw new ScenarioError(file, zodProblems(parsed.error, []));
+  const d = parsed.data;
+  const problems: Problems = [];
+  const local = (p: string) => resolve(opts.baseDir, p);
+
+  // Markets file and preset.
+  let specs: MarketSpec[] = [];
+  try {
+    specs = d.marketsFile ? loadMarkets(local(d.marketsFile)) : loadMarkets();
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(`marketsFile: ${e.shortMessage}`);
+  }
+  const preset = d.preset ?? DEFAULT_PRESET;
+  const presetsFile = d.presetsFile ? local(d.presetsFile) : undefined;
+  try {
+    loadPreset(preset, presetsFile ?? join(CONFIG_DIR, "presets.json"));
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    problems.push(`preset: ${e.problems.join("; ")}`);
+  }
+
+  // Time.
+  const blockTimeMs = value(problems, "blockTime", () => parseDurationMs(d.blockTime));
+  if (blockTimeMs !== undefined && (blockTimeMs < 1_000 || blockTimeMs % 1_000 !== 0 || blockTimeMs > 86_400_000)) {
+    problems.push("blockTime: must be whole seconds, from 1s to 1d");
+  }
+  let blocks: number | undefined;
+  if ((d.duration === undefined) === (d.blocks === undefined)) {
+    problems.push("duration: give either duration or blocks (not both)");
+  } else if (d.blocks !== undefined) {
+    blocks = d.blocks;
+  } else {
+    const ms = value(problems, "duration", () => parseDurationMs(d.duration!));
+    if (ms !== undefined && blockTimeMs !== undefined && blockTimeMs > 0) {
+      if (ms % blockTimeMs !== 0) problems.push(`duration: must be a multiple of blockTime (${blockTimeMs / 1000}s)`);
+      else blocks = ms / blockTimeMs;
+    }
+  }
+  if (blocks !== undefined && (blocks < 1 || blocks > MAX_BLOCKS)) problems.push(`${d.blocks !== undefined ? "blocks" : "duration"}: must give 1 to ${MAX_BLOCKS} blocks, got ${blocks}`);
+
+  const nativeUsd = d.nativeTokenPrice === undefined ? DEFAULT_NATIVE_USD : value(problems, "nativeTokenPrice", () => parseWad(d.nativeTokenPrice!, "price"));
+  if (nativeUsd !== undefined && nativeUsd <= 0n) problems.push("nativeTokenPrice: must be above 0");
+  const poolTokens = wholeDollars(problems, "liquidity.pool", d.liquidity?.pool, 100_000_000n);
+  const insuranceTokens = wholeDollars(problems, "liquidity.insuranceFund", d.liquidity?.insuranceFund, 1_000_000n);
+
+  // Markets and their paths.
+  const symbols = Object.keys(d.markets);
+  if (symbols.length === 0) problems.push("markets: name at least one market");
+  const markets: ScenarioMarket[] = [];
+  const marketSpecs: MarketSpec[] = [];
+  for (const symbol of symbols) {
+    const m = d.markets[symbol]!;
+    const base = `markets.${symbol}`;
+    const spec = specs.find((s) => s.symbol === symbol);
+    if (specs.length > 0 && !spec) problems.push(`${base}: unknown market; known markets: ${specs.map((s) => s.symbol).join(", ")}`);
+    else if (spec) marketSpecs.push(spec);
+    const path = parsePath(problems, `${base}.path`, m.path, opts.baseDir);
+    const funding = m.funding === undefined ? undefined : value(problems, `${base}.funding`, () => parseRatePer(m.funding!, "funding"));
+    const startPrice = m.startPrice === undefined ? undefined : value(problems, `${base}.startPrice`, () => parseWad(m.startPrice!, "price"));
+    if (startPrice !== undefined && startPrice <= 0n) problems.push(`${base}.startPrice: must be above 0`);
+    if (funding !== undefined && !Number.isInteger(funding.perSeconds)) problems.push(`${base}.funding: the period must be whole seconds`);
+    if (path) {
+      markets.push({
+        symbol,
+        path,
+        pathText: describePath(m.path),
+        ...(funding ? { funding: { ppm: funding.ppm, perSeconds: BigInt(Math.round(funding.perSeconds)) } } : {}),
+        ...(startPrice !== undefined ? { startPrice } : {}),
+      });
+    }
+  }
+
+  // Traders.
+  const t = d.traders;
+  if (t.count < 0 || t.count > MAX_TRADERS) problems.push(`traders.count: must be from 0 to ${MAX_TRADERS}`);
+  const traderMarkets = t.markets ?? symbols;
+  for (const [i, s] of traderMarkets.entries()) {
+    if (!symbols.includes(s)) problems.push(`traders.markets[${i}]: "${s}" is not one of the scenario's markets (${symbols.join(", ")})`);
+  }
+  const positions = t.positions === undefined ? { min: 1, max: 1 } : typeof t.positions === "number" ? { min: t.positions, max: t.positions } : t.positions;
+  if (positions.min < 1 || positions.max < positions.min || positions.max > 8) problems.push("traders.positions: from 1 to 8 per trader, min ≤ max");
+  const levMin = value(problems, "traders.leverage.min", () => parseLeveragePpm(t.leverage.min));
+  const levMax = value(problems, "traders.leverage.max", () => parseLeveragePpm(t.leverage.max));
+  if (levMin !== undefined && levMax !== undefined && levMax < levMin) problems.push("traders.leverage: max is below min");
+  if (levMax !== undefined && levMax > 1_000n * PPM) problems.push("traders.leverage.max: at most 1000x");
+  const sizeMin = value(problems, "traders.size.min", () => parseWad(t.size.min, "size"));
+  const sizeMax = value(problems, "traders.size.max", () => parseWad(t.size.max, "size"));
+  if (sizeMin !== undefined && sizeMin < WAD) problems.push("traders.size.min: at least $1");
+  if (sizeMin !== undefined && sizeMax !== undefined && sizeMax < sizeMin) problems.push("traders.size: max is below min");
+  const longShare = t.longShare === undefined ? PPM / 2n : value(problems, "traders.longShare", () => parsePpm(t.longShare!, "share"));
+  if (longShare !== undefined && longShare > PPM) problems.push("traders.longShare: at most 100%");
+
+  // Keepers.
+  const keepers: KeeperSpec[] = [];
+  const groups = d.keepers ?? [{}];
+  if (groups.length === 0) problems.push("keepers: list at least one keeper");
+  for (const [i, k] of groups.entries()) {
+    const base = `keepers[${i}]`;
+    const count = k.count ?? 1;
+    if (count < 1) problems.push(`${base}.count: at least 1`);
+    const latencyMs = k.latency === undefined ? 0 : value(problems, `${base}.latency`, () => parseDurationMs(k.latency!, "latency"));
+    if (latencyMs !== undefined && latencyMs > 3_600_000) problems.push(`${base}.latency: at most 1h`);
+    const minProfitUsd = k.minProfit === undefined ? DEFAULT_MIN_PROFIT : value(problems, `${base}.minProfit`, () => parseWad(k.minProfit!, "amount"));
+    if (minProfitUsd !== undefined && minProfitUsd < 0n) problems.push(`${base}.minProfit: must not be negative`);
+    const name = k.name ?? `keeper-${i + 1}`;
+    for (let j = 0; j < Math.max(count, 0) && latencyMs !== undefined && minProfitUsd !== undefined; j++) {
+      keepers.push({ name: count > 1 ? `${name}-${j + 1}` : name, latencyMs, minProfitUsd, backstopMode: k.backstop ?? false });
+    }
+  }
+  if (keepers.length > MAX_KEEPERS) problems.push(`keepers: at most ${MAX_KEEPERS} keepers in all`);
+  const names = keepers.map((k) => k.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) problems.push(`keepers: the name "${dup}" is used twice`);
+
+  if (problems.length > 0) throw new ScenarioError(file, problems);
+  const scenarioName = d.name ?? file.replace(/^.*[\\/]/, "").replace(/\.(json|ya?ml)$/i, "");
+  return {
+    name: scenarioName,
+    description: d.description?.trim() ?? "",
+    file,
+    seed: d.seed === undefined ? "1" : String(d.seed),
+    preset,
+    ...(presetsFile ? { presetsFile } : {}),
+    blockTimeSeconds: blockTimeMs! / 1_000,
+    blocks: blocks!,
+    nativeUsd: nativeUsd!,
+    liquidity: { poolTokens: poolTokens!, insuranceTokens: insuranceTokens! },
+    markets,
+    marketSpecs,
+    traders: {
+      count: t.count,
+      markets: traderMarkets,
+      positions,
+      leverage: { min: levMin!, max: levMax!, distribution: (t.leverage.distribution ?? "uniform") satisfies Distribution },
+      size: { min: sizeMin!, max: sizeMax!, distribution: (t.size.distribution ?? "log-uniform") satisfies Distribution },
+      longShare: longShare!,
+    },
+    keepers,
+  };
+}
+
+/** One market's path: the kind's own schema, then its values. Undefined when it has problems. */
+function parsePath(problems: Problems, base: string, raw: { kind: (typeof PATH_KINDS)[number] } & Record<string, unknown>, baseDir: string): PricePathSpec | undefined {
+  const before = problems.length;
+  const r = PathSchemas[raw.kind].safeParse(raw, { error: defaultMessage });
+  if (!r.success) {
+    problems.push(...zodProblems(r.error, base.split(".")));
+    return undefined;
+  }
+  const p = r.data;
+  const seconds = (key: string, v: string | number | undefined, fallback = 0): number | undefined => {
+    if (v === undefined) return fallback;
+    const ms = value(problems, `${base}.${key}`, () => parseDurationMs(v));
+    return ms === undefined ? undefined : ms / 1_000;
+  };
+  const drop = (v: string | number): bigint | undefined => {
+    const x = value(problems, `${base}.drop`, () => parsePpm(v, "drop"));
+    if (x !== undefined && (x <= 0n || x >= PPM)) return void problems.push(`${base}.drop: must be above 0% and below 100%`);
+    return x;
+  };
+  /** "80%/y" → per √second (a variance rate); "5%/h" drift → per second. */
+  const perSqrtSecond = (key: string, v: string | number | undefined): number | undefined => {
+    if (v === undefined) return 0;
+    const r = value(problems, `${base}.${key}`, () => parseRatePer(v, key));
+    if (r === undefined) return undefined;
+    if (r.ppm < 0n) return void problems.push(`${base}.${key}: must not be negative`);
+    return Number(r.ppm) / 1e6 / Math.sqrt(r.perSeconds);
+  };
+  let spec: PricePathSpec | undefined;
+  switch (p.kind) {
+    case "flat":
+      spec = { kind: "flat" };
+      break;
+    case "crash": {
+      const dropPpm = drop(p.drop);
+      const overSeconds = seconds("over", p.over);
+      const startSeconds = seconds("start", p.start);
+      if (dropPpm !== undefined && overSeconds !== undefined && startSeconds !== undefined) spec = { kind: "crash", dropPpm, overSeconds, startSeconds };
+      break;
+    }
+    case "wick": {
+      const dropPpm = drop(p.drop);
+      const downSeconds = seconds("down", p.down);
+      const upSeconds = seconds("up", p.up);
+      const startSeconds = seconds("start", p.start);
+      if (upSeconds === 0) problems.push(`${base}.up: must be above 0`);
+      if (dropPpm !== undefined && downSeconds !== undefined && upSeconds && startSeconds !== undefined) spec = { kind: "wick", dropPpm, downSeconds, upSeconds, startSeconds };
+      break;
+    }
+    case "bleed": {
+      const dropPpm = drop(p.drop);
+      const overSeconds = seconds("over", p.over);
+      const startSeconds = seconds("start", p.start);
+      const volatility = perSqrtSecond("volatility", p.volatility);
+      if (overSeconds === 0) problems.push(`${base}.over: must be above 0`);
+      if (dropPpm !== undefined && overSeconds && startSeconds !== undefined && volatility !== undefined) {
+        spec = { kind: "bleed", dropPpm, overSeconds, startSeconds, volatility };
+      }
+      break;
+    }
+    case "gbm": {
+      const volatility = perSqrtSecond("volatility", p.volatility);
+      const driftRate = p.drift === undefined ? { ppm: 0n, perSeconds: 1 } : value(problems, `${base}.drift`, () => parseRatePer(p.drift!, "drift"));
+      let jumps: { ratePerSecond: number; mean: number; stdev: number } | undefined;
+      if (p.jumps) {
+        const ratePerSecond = value(problems, `${base}.jumps.rate`, () => parseFrequency(p.jumps!.rate, "rate"));
+        const mean = value(problems, `${base}.jumps.mean`, () => parseSignedPpm(p.jumps!.mean, "mean"));
+        const stdev = p.jumps.stdev === undefined ? 0n : value(problems, `${base}.jumps.stdev`, () => parsePpm(p.jumps!.stdev!, "stdev"));
+        if (mean !== undefined && mean <= -PPM) problems.push(`${base}.jumps.mean: must be above -100%`);
+        if (ratePerSecond !== undefined && mean !== undefined && mean > -PPM && stdev !== undefined) {
+          // A jump of m% multiplies the price by (1 + m%): its log return.
+          jumps = { ratePerSecond, mean: Math.log(1 + Number(mean) / 1e6), stdev: Number(stdev) / 1e6 };
+        }
+      }
+      if (volatility !== undefined && driftRate !== undefined && (p.jumps === undefined || jumps !== undefined)) {
+        spec = { kind: "gbm", drift: Number(driftRate.ppm) / 1e6 / driftRate.perSeconds, volatility, ...(jumps ? { jumps } : {}) };
+      }
+      break;
+    }
+    case "csv": {
+      const path = resolve(baseDir, p.file);
+      let content: string | undefined;
+      try {
+        content = readFileSync(path, "utf8");
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        problems.push(`${base}.file: ${code === "ENOENT" ? `no such file ${p.file}` : `cannot read ${p.file} (${code ?? "error"})`}`);
+      }
+      if (content !== undefined) {
+        const csv = parseCsvPrices(content, (s) => parseWad(s, "price"));
+        for (const q of csv.problems) problems.push(`${base}.file: ${p.file}: ${q}`);
+        if (csv.problems.length === 0) spec = { kind: "csv", points: csv.points };
+      }
+      break;
+    }
+  }
+  return problems.length === before ? spec : undefined;
+}
+
+/** "crash drop=30% over=10m" — the path as written, for the report. */
+function describePath(raw: Record<string, unknown>): string {
+  const { kind, ...rest } = raw;
+  const parts = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
+  return [String(kind), ...parts].join(" ");
+}

@@ -1,0 +1,203 @@
+/**
+ * Scenario files: the examples load; a bad file fails once, with one line naming the file and the
+ * path of every bad field. And the population planned from a scenario is deterministic and keeps
+ * to its distributions.
+ */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadMarkets } from "../../src/config/presets.ts";
+import { PPM, WAD, accountHealth, notional, tierIndex } from "../../src/engine/index.ts";
+import { oneLine } from "../../src/lib/errors.ts";
+import { planPopulation } from "../../src/sim/population.ts";
+import { ScenarioError, loadScenario, parseDurationMs, parseRatePer } from "../../src/sim/scenario.ts";
+import type { SeedMarket } from "../../src/sim/seedTraders.ts";
+import { REPO_ROOT, tempDir } from "../cli/cli.ts";
+
+const tmp = tempDir("perp-keeper-scenario-");
+afterAll(tmp.cleanup);
+const write = (name: string, text: string) => {
+  writeFileSync(path.join(tmp.dir, name), text);
+  return name;
+};
+/** The error line for a scenario file in the temp dir. */
+function problem(name: string): string {
+  try {
+    loadScenario(name, tmp.dir);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ScenarioError);
+    expect((e as ScenarioError).userError).toBe(true);
+    const line = oneLine(e);
+    expect(line).not.toContain("\n");
+    return line;
+  }
+  throw new Error(`${name} loaded without error`);
+}
+
+const GOOD = {
+  blockTime: "5s",
+  duration: "1m",
+  markets: { BTC: { path: { kind: "crash", drop: "30%", over: "30s" } } },
+  traders: { count: 3, leverage: { min: "2x", max: "10x" }, size: { min: "$1,000", max: "$5,000" } },
+};
+const json = (over: Record<string, unknown>) => JSON.stringify({ ...GOOD, ...over });
+
+describe("the example scenarios", () => {
+  it.each(["crash-30pct-10min.json", "wick-15pct.yaml", "slow-bleed-funding.json"])("%s loads", (name) => {
+    const s = loadScenario(path.join(REPO_ROOT, "config", "scenarios", name));
+    expect(s.description.length).toBeGreaterThan(40);
+    expect(s.blocks).toBeGreaterThanOrEqual(60);
+    expect(s.blocks).toBeLessThanOrEqual(200);
+    expect(s.traders.count).toBeGreaterThanOrEqual(100);
+    expect(s.traders.count).toBeLessThanOrEqual(300);
+    expect(s.keepers.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("reads human values: durations, rates, money, shares, leverage", () => {
+    const s = loadScenario(path.join(REPO_ROOT, "config", "scenarios", "slow-bleed-funding.json"));
+    expect(s.blockTimeSeconds).toBe(60);
+    expect(s.blocks).toBe(180);
+    expect(s.nativeUsd).toBe(3_000n * WAD);
+    expect(s.liquidity).toEqual({ poolTokens: 100_000_000n, insuranceTokens: 250_000n });
+    expect(s.markets.map((m) => m.symbol)).toEqual(["BTC", "ETH", "SMALLCAP"]);
+    expect(s.markets[0]!.funding).toEqual({ ppm: 3_000n, perSeconds: 3_600n });
+    expect(s.markets[0]!.path).toEqual({ kind: "bleed", dropPpm: 120_000n, startSeconds: 0, overSeconds: 10_800, volatility: 0.015 / 60 });
+    expect(s.traders.leverage).toEqual({ min: 2n * PPM, max: 50n * PPM, distribution: "log-uniform" });
+    expect(s.traders.size).toEqual({ min: 1_000n * WAD, max: 600_000n * WAD, distribution: "log-uniform" });
+    expect(s.traders.longShare).toBe(700_000n);
+    expect(s.keepers).toEqual([
+      { name: "fast", latencyMs: 500, minProfitUsd: WAD / 10n, backstopMode: false },
+      { name: "slow", latencyMs: 90_000, minProfitUsd: 2n * WAD, backstopMode: false },
+    ]);
+    expect(parseDurationMs("250ms")).toBe(250);
+    expect(parseRatePer("-10%/8h")).toEqual({ ppm: -100_000n, perSeconds: 28_800 });
+  });
+
+  it("defaults: the name from the file, seed 1, the hyperliquid preset, one keeper", () => {
+    const s = loadScenario(write("tiny-one.json", json({})), tmp.dir);
+    expect(s).toMatchObject({ name: "tiny-one", seed: "1", preset: "hyperliquid", blocks: 12 });
+    expect(s.keepers).toEqual([{ name: "keeper-1", latencyMs: 0, minProfitUsd: WAD / 10n, backstopMode: false }]);
+    expect(s.traders.positions).toEqual({ min: 1, max: 1 });
+  });
+
+  it("a csv path reads its file beside the scenario", () => {
+    write("prices.csv", "time,price\n0,60000\n30,57000\n60,59000\n");
+    const s = loadScenario(write("csv.yaml", "blockTime: 10s\nblocks: 6\nmarkets:\n  BTC:\n    path: { kind: csv, file: prices.csv }\ntraders: { count: 0, leverage: { min: 2x, max: 3x }, size: { min: 100, max: 200 } }\n"), tmp.dir);
+    expect(s.markets[0]!.path).toEqual({ kind: "csv", points: [{ t: 0, price: 60_000n * WAD }, { t: 30, price: 57_000n * WAD }, { t: 60, price: 59_000n * WAD }] });
+  });
+});
+
+describe("bad scenario files: one line naming the file and each field", () => {
+  it.each([
+    ["missing file", "nope.json", undefined, /^nope\.json: no such file$/],
+    ["bad JSON", "bad.json", '{"blockTime": "5s",', /^bad\.json: not valid JSON/],
+    ["bad YAML", "bad.yaml", "blockTime: 5s\nmarkets: [BTC\ntraders: 1\n", /^bad\.yaml: not valid YAML \(line \d+, column \d+: .+\)$/],
+    ["unknown top-level key", "k1.json", json({ blockTme: "5s" }), /^k1\.json: unknown key "blockTme"$/],
+    [
+      "unknown nested keys",
+      "k2.json",
+      json({ keepers: [{ name: "a" }, { name: "b", latncy: "1s" }], traders: { ...GOOD.traders, sides: "long" } }),
+      /^k2\.json: 2 problems: traders: unknown key "sides"; keepers\[1\]: unknown key "latncy"$/,
+    ],
+    ["negative leverage", "lev.json", json({ traders: { ...GOOD.traders, leverage: { min: "-5x", max: "10x" } } }), /^lev\.json: traders\.leverage\.min: "-5x" must not be negative$/],
+    ["a drop of 120%", "drop.json", json({ markets: { BTC: { path: { kind: "crash", drop: "120%", over: "1m" } } } }), /markets\.BTC\.path\.drop: must be above 0% and below 100%/],
+    ["an unknown path kind", "kind.json", json({ markets: { BTC: { path: { kind: "moon" } } } }), /markets\.BTC\.path\.kind: must be one of flat, crash, wick, bleed, gbm, csv/],
+    ["a path field of another kind", "field.json", json({ markets: { BTC: { path: { kind: "wick", drop: "5%", down: "1m", up: "1m", over: "1m" } } } }), /markets\.BTC\.path: unknown key "over"/],
+    ["an unknown market", "mkt.json", json({ markets: { DOGE: { path: { kind: "flat" } } } }), /markets\.DOGE: unknown market; known markets: BTC, ETH, SMALLCAP/],
+    ["an unknown preset", "preset.json", json({ preset: "nasdaq" }), /preset: unknown preset "nasdaq"; known presets: reference, hyperliquid/],
+    ["a duration that is not whole blocks", "dur.json", json({ duration: "62s" }), /duration: must be a multiple of blockTime \(5s\)/],
+    ["duration and blocks", "both.json", json({ blocks: 10 }), /duration: give either duration or blocks \(not both\)/],
+    ["a bad latency", "lat.json", json({ keepers: [{ latency: "soon" }] }), /keepers\[0\]\.latency: "soon" is not a duration/],
+    ["a missing csv", "csv1.json", json({ markets: { BTC: { path: { kind: "csv", file: "missing.csv" } } } }), /markets\.BTC\.path\.file: no such file missing\.csv/],
+    ["a wrong type", "type.json", json({ traders: { ...GOOD.traders, count: "many" } }), /traders\.count: expected a whole number$/],
+    ["a missing field", "miss.json", JSON.stringify({ ...GOOD, blockTime: undefined }), /blockTime: missing/],
+  ] as const)("%s", (_name, file, content, match) => {
+    if (content !== undefined) write(file, content);
+    expect(problem(file)).toMatch(match);
+  });
+
+  it("collects every problem into one message", () => {
+    const line = problem(
+      write(
+        "many.yaml",
+        [
+          "blockTime: 0.5s",
+          "duration: 1m",
+          "markets:",
+          "  BTC: { path: { kind: crash, drop: 30%, over: 1m }, funding: fast }",
+          "traders:",
+          "  count: 10",
+          "  leverage: { min: 20x, max: 10x }",
+          "  size: { min: 5, max: 1 }",
+          "  longShare: 120%",
+          "  markets: [ETH]",
+        ].join("\n"),
+      ),
+    );
+    expect(line).toMatch(/^many\.yaml: \d+ problems: /);
+    for (const field of ["blockTime:", "markets.BTC.funding:", "traders.markets[0]:", "traders.leverage: max is below min", "traders.size", "traders.longShare: at most 100%"]) {
+      expect(line).toContain(field);
+    }
+  });
+});
+
+describe("the population", () => {
+  const markets: SeedMarket[] = loadMarkets()
+    .filter((m) => m.symbol !== "SMALLCAP")
+    .map((m, id) => ({ id, symbol: m.symbol, lotSize: m.lotSize, tradingFeePpm: m.tradingFeePpm, tiers: m.tiers, cums: m.cums, price: m.initialPrice }));
+  const spec = {
+    count: 300,
+    markets: ["BTC", "ETH"],
+    positions: { min: 1, max: 2 },
+    leverage: { min: 2n * PPM, max: 150n * PPM, distribution: "log-uniform" as const },
+    size: { min: 1_000n * WAD, max: 2_000_000n * WAD, distribution: "log-uniform" as const },
+    longShare: 800_000n,
+  };
+
+  it("is the same for a seed, and the first traders do not depend on the count", () => {
+    const a = planPopulation({ spec, markets, seed: "p" });
+    expect(planPopulation({ spec, markets, seed: "p" })).toEqual(a);
+    expect(planPopulation({ spec: { ...spec, count: 10 }, markets, seed: "p" })).toEqual(a.slice(0, 10));
+    expect(planPopulation({ spec, markets, seed: "q" })).not.toEqual(a);
+  });
+
+  it("keeps to the distributions: sizes, leverage within the tier's max, sides, distinct markets, margin covered", () => {
+    const plans = planPopulation({ spec, markets, seed: "p" });
+    const positions = plans.flatMap((t) => t.positions);
+    let longs = 0;
+    for (const t of plans) {
+      expect(t.positions.length).toBeGreaterThanOrEqual(1);
+      expect(t.positions.length).toBeLessThanOrEqual(2);
+      expect(new Set(t.positions.map((p) => p.marketId)).size).toBe(t.positions.length);
+      for (const p of t.positions) {
+        const m = markets[p.marketId]!;
+        const n = notional(p.size, m.price);
+        expect(p.notional).toBe(n);
+        expect(n).toBeLessThanOrEqual(2_000_000n * WAD);
+        expect(p.leveragePpm).toBeGreaterThanOrEqual(2n * PPM);
+        expect(p.leveragePpm).toBeLessThanOrEqual(m.tiers[tierIndex(m.tiers, n)]!.maxLeverage * PPM);
+        if (p.size > 0n) longs++;
+      }
+    }
+    const share = longs / positions.length;
+    expect(share).toBeGreaterThan(0.74);
+    expect(share).toBeLessThan(0.86);
+    // Log-uniform: as many positions below the geometric middle ($44,721) as above, roughly.
+    const small = positions.filter((p) => p.notional < 44_721n * WAD).length / positions.length;
+    expect(small).toBeGreaterThan(0.4);
+    expect(small).toBeLessThan(0.6);
+    // The high leverages are clamped by the tiers: a $1M BTC position cannot be 150x.
+    expect(positions.some((p) => p.leveragePpm === 125n * PPM)).toBe(true);
+    // Every account opens with equity ≥ initial margin (planTraders' engine check, at deposit − fees).
+    const t0 = plans[0]!;
+    const v = {
+      markets: new Map(markets.map((m) => [m.id, { ...m, liquidation: { penaltyPpm: 0n, targetBufferPpm: 0n, maxStepPpm: PPM, tierStepDown: false, partialThreshold: 0n, dustNotional: 0n }, funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n } }])),
+      prices: new Map(markets.map((m) => [m.id, m.price])),
+      timestamp: 0n,
+      global: { cooldown: 0n, backstopPpm: 0n, keeperSharePpm: 0n },
+    };
+    const fees = t0.positions.reduce((s, p) => s + p.fee, 0n);
+    const h = accountHealth({ collateral: t0.depositTokens * 10n ** 12n - fees, lastPartialAt: 0n, positions: t0.positions.map((p) => ({ marketId: p.marketId, size: p.size, entryPrice: p.price, entryFundingIndex: 0n })) }, v);
+    expect(h.equity).toBeGreaterThanOrEqual(h.initial);
+  });
+});

@@ -1,0 +1,161 @@
+/**
+ * `perp-keeper simulate`: a user's mistakes end with one line and a non-zero exit, before anything
+ * runs and without creating the output directory; a good run writes report.json (and the human
+ * report) and prints the comparison table and the paths; the progress display is quiet for short
+ * runs, one rewritten line on a terminal, plain lines otherwise.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CliIO } from "../../src/cli/command.ts";
+import { main } from "../../src/cli/main.ts";
+import { createProgress, progressText } from "../../src/cli/progress.ts";
+import type { LabReport } from "../../src/sim/report/types.ts";
+import { expectOneLineError, runCli, tempDir, type CliResult } from "../cli/cli.ts";
+
+const tmp = tempDir("perp-keeper-simulate-");
+afterAll(tmp.cleanup);
+const file = (name: string) => path.join(tmp.dir, name);
+
+const GOOD = {
+  description: "a tiny crash for the CLI test",
+  blockTime: "5s",
+  blocks: 10,
+  liquidity: { insuranceFund: "$0" },
+  markets: { BTC: { path: { kind: "crash", drop: "20%", start: "5s", over: "20s" } } },
+  traders: { count: 15, leverage: { min: "20x", max: "50x" }, size: { min: "$5,000", max: "$100,000" }, longShare: "100%" },
+  keepers: [{ name: "fast", minProfit: "$0" }],
+};
+
+type Case = { name: string; args: string[]; code: number; match: RegExp; out: string };
+const cases: Case[] = [];
+const results = new Map<string, CliResult>();
+
+beforeAll(async () => {
+  writeFileSync(file("good.json"), JSON.stringify(GOOD));
+  writeFileSync(file("bad.yaml"), "blockTime: 5s\nmarkets: [BTC\n");
+  writeFileSync(file("unknown-key.json"), JSON.stringify({ ...GOOD, blockTme: "5s" }));
+  writeFileSync(file("negative.json"), JSON.stringify({ ...GOOD, traders: { ...GOOD.traders, leverage: { min: "-5x", max: "10x" } } }));
+  writeFileSync(file("a-file"), "not a directory");
+  const sim = (scenario: string, out: string, ...rest: string[]) => ["simulate", "--scenario", scenario, "--out", out, ...rest];
+  cases.push(
+    { name: "missing scenario file", args: sim("missing.json", "o1"), code: 1, match: /^perp-keeper: missing\.json: no such file$/, out: "o1" },
+    { name: "bad YAML", args: sim("bad.yaml", "o2"), code: 1, match: /^perp-keeper: bad\.yaml: not valid YAML \(line 3, column 1: .+\)$/, out: "o2" },
+    { name: "unknown key", args: sim("unknown-key.json", "o3"), code: 1, match: /^perp-keeper: unknown-key\.json: unknown key "blockTme"$/, out: "o3" },
+    { name: "negative leverage", args: sim("negative.json", "o4"), code: 1, match: /^perp-keeper: negative\.json: traders\.leverage\.min: "-5x" must not be negative$/, out: "o4" },
+    { name: "unknown preset in --compare", args: sim("good.json", "o5", "--compare", "hyperliquid,nasdaq"), code: 1, match: /unknown preset "nasdaq"; known presets: reference, hyperliquid, binance/, out: "o5" },
+    { name: "--fork-block without --fork-url", args: sim("good.json", "o6", "--fork-block", "12"), code: 2, match: /^perp-keeper: simulate: --fork-block needs --fork-url$/, out: "o6" },
+    { name: "--fork-url without --fork-block", args: sim("good.json", "o7", "--fork-url", "http://127.0.0.1:1"), code: 2, match: /simulate: --fork-url needs --fork-block N/, out: "o7" },
+    { name: "unwritable --out (a file)", args: sim("good.json", "a-file"), code: 1, match: /^perp-keeper: a-file: is a file, expected a directory$/, out: "a-file/x" },
+    { name: "unwritable --out (under a file)", args: sim("good.json", "a-file/reports"), code: 1, match: /^perp-keeper: a-file\/reports: \/.*\/a-file is not a directory$/, out: "a-file/reports" },
+    { name: "missing --scenario", args: ["simulate", "--out", "o8"], code: 2, match: /^perp-keeper: simulate: --scenario is required/, out: "o8" },
+    { name: "empty preset in --compare", args: sim("good.json", "o9", "--compare", "hyperliquid,,bitmex"), code: 2, match: /--compare takes preset names separated by commas/, out: "o9" },
+    { name: "a fork URL that is not http", args: sim("good.json", "o10", "--fork-url", "ws://x", "--fork-block", "1"), code: 2, match: /--fork-url must be an http\(s\) URL$/, out: "o10" },
+    { name: "--deployment without a fork", args: sim("good.json", "o11", "--deployment", "d.json"), code: 2, match: /--deployment is for a fork: it needs --fork-url$/, out: "o11" },
+  );
+  // A few at a time: each child pays the CLI's start-up, and the machine is shared.
+  for (let i = 0; i < cases.length; i += 4) {
+    const batch = cases.slice(i, i + 4);
+    const runs = await Promise.all(batch.map((c) => runCli(c.args, { cwd: tmp.dir, timeoutMs: 90_000 })));
+    batch.forEach((c, j) => results.set(c.name, runs[j]!));
+  }
+}, 300_000);
+
+describe("simulate refuses bad input: one line, non-zero exit, nothing written", () => {
+  it.each([
+    "missing scenario file",
+    "bad YAML",
+    "unknown key",
+    "negative leverage",
+    "unknown preset in --compare",
+    "--fork-block without --fork-url",
+    "--fork-url without --fork-block",
+    "unwritable --out (a file)",
+    "unwritable --out (under a file)",
+    "missing --scenario",
+    "empty preset in --compare",
+    "a fork URL that is not http",
+    "--deployment without a fork",
+  ])("%s", (name) => {
+    const c = cases.find((x) => x.name === name)!;
+    const r = results.get(name)!;
+    expectOneLineError(r, c.code, c.match);
+    expect(r.stdout).toBe("");
+    expect(existsSync(file(c.out))).toBe(false);
+  });
+});
+
+async function runMain(argv: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const io: CliIO = { stdout: (l) => stdout.push(l), stderr: (l) => stderr.push(l), env: {}, cwd: tmp.dir, signal: new AbortController().signal };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe("a good run", () => {
+  it("writes report.json and the human report, prints the table and the paths", { timeout: 120_000 }, async () => {
+    const r = await runMain(["simulate", "--scenario", "good.json", "--out", "reports/good", "--compare", "hyperliquid,bitmex"]);
+    expect(r.stderr.filter((l) => !l.startsWith("["))).toEqual([]); // progress lines only
+    expect(r.code).toBe(0);
+    const out = file("reports/good");
+    const report = JSON.parse(readFileSync(path.join(out, "report.json"), "utf8")) as LabReport;
+    expect(report.runs.map((x) => x.preset)).toEqual(["hyperliquid", "bitmex"]);
+    expect(report.runs[0]!.blocks).toHaveLength(11);
+    expect(report.scenario).toMatchObject({ name: "good", file: "good.json", seed: "1", blocks: 10, traders: 15 });
+    expect(r.stdout[0]).toMatch(/^good\s+hyperliquid\s+bitmex$/);
+    expect(r.stdout.some((l) => /^liquidations \(partial \/ full\)\s+\d+ \(\d+ \/ \d+\)\s+\d+ \(0 \/ \d+\)$/.test(l))).toBe(true);
+    expect(r.stdout).toContain(path.join(out, "report.json"));
+    expect(r.stdout).toContain(path.join(out, "report.html"));
+    expect(existsSync(path.join(out, "report.html"))).toBe(true);
+    // Nothing half-written left behind.
+    const all = readdirSync(out, { recursive: true }).map(String);
+    expect(all.filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("--quiet prints only the paths; --seed changes the population", { timeout: 120_000 }, async () => {
+    mkdirSync(file("reports"), { recursive: true });
+    const r = await runMain(["simulate", "--scenario", "good.json", "--out", "reports/quiet", "--quiet", "--seed", "other"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toEqual([]);
+    expect(r.stdout.every((l) => l.startsWith(file("reports/quiet")))).toBe(true);
+    const report = JSON.parse(readFileSync(file("reports/quiet/report.json"), "utf8")) as LabReport;
+    expect(report.scenario.seed).toBe("other");
+  });
+});
+
+describe("progress", () => {
+  const p = { run: 1, runs: 3, preset: "binance", phase: "run" as const, done: 60, total: 120 };
+
+  it("reads as a bar with the run, the preset and the blocks", () => {
+    expect(progressText(p, 12_300, 10)).toBe("[2/3 binance] running  █████░░░░░  60/120 blocks  12s");
+    expect(progressText({ ...p, phase: "chain", done: 0, total: 0 }, 500)).toBe("[2/3 binance] starting Anvil  1s");
+  });
+
+  it("is silent for the first seconds; then plain lines at most every few seconds, or one line rewritten on a terminal", () => {
+    let t = 0;
+    const lines: string[] = [];
+    const plain = createProgress({ out: { isTTY: false, write: () => undefined, line: (l) => lines.push(l) }, now: () => t, delayMs: 2_000, intervalMs: 5_000 });
+    plain.update(p);
+    t = 2_500;
+    plain.update(p);
+    t = 3_000;
+    plain.update({ ...p, done: 61 });
+    t = 8_000;
+    plain.update({ ...p, done: 70 });
+    t = 8_100;
+    plain.update({ ...p, phase: "report", done: 0 });
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toContain("60/120");
+    expect(lines[1]).toContain("70/120");
+    expect(lines[2]).toContain("reading the chain");
+
+    let screen = "";
+    const tty = createProgress({ out: { isTTY: true, write: (c) => (screen += c), line: () => undefined }, now: () => t, delayMs: 0 });
+    tty.update(p);
+    tty.done();
+    expect(screen.startsWith("\r\x1b[2K[2/3 binance] running")).toBe(true);
+    expect(screen.endsWith("\r\x1b[2K")).toBe(true);
+    expect(screen).not.toContain("\n");
+  });
+});
