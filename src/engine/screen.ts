@@ -86,8 +86,11 @@ export class HealthScreen {
     }
   }
 
-  /** Every liquidatable account at valuation `v`, decided exactly. */
-  scan(v: Valuation): ScreenResult {
+  /**
+   * Every liquidatable account at valuation `v`, decided exactly; with `slots`, only among those
+   * (in their order, each once).
+   */
+  scan(v: Valuation, slots?: Iterable<number>): ScreenResult {
     // Per-market constants in float64: price, funding index, tier lines.
     const ids = [...v.markets.keys()];
     const maxId = Math.max(-1, ...ids);
@@ -107,7 +110,18 @@ export class HealthScreen {
     const liquidatable: number[] = [];
     let exactEvaluations = 0;
     let unpriced = 0;
-    for (let i = 0; i < this.accounts.length; i++) {
+    const all = slots === undefined;
+    const only = all ? undefined : slots[Symbol.iterator]();
+    for (let next = 0; ; next++) {
+      let i: number;
+      if (all) {
+        if (next >= this.accounts.length) break;
+        i = next;
+      } else {
+        const r = only!.next();
+        if (r.done) break;
+        i = r.value;
+      }
       const a = this.accounts[i];
       if (a === undefined) continue;
       let equity = this.collateral[i]!;

@@ -191,15 +191,25 @@ export class Keeper {
       for (const a of c.accounts) this.track(a, this.indexer.state.accounts.get(a), v);
       if (c.markets.size > 0 || c.global || sync.reorgDepth > 0) this.rebuildLpIndex(v);
 
-      // 1. Fast path: the accounts this tick crosses, and those whose state changed.
-      const suspects = new Set<Address>(c.accounts);
+      // 1. Fast path: the accounts this tick moved (those whose liquidation price the new prices
+      // crossed, and those whose state changed), screened first: the price index over-approximates
+      // accounts with several positions (at 100,000 accounts a 1.5% move crossed ~9,000 of them
+      // for ~3,000 liquidatable), and the screen decides each exactly in well under a microsecond
+      // unless it sits at the boundary.
+      const tSynced = this.perfNow();
+      const moved = new Set<number>();
+      const slotOf = (a: Address) => {
+        const i = this.slot.get(a);
+        if (i !== undefined) moved.add(i);
+      };
+      for (const a of c.accounts) slotOf(a);
       for (const id of c.prices) {
         const price = v.prices.get(id);
-        if (price !== undefined) for (const a of this.lpIndex.crossed(id, price)) suspects.add(a as Address);
+        if (price !== undefined) for (const a of this.lpIndex.crossed(id, price)) slotOf(a as Address);
       }
+      const suspects = moved.size > 0 ? this.screen.scan(v, moved).liquidatable.map((i) => this.slots[i]!) : [];
       const submitted = new Set<string>();
-      const tSynced = this.perfNow();
-      if (suspects.size > 0) this.submit(this.accountsOf(suspects), v, head, observedAt, submitted);
+      if (suspects.length > 0) this.submit(this.accountsOf(suspects), v, head, observedAt, submitted);
       const tFast = this.perfNow();
 
       // 2. Safety net: a full screened rescan.
@@ -209,11 +219,11 @@ export class Keeper {
       const rest = scan.liquidatable.map((i) => this.slots[i]!).filter((a) => !submitted.has(a));
       if (rest.length > 0) this.submit(this.accountsOf(rest), v, head, observedAt, submitted);
 
-      const tScan = this.perfNow();
-      if (suspects.size > 0 || rest.length > 0) {
+      const tRest = this.perfNow();
+      if (moved.size > 0 || rest.length > 0) {
         const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
         logger.debug(
-          { block: head.number, suspects: suspects.size, missed: rest.length, syncMs: ms(observedAt, tSynced), fastPathMs: ms(tSynced, tFast), rescanMs: ms(tFast, tScan) },
+          { block: head.number, moved: moved.size, suspects: suspects.length, missed: rest.length, syncMs: ms(observedAt, tSynced), fastPathMs: ms(tSynced, tFast), rescanMs: ms(tFast, tRest) },
           "tick phases",
         );
       }
@@ -419,8 +429,9 @@ export class Keeper {
   }
 }
 
-function toItem(c: Candidate): LiquidationItem {
-  return { account: getAddress(c.account), marketId: c.marketId, size: c.size, expectedRewardTokens: c.rewardTokens };
+/** The index's keys are checksummed once, when their events are decoded: no getAddress per send. */
+function toItem(c: Candidate<Address>): LiquidationItem {
+  return { account: c.account, marketId: c.marketId, size: c.size, expectedRewardTokens: c.rewardTokens };
 }
 
 /** InFlightTx from its checkpoint JSON (bigints were written as decimal strings). */

@@ -9,9 +9,9 @@ import {
   type Valuation,
 } from "../engine/index.ts";
 
-/** One liquidation the keeper could send now, with its economics. */
-export type Candidate = {
-  account: string;
+/** One liquidation the keeper could send now, with its economics. `K`: the account key's type. */
+export type Candidate<K extends string = string> = {
+  account: K;
   marketId: number;
   size: bigint;
   full: boolean;
@@ -72,17 +72,17 @@ export function gasCostUsd(gas: bigint, g: GasModel): bigint {
  * One item per account per round: after a step the account's health changes, so the next step
  * is sized on the next state.
  */
-export function findCandidates(
-  accounts: Iterable<[string, Account]>,
+export function findCandidates<K extends string>(
+  accounts: Iterable<[K, Account]>,
   v: Valuation,
   g: GasModel,
-): Candidate[] {
-  const out: Candidate[] = [];
+): Candidate<K>[] {
+  const out: Candidate<K>[] = [];
   const single = gasCostUsd(g.singleGas, g);
   for (const [key, account] of accounts) {
     const h = accountHealth(account, v);
     if (!h.liquidatable) continue;
-    let best: Candidate | undefined;
+    let best: Candidate<K> | undefined;
     for (const value of h.positions) {
       const rules = marketOf(v, value.marketId);
       const size = maxSliceOf(h, value, rules, v.timestamp);
@@ -90,7 +90,7 @@ export function findCandidates(
       const { keeperTokens } = quoteSlice(size, value.price, rules.liquidation.penaltyPpm, h.equity, v.global.keeperSharePpm);
       const rewardUsd = keeperTokens * TOKEN_SCALE;
       const abs = value.size < 0n ? -value.size : value.size;
-      const c: Candidate = {
+      const c: Candidate<K> = {
         account: key,
         marketId: value.marketId,
         size,
@@ -110,7 +110,7 @@ export function findCandidates(
 }
 
 /** A transaction to send: one or several items, ranked by profit. */
-export type PlannedTx = { items: Candidate[]; profitUsd: bigint; gas: bigint };
+export type PlannedTx<K extends string = string> = { items: Candidate<K>[]; profitUsd: bigint; gas: bigint };
 
 /**
  * Rank candidates by profit, drop those below the minimum (unless backstop mode keeps accounts in
@@ -118,16 +118,16 @@ export type PlannedTx = { items: Candidate[]; profitUsd: bigint; gas: bigint };
  * batchBase + n × batchItem gas instead of n × single, so batching pays from two items on; each
  * item's gas share is re-priced inside its batch before the profit check.
  */
-export function planTransactions(candidates: readonly Candidate[], g: GasModel, policy: PlanPolicy): PlannedTx[] {
+export function planTransactions<K extends string>(candidates: readonly Candidate<K>[], g: GasModel, policy: PlanPolicy): PlannedTx<K>[] {
   const batchItem = gasCostUsd(g.batchItemGas, g);
   const batchBase = gasCostUsd(g.batchBaseGas, g);
   const maxBatch = Math.max(1, policy.maxBatch);
   const ranked = [...candidates].sort((a, b) => (a.profitUsd > b.profitUsd ? -1 : a.profitUsd < b.profitUsd ? 1 : 0));
-  const keep = (c: Candidate, gasShare: bigint) => {
+  const keep = (c: Candidate<K>, gasShare: bigint) => {
     const profit = c.rewardUsd - gasShare;
     return profit >= policy.minProfitUsd || (policy.backstopMode && (c.backstop || c.full));
   };
-  const txs: PlannedTx[] = [];
+  const txs: PlannedTx<K>[] = [];
   let i = 0;
   while (i < ranked.length) {
     const chunk = ranked.slice(i, i + maxBatch);

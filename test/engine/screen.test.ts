@@ -65,6 +65,9 @@ test("the screen's liquidatable set equals the exact engine's", () => {
       const r = screen.scan(v);
       nearBoundary += r.exactEvaluations;
       expect(r.liquidatable).toEqual(exact);
+      // A scan of some slots (the keeper's fast path) is the full answer restricted to them.
+      const some = book.flatMap((_, i) => (i % 3 !== 1 ? [i] : []));
+      expect(screen.scan(v, new Set(some)).liquidatable).toEqual(exact.filter((i) => i % 3 !== 1));
     }),
     { numRuns: RUNS },
   );
