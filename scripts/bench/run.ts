@@ -40,10 +40,14 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 type KeeperResult = {
   accounts: number;
   seeding: { mode: string; transactions: number; seconds: number };
-  latencyMs: { ours: { samples: number; p50: number | null; p99: number | null; max: number | null }; baseline: { samples: number; p50: number | null; p99: number | null } };
+  latencyMs: {
+    ours: { samples: number; p50: number | null; p99: number | null; max: number | null };
+    baseline: { samples: number; p50: number | null; p99: number | null };
+    firstBroadcastPerPriceBlock: { ours: { p50: number | null; max: number | null }; baseline: { p50: number | null; max: number | null } };
+  };
   inclusion: { targets: number; caughtNextBlock: number; shareNextBlock: number | null; neverCaught: number; blocksToInclusion: { p50: number | null; max: number | null } };
   rpcPerBlock: { steadyState: { ours: number; baseline: number; ratio: number | null; baselineViewCallsPerBlock: number } };
-  backfill: { coldStartFreshProcess: { events: number; ms: number; rssMb: number; heapUsedMb: number; eventsPerSecond: number } };
+  backfill: { coldStartFreshProcess: { events: number; ms: number; rssMb: number; heapUsedMb: number; rssAfterGcMb: number | null; heapUsedAfterGcMb: number | null; eventsPerSecond: number } };
   gasPerLiquidation: { single: { txs: number; mean: number | null }; batched: { txs: number; meanPerItem: number | null; meanItemsPerTx: number | null } };
   sends: { liquidationsByKeeper: { ours: number; baseline: number } };
 };
@@ -80,6 +84,8 @@ const pair = (a: number | null | undefined, b: number | null | undefined, d = 0)
 const rows: [string, (r: KeeperResult) => string, string][] = [
   ["price→broadcast p50, ms (ours / baseline)", (r) => pair(r.latencyMs.ours.p50, r.latencyMs.baseline.p50, 1), "≤ 20 at 10k"],
   ["price→broadcast p99, ms (ours / baseline)", (r) => pair(r.latencyMs.ours.p99, r.latencyMs.baseline.p99, 1), "≤ 100 at 10k"],
+  ["  first broadcast per price update, p50 / max, ours", (r) => pair(r.latencyMs.firstBroadcastPerPriceBlock.ours.p50, r.latencyMs.firstBroadcastPerPriceBlock.ours.max, 1), ""],
+  ["  first broadcast per price update, p50 / max, baseline", (r) => pair(r.latencyMs.firstBroadcastPerPriceBlock.baseline.p50, r.latencyMs.firstBroadcastPerPriceBlock.baseline.max, 1), ""],
   ["liquidatable targets (all rounds)", (r) => fmt(r.inclusion.targets), ""],
   ["caught in the next block", (r) => `${fmt((r.inclusion.shareNextBlock ?? 0) * 100, 1)}%`, "100% at 10k"],
   ["blocks to inclusion, max", (r) => fmt(r.inclusion.blocksToInclusion.max), ""],
@@ -89,6 +95,7 @@ const rows: [string, (r: KeeperResult) => string, string][] = [
   ["cold backfill: events, s", (r) => `${fmt(r.backfill.coldStartFreshProcess.events)}, ${fmt(r.backfill.coldStartFreshProcess.ms / 1000, 1)}`, "≤ 30 s at 100k"],
   ["cold backfill rate, events/s", (r) => fmt(r.backfill.coldStartFreshProcess.eventsPerSecond), ""],
   ["keeper resident memory after start, MB", (r) => fmt(r.backfill.coldStartFreshProcess.rssMb), "≤ 300 at 100k"],
+  ["  after a full GC: resident / heap, MB", (r) => pair(r.backfill.coldStartFreshProcess.rssAfterGcMb, r.backfill.coldStartFreshProcess.heapUsedAfterGcMb), ""],
   ["gas per liquidation: single / batched", (r) => `${fmt(r.gasPerLiquidation.single.mean)} / ${fmt(r.gasPerLiquidation.batched.meanPerItem)}`, ""],
   ["batched items per transaction", (r) => fmt(r.gasPerLiquidation.batched.meanItemsPerTx, 1), ""],
   ["seeding (bulk, test-only entry point), s", (r) => fmt(r.seeding.seconds, 1), ""],

@@ -132,7 +132,9 @@ async function main() {
   const markets = loadMarkets();
   const preset = loadPreset("hyperliquid");
   checkPresetFits(preset, markets);
-  const anvil = await startAnvil({ port: 0, chainId: 31337, gasLimit: 1_000_000_000n });
+  // Anvil keeps a full copy of the state for every block; the analysis reads at most ~60 blocks
+  // back, so older copies are dropped (at 100,000 accounts each is ~100 MB).
+  const anvil = await startAnvil({ port: 0, chainId: 31337, gasLimit: 1_000_000_000n, extraArgs: ["--prune-history", "128"] });
   let child: ReturnType<typeof spawn> | undefined;
   // Interrupted: stop what this run started (the baseline, Anvil), then exit.
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -147,7 +149,7 @@ async function main() {
     const test = owner.publicClient.extend(testActions({ mode: "anvil" }));
     const deployment = await deployReferenceMarket(owner, { markets, preset, seedable: flags.seeding === "bulk" });
 
-    // Seeding. "bulk" (default): SeedablePerpMarket's owner-only seedAccounts, ~250 accounts per
+    // Seeding. "bulk" (default): SeedablePerpMarket's owner-only seedAccounts, 1,000 accounts per
     // transaction through the market's own deposit and trade code (same events, same rules) — the
     // test-only entry point of contracts/src/bench. "transactions": every trader signs its own
     // deposit and trades (seedTraders), with 1 s interval mining; ~30 min at 100,000 accounts.
@@ -190,13 +192,13 @@ async function main() {
 
     // Cold start in a fresh process: backfill rate and the keeper's own resident memory.
     const cold = await new Promise<ColdStartResult>((resolve, reject) => {
-      const p = spawn(process.execPath, ["--import", "tsx", join(HERE, "coldStart.ts")], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+      const p = spawn(process.execPath, ["--expose-gc", "--import", "tsx", join(HERE, "coldStart.ts")], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
       p.once("message", (m) => resolve(m as ColdStartResult));
       p.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`cold-start child exited with ${code}`))));
       const init: ColdStartInit = { type: "init", rpcUrl: anvil.rpcUrl, deployment: JSON.parse(JSON.stringify(deployment, (_k, x) => (typeof x === "bigint" ? x.toString() : x))) };
       p.send(init);
     });
-    log(`cold start (fresh process): ${cold.events} events in ${cold.ms} ms (${Math.round(cold.events / (cold.ms / 1000))}/s), ${cold.rpcRequests} RPC requests, rss ${cold.rssMb} MB`);
+    log(`cold start (fresh process): ${cold.events} events in ${cold.ms} ms (${Math.round(cold.events / (cold.ms / 1000))}/s), ${cold.rpcRequests} RPC requests, rss ${cold.rssMb} MB (${cold.rssAfterGcMb} MB, heap ${cold.heapUsedAfterGcMb} MB after a full GC)`);
 
     await test.setAutomine(false);
 
@@ -414,6 +416,15 @@ async function main() {
 
     const oursPrice = oursSamples.filter((s) => s.kind === "price").map((s) => s.ms);
     const basePrice = baseSent.filter((s) => s.kind === "price").map((s) => s.ms);
+    // Reaction time: the first broadcast after each price update (the rest of that block's
+    // transactions follow one by one, each under the nonce lock).
+    const firstPerBlock = (xs: readonly { ms: number; kind: string; block: bigint | string }[]) => {
+      const first = new Map<string, number>();
+      for (const x of xs) if (x.kind === "price") first.set(String(x.block), Math.min(first.get(String(x.block)) ?? Infinity, x.ms));
+      return [...first.values()];
+    };
+    const oursFirst = firstPerBlock(oursSamples);
+    const baseFirst = firstPerBlock(baseSent);
     const allBlocksToIncl = perRound.flatMap((r) => r.blocksToInclusion);
     const totalTargets = perRound.reduce((s, r) => s + r.targets, 0);
     const totalNext = perRound.reduce((s, r) => s + r.caughtNextBlock, 0);
@@ -435,6 +446,10 @@ async function main() {
       latencyMs: {
         ours: { samples: oursPrice.length, p50: pct(oursPrice, 50), p99: pct(oursPrice, 99), max: pct(oursPrice, 100) },
         baseline: { samples: basePrice.length, p50: pct(basePrice, 50), p99: pct(basePrice, 99), max: pct(basePrice, 100) },
+        firstBroadcastPerPriceBlock: {
+          ours: { samples: oursFirst.length, p50: pct(oursFirst, 50), max: pct(oursFirst, 100) },
+          baseline: { samples: baseFirst.length, p50: pct(baseFirst, 50), max: pct(baseFirst, 100) },
+        },
         baselineScanMs: { p50: pct(baseScan, 50), p99: pct(baseScan, 99) },
         baselineSkippedBusy: baseTicks.filter((t) => t.skipped).length,
       },
@@ -515,6 +530,8 @@ async function main() {
       ["price→broadcast p50 (ms)", String(L.ours.p50), String(L.baseline.p50)],
       ["price→broadcast p99 (ms)", String(L.ours.p99), String(L.baseline.p99)],
       ["latency samples", String(L.ours.samples), String(L.baseline.samples)],
+      ["first broadcast per price, p50 (ms)", String(L.firstBroadcastPerPriceBlock.ours.p50), String(L.firstBroadcastPerPriceBlock.baseline.p50)],
+      ["first broadcast per price, max (ms)", String(L.firstBroadcastPerPriceBlock.ours.max), String(L.firstBroadcastPerPriceBlock.baseline.max)],
       ["RPC requests/block, steady", String(result.rpcPerBlock.steadyState.ours), String(result.rpcPerBlock.steadyState.baseline)],
       ["liquidations (events)", String(result.sends.liquidationsByKeeper.ours), String(result.sends.liquidationsByKeeper.baseline)],
       ["caught in next block (first)", String(perRound.reduce((s, r) => s + r.caughtNextBlockByOurs, 0)), String(perRound.reduce((s, r) => s + r.caughtNextBlockByBaseline, 0))],
