@@ -25,6 +25,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { mulberry32 } from "./random.ts";
 
 export type FaultPhase = "before" | "after";
 
@@ -101,18 +102,6 @@ export type FaultProxy = {
 };
 
 type JsonRpcCall = { jsonrpc?: string; id?: unknown; method?: string; params?: unknown[] };
-
-/** mulberry32: a small, fast, seedable 32-bit PRNG; uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const emptyInjected = (): Record<FaultKind, number> => ({ latency: 0, reset: 0, drop: 0, rateLimit: 0, http5xx: 0, rpcError: 0, stale: 0 });
 

@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { BlockRow, KeeperRow, LabReport, LiquidationRow, MarketBlockRow, RunReport } from "../../../src/sim/report/types.ts";
 import { REPORT_VERSION } from "../../../src/sim/report/types.ts";
+import { mulberry32 } from "../../support/random.ts";
 
 /**
  * A plausible LabReport for the renderer's tests, built by a toy crash simulation: deterministic
@@ -49,18 +50,6 @@ const BLOCK_TIME = 2;
 const START_BLOCK = 120;
 const INSURANCE_START = 150_000;
 const GAS_USD = 0.42;
-
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(rand: () => number, chars: number): string {
   let s = "0x";
@@ -154,7 +143,7 @@ function summary(preset: string, p: Policy): Record<string, string> {
 
 function simulateRun(preset: string, runIndex: number, prices: number[][], population: readonly Trader[], seed: number): RunReport {
   const policy = POLICIES[preset] ?? POLICIES.reference!;
-  const rand = prng(seed * 7919 + runIndex * 104_729);
+  const rand = mulberry32(seed * 7919 + runIndex * 104_729);
   const accounts = population.map((t) => ({ ...t }));
   const keepers = [
     { name: "fast", address: hex(rand, 40), latencyMs: 120, minProfit: 0.5, perBlock: 4 },
@@ -418,7 +407,7 @@ export function fixtureReport(options: FixtureOptions = {}): LabReport {
   const presets = options.presets ?? ["reference", "hyperliquid", "bitmex"];
   const blocks = options.blocks ?? 100;
   const seed = options.seed ?? 42;
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const prices = pricePaths(blocks, rand);
   const population = traders(options.traders ?? 90, rand);
   return {
