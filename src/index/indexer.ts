@@ -49,6 +49,8 @@ export type IndexerInputs = {
   maxReorgDepth?: number;
   /** First eth_getLogs range, in blocks. Default 2,000. */
   chunkSize?: number;
+  /** Logs one eth_getLogs answer should hold at most (ranges are sized for it). Default 10,000. */
+  targetLogs?: number;
   /** Largest eth_getLogs range. Default max(10,000, chunkSize). */
   maxChunkSize?: number;
   retry?: Partial<RetryPolicy>;
@@ -145,6 +147,7 @@ export class Indexer {
       market: this.market,
       logger: this.logger,
       chunkSize: inputs.chunkSize,
+      targetLogs: inputs.targetLogs,
       maxChunkSize: inputs.maxChunkSize,
     });
     this._state = new IndexState({ startBlock: this.deployBlock, maxReorgDepth: this.maxReorgDepth });

@@ -14,6 +14,12 @@ import { LogRangeTooLargeError, type IndexRpc } from "./rpc.ts";
  * limits blocks (a fixed limit: one refusal, not one every few chunks), for 8 successes when it
  * limits results (that depends on how dense the logs are, so sparse blocks later may take more).
  * A single block that is still refused cannot be split: {@link LogRangeUnsplittableError}.
+ *
+ * Results are bounded too, by the keeper itself: a node without limits (Anvil) answers any range,
+ * and 500,000 logs in one answer hold ~500 MB of JSON in memory at once. Without a configured
+ * `chunkSize` the first range is a few blocks and grows ×4 while answers stay small (six requests
+ * to reach 4,096 blocks on a sparse chain); an answer above `targetLogs` shrinks the next range in
+ * proportion, and growth waits until answers are at most half the target.
  */
 
 export type LogSourceInputs = {
@@ -24,6 +30,8 @@ export type LogSourceInputs = {
   chunkSize?: number;
   /** Chunks never grow beyond this. Default max(10,000, chunkSize). */
   maxChunkSize?: number;
+  /** Logs one answer should hold at most (ranges are sized for it). Default 10,000. */
+  targetLogs?: number;
 };
 
 export type LogChunk = {
@@ -42,6 +50,9 @@ export class LogRangeUnsplittableError extends BaseError {
 }
 
 const GROW_AFTER = 2;
+/** First range without a configured chunk size, in blocks, and its growth factor while answers are small. */
+const RAMP_START = 4n;
+const RAMP_FACTOR = 4n;
 /** Full-size successes a results-limit refusal caps growth for. */
 const RESULTS_CEILING_TTL = 8;
 
@@ -56,14 +67,19 @@ export class LogSource {
   private blockCap: bigint | undefined;
   /** Last range refused for its results: growth stays below it for a few chunks. */
   private ceiling: { size: bigint; ttl: number } | undefined;
+  private readonly targetLogs: number;
+  /** Growing ×RAMP_FACTOR per small answer, until the first answer that is not small or a refusal. */
+  private ramping: boolean;
 
   constructor(inputs: LogSourceInputs) {
     this.rpc = inputs.rpc;
     this.market = inputs.market;
     this.logger = inputs.logger;
     const start = BigInt(Math.max(1, Math.floor(inputs.chunkSize ?? 2_000)));
-    this.size = start;
     this.maxChunkSize = BigInt(Math.max(Number(start), Math.floor(inputs.maxChunkSize ?? 10_000)));
+    this.ramping = inputs.chunkSize === undefined;
+    this.size = this.ramping ? RAMP_START : start;
+    this.targetLogs = Math.max(1, Math.floor(inputs.targetLogs ?? 10_000));
   }
 
   /** The current chunk size, in blocks. */
@@ -89,7 +105,7 @@ export class LogSource {
         this.shrink(from, to, e);
         continue;
       }
-      if (to - from + 1n === span) this.grow();
+      if (to - from + 1n === span) this.sizeAfter(span, logs.length);
       yield { fromBlock: from, toBlock: to, addresses: address, logs };
       from = to + 1n;
     }
@@ -119,6 +135,7 @@ export class LogSource {
   }
 
   private shrink(from: bigint, to: bigint, e: LogRangeTooLargeError): void {
+    this.ramping = false;
     const span = to - from + 1n;
     if (span <= 1n) throw new LogRangeUnsplittableError(from, e);
     let next = e.suggestedSize !== undefined && e.suggestedSize < span ? e.suggestedSize : span / 2n;
@@ -132,6 +149,27 @@ export class LogSource {
       this.ceiling = { size: span, ttl: RESULTS_CEILING_TTL };
     }
     this.logger.debug({ msg: "eth_getLogs range refused, shrinking", fromBlock: from, toBlock: to, limit: e.limit, chunkSize: Number(next) });
+  }
+
+  /** After a full-size answer of `n` logs over `span` blocks: shrink to the log target, or grow. */
+  private sizeAfter(span: bigint, n: number): void {
+    if (n > this.targetLogs) {
+      const next = (span * BigInt(this.targetLogs)) / BigInt(n);
+      this.size = next > 0n ? next : 1n;
+      this.successes = 0;
+      this.ramping = false;
+      this.ceiling = { size: span, ttl: RESULTS_CEILING_TTL };
+      this.logger.debug({ msg: "eth_getLogs answer above the log target, shrinking", logs: n, chunkSize: Number(this.size) });
+      return;
+    }
+    if (this.ramping && n * 4 <= this.targetLogs) {
+      const next = span * RAMP_FACTOR;
+      this.size = next > this.maxChunkSize ? this.maxChunkSize : next;
+      if (this.size === this.maxChunkSize) this.ramping = false;
+      return;
+    }
+    this.ramping = false;
+    if (n * 2 <= this.targetLogs) this.grow();
   }
 
   private grow(): void {

@@ -6,9 +6,11 @@ import {
   RpcRequestError,
   TimeoutError,
   hexToBigInt,
+  toHex,
   type Hex,
 } from "viem";
 import { beforeEach, describe, expect, it } from "vitest";
+import { indexTopics } from "../../src/index/events.ts";
 import { Indexer } from "../../src/index/indexer.ts";
 import { LogRangeUnsplittableError } from "../../src/index/logSource.ts";
 import { classifyRpcError, rangeLimitOf, suggestedRangeSize } from "../../src/index/rpc.ts";
@@ -97,6 +99,34 @@ describe("adaptive eth_getLogs chunks", () => {
     expect(getLogs).toBe(calls.filter((c) => c.method === "eth_getLogs").length);
     const errors = await metrics.rpcErrors.get();
     expect(errors.values.find((v) => v.labels.method === "eth_getLogs")!.value).toBe(calls.filter((c) => c.failed).length);
+  });
+
+  it("without a chunk size: starts at 4 blocks, grows ×4 while answers are small, and keeps answers near the log target", async () => {
+    const calls: Call[] = [];
+    const client = faultyClient(wd.chain.anvil.rpcUrl, () => undefined, calls);
+    const ix = new Indexer(indexerInputs(wd, { client, maxReorgDepth: 3, targetLogs: 6 }));
+    await ix.backfill();
+    await expectIndexMatchesChain(ix, wd);
+    const requests = calls.filter((c) => c.method === "eth_getLogs" && span(c.params as unknown[]));
+    const spans = requests.map((c) => span(c.params as unknown[])!);
+    const size = (s: { from: bigint; to: bigint }) => Number(s.to - s.from + 1n);
+    expect(spans[0]).toMatchObject({ from: wd.deployment.deployBlock, to: wd.deployment.deployBlock + 3n });
+    // Each answer is counted against the chain's own logs for the same filter: one above the
+    // target makes the next consecutive range smaller.
+    const counts = await Promise.all(
+      requests.map((c) => wd.chain.publicClient.request({ method: "eth_getLogs", params: c.params as never }).then((l) => (l as unknown[]).length)),
+    );
+    let shrunk = 0;
+    for (let i = 0; i + 1 < spans.length; i++) {
+      const next = spans[i + 1]!;
+      if (counts[i]! > 6 && next.from === spans[i]!.to + 1n && next.to < scenarioEnd) {
+        expect(size(next)).toBeLessThan(size(spans[i]!));
+        shrunk++;
+      }
+    }
+    expect(shrunk).toBeGreaterThan(0);
+    // On the empty blocks after the scenario, the range grows again well past where it started.
+    expect(Math.max(...spans.filter((s) => s.from > scenarioEnd).map(size))).toBeGreaterThanOrEqual(16);
   });
 
   it("learns a provider's fixed block limit from one refusal (QuickNode)", async () => {
