@@ -662,10 +662,6 @@ export class Executor {
   // ------------------------------------------------------------------------------------------
 
   /**
-   * Process a new head: settle what was mined, replace what is stuck, drop what another
-   * transaction displaced. Call it for every head; a call while one runs returns that run.
-   */
-  /**
    * Learn of a new head before planning on it (the keeper calls this as soon as its index is at
    * `block`, and `onBlock` once its submissions are out).
    */
@@ -673,6 +669,10 @@ export class Executor {
     if (this.head === undefined || block.number >= this.head.number) this.head = block;
   }
 
+  /**
+   * Process a new head: settle what was mined, replace what is stuck, drop what another
+   * transaction displaced. Call it for every head; a call while one runs returns that run.
+   */
   onBlock(block: BlockHead): Promise<void> {
     this.head = block;
     this.budgetHasRoom();
