@@ -26,11 +26,19 @@ const IS_KEY = /^(?:0[xX])?[0-9a-fA-F]{64}$/;
  * replaced wherever it appears literally.
  */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
-  if (secrets.length === 0) return text;
+  return secretScrubber(secrets)(text);
+}
+
+/** {@link scrubSecrets} for a fixed list, sorted once (the logger runs it on every line). */
+function secretScrubber(secrets: readonly string[]): (text: string) => string {
   const keys = new Set(secrets.filter((s) => IS_KEY.test(s)).map((s) => s.slice(-64).toLowerCase()));
-  let out = keys.size === 0 ? text : text.replace(HEX_32, (m) => (keys.has(m.slice(-64).toLowerCase()) ? "[redacted]" : m));
-  for (const s of secrets) if (s.length > 0 && !IS_KEY.test(s) && out.includes(s)) out = out.split(s).join("[redacted]");
-  return out;
+  const others = secrets.filter((s) => s.length > 0 && !IS_KEY.test(s));
+  if (keys.size === 0 && others.length === 0) return (text) => text;
+  return (text) => {
+    let out = keys.size === 0 ? text : text.replace(HEX_32, (m) => (keys.has(m.slice(-64).toLowerCase()) ? "[redacted]" : m));
+    for (const s of others) if (out.includes(s)) out = out.split(s).join("[redacted]");
+    return out;
+  };
 }
 
 export type LoggerInputs = {
@@ -52,11 +60,11 @@ export type LoggerInputs = {
  * message or a nested object never reaches the output.
  */
 export function createLogger(inputs: LoggerInputs = {}): Logger {
-  const secrets = inputs.secrets ?? [];
+  const scrub = secretScrubber(inputs.secrets ?? []);
   const dest = inputs.destination ?? process.stderr;
   const stream = {
     write(line: string) {
-      dest.write(scrubSecrets(line, secrets));
+      dest.write(scrub(line));
     },
   };
   const options: LoggerOptions = {
