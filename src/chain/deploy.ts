@@ -4,10 +4,15 @@ import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { SeedablePerpMarket } from "../../abi/SeedablePerpMarket.ts";
 import type { MarketSpec, Preset } from "../config/presets.ts";
-import type { LiquidationParams } from "../engine/index.ts";
+import type { GlobalLiquidationParams, LiquidationParams } from "../engine/index.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { ChainClients } from "./clients.ts";
 import { feedAnswer } from "./prices.ts";
+
+/** A preset's global rules as the contract's GlobalLiquidationParams struct (constructor, setGlobalLiquidationParams). */
+export function globalParamsArg(g: GlobalLiquidationParams) {
+  return { cooldown: Number(g.cooldown), backstopPpm: Number(g.backstopPpm), keeperSharePpm: Number(g.keeperSharePpm) };
+}
 
 /** A preset's liquidation rules as the contract's LiquidationParams struct (addMarket, setLiquidationParams). */
 export function liquidationParamsArg(l: LiquidationParams) {
@@ -77,7 +82,7 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
       bytecode: p.seedable ? SeedablePerpMarket.bytecode : PerpMarket.bytecode,
       args: [
         token.address,
-        { cooldown: Number(g.cooldown), backstopPpm: Number(g.backstopPpm), keeperSharePpm: Number(g.keeperSharePpm) },
+        globalParamsArg(g),
       ],
     }),
   );

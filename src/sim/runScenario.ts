@@ -28,7 +28,7 @@ import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { ANVIL_DEFAULT_MNEMONIC, AnvilStartError, startAnvil, type AnvilInstance } from "../chain/anvil.ts";
 import { connect, redactUrl, type ChainClients } from "../chain/clients.ts";
-import { deployReferenceMarket, liquidationParamsArg, type Deployment } from "../chain/deploy.ts";
+import { deployReferenceMarket, globalParamsArg, liquidationParamsArg, type Deployment } from "../chain/deploy.ts";
 import { checkDeploymentCode } from "../chain/deployment.ts";
 import { feedAnswer } from "../chain/prices.ts";
 import { readMarketStates } from "../chain/reads.ts";
@@ -348,7 +348,6 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
     p.preset,
     existing.markets.map((d) => ({ symbol: d.symbol, tiers: [...(states.get(d.id)?.tiers ?? [])] })),
   );
-  const g = p.preset.global;
   const l = p.preset.liquidation;
   const calls: OwnerCall[] = [
     marketCall(
@@ -356,7 +355,7 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
       encodeFunctionData({
         abi: PerpMarket.abi,
         functionName: "setGlobalLiquidationParams",
-        args: [{ cooldown: Number(g.cooldown), backstopPpm: Number(g.backstopPpm), keeperSharePpm: Number(g.keeperSharePpm) }],
+        args: [globalParamsArg(p.preset.global)],
       }),
     ),
     ...existing.markets.map((d) =>
@@ -365,10 +364,7 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
         encodeFunctionData({
           abi: PerpMarket.abi,
           functionName: "setLiquidationParams",
-          args: [
-            BigInt(d.id),
-            liquidationParamsArg(l),
-          ],
+          args: [BigInt(d.id), liquidationParamsArg(l)],
         }),
       ),
     ),
