@@ -11,9 +11,8 @@ import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { SeedablePerpMarket } from "../../abi/SeedablePerpMarket.ts";
 import type { ChainClients } from "../chain/clients.ts";
 import type { Deployment } from "../chain/deploy.ts";
-import { readValuation } from "../chain/reads.ts";
 import { BaseError } from "../lib/errors.ts";
-import { planTraders, SeedPlanError, type SeedMarket, type TraderPlan } from "./seedTraders.ts";
+import { planTraders, seedMarkets, type TraderPlan } from "./seedTraders.ts";
 
 export type SeedBulkParameters = {
   count: number;
@@ -40,14 +39,7 @@ export async function seedTradersInBulk(c: ChainClients, deployment: Deployment,
   const pub = c.publicClient;
   const wallet = c.walletClient;
   const market = deployment.contracts.market;
-  const v = await readValuation(c, market);
-  const markets: SeedMarket[] = deployment.markets.map((d) => {
-    const state = v.markets.get(d.id);
-    const price = v.prices.get(d.id);
-    if (!state || price === undefined) throw new SeedPlanError(`market ${d.symbol} (id ${d.id}) is not on chain`);
-    return { ...state, symbol: d.symbol, price };
-  });
-  const traders = planTraders({ count: p.count, seed: p.seed, markets, keys: false });
+  const traders = planTraders({ count: p.count, seed: p.seed, markets: await seedMarkets(c, deployment), keys: false });
   if (traders.length === 0) return { traders, transactions: 0 };
 
   const block = await pub.getBlock();
