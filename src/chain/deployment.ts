@@ -1,8 +1,7 @@
-import { readFileSync, statSync, type Stats } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
 import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
-import { writeFileAtomic } from "../lib/atomicFile.ts";
+import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
 import { BaseError, ConfigError } from "../lib/errors.ts";
 import type { ChainClients } from "./clients.ts";
 import type { Deployment } from "./deploy.ts";
@@ -99,30 +98,13 @@ export function readDeployment(path: string): Deployment {
  * transaction is sent. Missing parent directories are fine: {@link writeDeployment} creates them.
  */
 export function checkOutputPath(path: string): void {
-  const st = statIfAny(path);
-  if (st?.isDirectory()) throw new ConfigError(path, ["is a directory, expected a file path"]);
-  let dir = dirname(path);
-  for (;;) {
-    const d = statIfAny(dir);
-    if (d) {
-      if (!d.isDirectory()) throw new ConfigError(path, [`${dir} is not a directory`]);
-      return;
-    }
-    const up = dirname(dir);
-    if (up === dir) return;
-    dir = up;
+  const found = nearestExisting(path, (at, code) => new ConfigError(at, [code === "ENAMETOOLONG" ? "the path is too long" : `cannot use this path (${code ?? "error"})`]));
+  if (!found) return;
+  if (found.at === path) {
+    if (found.stat.isDirectory()) throw new ConfigError(path, ["is a directory, expected a file path"]);
+    return;
   }
-}
-
-/** stat, or undefined where nothing is (ENOENT, or ENOTDIR: a file on the way); other errors one line. */
-function statIfAny(path: string): Stats | undefined {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOTDIR") return undefined;
-    throw new ConfigError(path, [code === "ENAMETOOLONG" ? "the path is too long" : `cannot use this path (${code ?? "error"})`]);
-  }
+  if (!found.stat.isDirectory()) throw new ConfigError(path, [`${found.at} is not a directory`]);
 }
 
 /**

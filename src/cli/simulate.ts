@@ -1,9 +1,9 @@
-import { accessSync, chmodSync, constants as fsConstants, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { accessSync, chmodSync, constants as fsConstants } from "node:fs";
+import { join, resolve } from "node:path";
 import { readDeployment } from "../chain/deployment.ts";
 import { loadPreset } from "../config/presets.ts";
 import { parseWad } from "../engine/index.ts";
-import { writeFileAtomic } from "../lib/atomicFile.ts";
+import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createLogger } from "../lib/logger.ts";
 import { renderReport } from "../sim/report/render/index.ts";
@@ -123,27 +123,14 @@ function checkHttpUrl(value: string): void {
  * no permission on the nearest existing directory. Missing directories are created at the end.
  */
 export function checkOutputDir(dir: string, shown = dir): void {
-  let at = dir;
-  for (;;) {
-    let st: ReturnType<typeof statSync>;
-    try {
-      st = statSync(at, { throwIfNoEntry: false });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOTDIR") throw new ConfigError(shown, [`cannot use it (${(e as NodeJS.ErrnoException).code ?? "error"})`]);
-      st = undefined; // a file further up: found below
-    }
-    if (st) {
-      if (!st.isDirectory()) throw new ConfigError(shown, [at === dir ? "is a file, expected a directory" : `${at} is not a directory`]);
-      try {
-        accessSync(at, fsConstants.W_OK | fsConstants.X_OK);
-      } catch {
-        throw new ConfigError(shown, [`cannot write to ${at === dir ? "the directory" : at}`]);
-      }
-      return;
-    }
-    const up = dirname(at);
-    if (up === at) return;
-    at = up;
+  const found = nearestExisting(dir, (_at, code) => new ConfigError(shown, [`cannot use it (${code ?? "error"})`]));
+  if (!found) return;
+  const { at, stat } = found;
+  if (!stat.isDirectory()) throw new ConfigError(shown, [at === dir ? "is a file, expected a directory" : `${at} is not a directory`]);
+  try {
+    accessSync(at, fsConstants.W_OK | fsConstants.X_OK);
+  } catch {
+    throw new ConfigError(shown, [`cannot write to ${at === dir ? "the directory" : at}`]);
   }
 }
 

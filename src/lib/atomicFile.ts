@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 /**
@@ -29,4 +29,26 @@ export function writeFileAtomic(path: string, text: string): void {
 /** JSON with bigints as decimal strings. */
 export function stringifyWithBigints(value: unknown, space = 2): string {
   return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), space);
+}
+
+/**
+ * The nearest path at or above `path` that exists, with its stat; undefined when none does.
+ * A file on the way (ENOTDIR) counts as nothing there: the walk goes on up and finds that file.
+ * Any other error (ENAMETOOLONG, EACCES, …) goes to `fail` with the path and the code: checks of
+ * output paths say it in their own words, before anything is written.
+ */
+export function nearestExisting(path: string, fail: (at: string, code: string | undefined) => Error): { at: string; stat: Stats } | undefined {
+  for (let at = path; ; ) {
+    let stat: Stats | undefined;
+    try {
+      stat = statSync(at, { throwIfNoEntry: false });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "ENOTDIR") throw fail(at, code);
+    }
+    if (stat) return { at, stat };
+    const up = dirname(at);
+    if (up === at) return undefined;
+    at = up;
+  }
 }
