@@ -135,17 +135,25 @@ function maxBlock(runs: readonly RunReport[]): number {
   return Math.max(1, ...runs.flatMap((r) => r.blocks.map((b) => x(r, b.block))));
 }
 
-function perRunLine(args: {
+/** The encoding of a single-view spec (vega-lite does not export the type by name). */
+type UnitEncoding = NonNullable<Extract<TopLevelSpec, { mark: unknown; encoding?: unknown }>["encoding"]>;
+
+type LineArgs = {
   runs: readonly RunReport[];
   columns: readonly RunColumn[];
   title: string;
   subtitle: string;
   unit: Unit;
   yTitle: string;
-  pick: (row: RunReport["blocks"][number]) => number;
-}): TopLevelSpec {
+};
+
+function perRunLine(args: LineArgs & { pick: (row: RunReport["blocks"][number]) => number }): TopLevelSpec {
+  return stepLines(args, series(args.runs, args.columns, args.pick));
+}
+
+/** Step lines of `values` over the blocks, one colour per run (plus any `extra` encoding channel). */
+function stepLines(args: LineArgs, values: { value: number }[], extra: Pick<UnitEncoding, "strokeDash"> = {}): TopLevelSpec {
   const { runs, columns } = args;
-  const values = series(runs, columns, args.pick);
   return {
     config: CONFIG,
     title: { text: args.title, subtitle: args.subtitle },
@@ -158,6 +166,7 @@ function perRunLine(args: {
       x: xBlocks(maxBlock(runs)),
       y: { field: "value", type: "quantitative", axis: yAxis(args.unit, args.yTitle, maxAbs(values)), scale: { zero: true, nice: true } },
       color: colour(columns, HALF_WIDTH),
+      ...extra,
     },
   };
 }
@@ -265,28 +274,17 @@ function badDebtChart(runs: readonly RunReport[], columns: readonly RunColumn[])
     }),
   );
   const kinds = withOpen ? [RECORDED, OPEN] : [RECORDED];
+  const subtitle = withOpen ? "Recorded (solid) and still open (dashed); lower is better" : "Recorded, cumulative; no run had an open deficit";
   return {
     series: kinds.length,
-    spec: {
-      config: CONFIG,
-      title: { text: "Bad debt", subtitle: withOpen ? "Recorded (solid) and still open (dashed); lower is better" : "Recorded, cumulative; no run had an open deficit" },
-      autosize: { type: "fit-x", contains: "padding" },
-      width: HALF_WIDTH,
-      height: HEIGHT,
-      data: { values },
-      mark: { type: "line", interpolate: "step-after", strokeWidth: 2.25 },
-      encoding: {
-        x: xBlocks(maxBlock(runs)),
-        y: { field: "value", type: "quantitative", axis: yAxis("usd", "Bad debt (USD)", maxAbs(values)), scale: { zero: true, nice: true } },
-        color: colour(columns, HALF_WIDTH),
-        strokeDash: {
-          field: "kind",
-          type: "nominal",
-          scale: { domain: kinds, range: [[1, 0], [6, 4]] },
-          legend: withOpen ? { orient: "bottom", direction: "horizontal", title: null, symbolStrokeColor: "#4a5360", offset: 12, labelLimit: 240 } : null,
-        },
+    spec: stepLines({ runs, columns, title: "Bad debt", subtitle, unit: "usd", yTitle: "Bad debt (USD)" }, values, {
+      strokeDash: {
+        field: "kind",
+        type: "nominal",
+        scale: { domain: kinds, range: [[1, 0], [6, 4]] },
+        legend: withOpen ? { orient: "bottom", direction: "horizontal", title: null, symbolStrokeColor: "#4a5360", offset: 12, labelLimit: 240 } : null,
       },
-    },
+    }),
   };
 }
 
