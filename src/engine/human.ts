@@ -66,11 +66,18 @@ export function wadToDecimal(x: bigint): Decimal {
 
 /** WAD → "1,234.56" (rounded half-even to `dp` places, thousands separated). */
 export function formatWad(x: bigint, dp = 2): string {
-  const fixed = wadToDecimal(x).toFixed(dp);
-  const [int, frac] = fixed.split(".");
-  const sign = int!.startsWith("-") ? "-" : "";
-  const digits = int!.replace("-", "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return frac === undefined ? `${sign}${digits}` : `${sign}${digits}.${frac}`;
+  return formatGrouped(wadToDecimal(x), dp);
+}
+
+/**
+ * An exact decimal → "1,234.56": rounded half-even to `dp` places, thousands separated; a negative
+ * value that rounds to zero keeps its minus ("-0.00"), so a loss never reads as nothing.
+ */
+export function formatGrouped(d: Decimal, dp = 2): string {
+  const negative = d.isNegative() && !d.isZero();
+  const [int, frac] = d.abs().toFixed(dp, Decimal.ROUND_HALF_EVEN).split(".");
+  const digits = int!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${negative ? "-" : ""}${digits}${frac === undefined ? "" : `.${frac}`}`;
 }
 
 /** WAD → "$1,234.56" / "-$12.00". */

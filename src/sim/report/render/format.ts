@@ -1,4 +1,5 @@
 import { Decimal } from "decimal.js";
+import { formatGrouped } from "../../../engine/index.ts";
 
 /**
  * Human formatting of report.json's exact decimal strings. Every function takes the string as
@@ -36,12 +37,7 @@ export function sumDecimal(values: readonly string[]): string {
 
 /** "1234567.891" → "1,234,567.89"; the sign is kept even when the rounded value is zero. */
 export function formatDecimal(value: string, dp = 2): string {
-  const d = toDecimal(value);
-  const negative = d.isNegative() && !d.isZero();
-  const fixed = d.abs().toFixed(dp, Decimal.ROUND_HALF_EVEN);
-  const [int, frac] = fixed.split(".");
-  const digits = int!.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${negative ? "-" : ""}${digits}${frac === undefined ? "" : `.${frac}`}`;
+  return formatGrouped(toDecimal(value), dp);
 }
 
 /** USD: "-1234.5" → "-$1,234.50". */
