@@ -13,7 +13,6 @@
  * atomically every few blocks and at shutdown, so a restart neither backfills nor double-sends.
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { setTimeout as setTimeoutPromise } from "node:timers/promises";
 import { dirname } from "node:path";
 import { getAddress, type Account as ViemAccount, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import type { Deployment } from "../chain/deploy.ts";
@@ -455,45 +454,4 @@ function inFlightFromJson(j: Record<string, unknown>): InFlightTx {
   if (j.gas !== undefined) tx.gas = big(j.gas);
   if (Array.isArray(j.previousHashes)) tx.previousHashes = j.previousHashes as Hex[];
   return tx;
-}
-
-/**
- * Follow the chain head by polling `latest` every `intervalMs` (one request per poll) and hand
- * each new head to the keeper. Resolves when `signal` aborts.
- */
-export async function followHeads(
-  client: PublicClient<Transport, Chain>,
-  keeper: Keeper,
-  intervalMs: number,
-  signal: AbortSignal,
-  logger: Logger,
-): Promise<void> {
-  let last: Hex | undefined;
-  while (!signal.aborted) {
-    try {
-      const b = await client.getBlock({ blockTag: "latest" });
-      if (b.hash && b.hash !== last && b.number !== null) {
-        last = b.hash;
-        await keeper.onHead({
-          number: b.number,
-          hash: b.hash,
-          parentHash: b.parentHash,
-          timestamp: b.timestamp,
-          baseFeePerGas: b.baseFeePerGas ?? 0n,
-        });
-      }
-    } catch (e) {
-      logger.warn({ err: e }, "reading the chain head failed; retrying");
-    }
-    await sleepUnlessAborted(intervalMs, signal);
-  }
-}
-
-/** Wait `ms`, or less if `signal` aborts; leaves no listener behind either way. */
-export async function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  try {
-    await setTimeoutPromise(ms, undefined, { signal });
-  } catch (e) {
-    if (!signal.aborted) throw e;
-  }
 }
