@@ -2,12 +2,14 @@ import { pino, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
 
-/** Field paths that may hold secrets; pino replaces them with "[redacted]". */
+/**
+ * Field paths whose whole value is a secret; pino replaces them with "[redacted]". Only names that
+ * mean a secret: a common name such as `key` holds targets and cache keys in our own lines, and a
+ * secret under any name is masked by value anyway (see `createLogger`).
+ */
 export const REDACT_PATHS = [
   "privateKey",
-  "key",
   "*.privateKey",
-  "*.key",
   "account.privateKey",
   "KEEPER_PRIVATE_KEY",
   "DEPLOYER_PRIVATE_KEY",
@@ -17,7 +19,8 @@ export const REDACT_PATHS = [
 ];
 
 const HEX_32 = /(?:0[xX])?[0-9a-fA-F]{64}(?![0-9a-fA-F])/g;
-const IS_KEY = /^(?:0[xX])?[0-9a-fA-F]{64}$/;
+/** A private key as a person may write it: 64 hex digits behind any number of 0x / 0X prefixes. */
+const IS_KEY = /^(?:0[xX])*[0-9a-fA-F]{64}$/;
 
 /**
  * Replace every listed secret in `text` with [redacted]. A 32-byte hex secret (a private key) is
