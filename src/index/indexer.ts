@@ -56,6 +56,8 @@ export type IndexerInputs = {
   retry?: Partial<RetryPolicy>;
   /** Requests in flight at once for headers and per-block logs. Default 8. */
   concurrency?: number;
+  /** Shutdown: requests stop, and retries end their backoff at once (see IndexRpc). */
+  signal?: AbortSignal;
 };
 
 export type { BlockHead };
@@ -141,7 +143,7 @@ export class Indexer {
     this.metrics = inputs.metrics;
     this.maxReorgDepth = inputs.maxReorgDepth ?? 64;
     this.concurrency = inputs.concurrency ?? 8;
-    this.rpc = new IndexRpc({ client: inputs.client, metrics: inputs.metrics, logger: this.logger, retry: inputs.retry });
+    this.rpc = new IndexRpc({ client: inputs.client, metrics: inputs.metrics, logger: this.logger, retry: inputs.retry, signal: inputs.signal });
     this.source = new LogSource({
       rpc: this.rpc,
       market: this.market,

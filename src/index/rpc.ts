@@ -12,9 +12,10 @@ import {
   type RpcLog,
 } from "viem";
 import { countsRpcRequests } from "../chain/clients.ts";
-import { BaseError } from "../lib/errors.ts";
+import { BaseError, throwIfAborted } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
+import { sleep } from "../lib/sleep.ts";
 
 /**
  * The indexer's JSON-RPC calls: each attempt is one request counted in
@@ -183,16 +184,29 @@ export type IndexRpcInputs = {
   metrics: Metrics;
   logger: Logger;
   retry?: Partial<RetryPolicy>;
+  /** Shutdown: no request is started after it fires, and a retry's backoff ends at once. */
+  signal?: AbortSignal;
 };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function retryAfterMs(e: unknown): number | undefined {
+/** The wait a 429/503 `Retry-After` asks for (seconds or an HTTP date), in ms. */
+function retryAfterMs(e: unknown, now = Date.now()): number | undefined {
   const http = chain(e).find((c): c is HttpRequestError => c instanceof HttpRequestError);
-  const value = http?.headers?.get("Retry-After");
+  const value = http?.headers?.get("Retry-After")?.trim();
   if (!value) return undefined;
-  const seconds = Number.parseInt(value, 10);
-  return Number.isNaN(seconds) ? undefined : seconds * 1000;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * How long to wait before retry number `attempt + 1`: what the provider's `Retry-After` asks, or
+ * exponential backoff with jitter; never more than `policy.maxDelayMs`, so a provider cannot stall
+ * a tick for as long as it likes.
+ */
+export function retryDelayMs(e: unknown, attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  const asked = retryAfterMs(e);
+  return Math.min(policy.maxDelayMs, asked ?? Math.round(backoff * (0.5 + random() / 2)));
 }
 
 export function toBlockHead(b: RpcBlock): BlockHead {
@@ -207,8 +221,10 @@ export class IndexRpc {
   readonly retry: RetryPolicy;
   /** Count requests here, unless the client's transport already does (connect() with metrics). */
   private readonly countRequests: boolean;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(inputs: IndexRpcInputs) {
+    this.signal = inputs.signal;
     this.client = inputs.client;
     this.metrics = inputs.metrics;
     this.logger = inputs.logger;
@@ -219,6 +235,7 @@ export class IndexRpc {
   /** One counted request with retries on transient errors; other errors are thrown as they are. */
   private async send<T>(method: string, request: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
+      throwIfAborted(this.signal);
       if (this.countRequests) this.metrics.rpcRequests.inc({ method });
       try {
         return await request();
@@ -226,10 +243,9 @@ export class IndexRpc {
         this.metrics.rpcErrors.inc({ method });
         const kind = classifyRpcError(e);
         if (kind !== "transient" || attempt >= this.retry.retries) throw e;
-        const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** attempt);
-        const delay = retryAfterMs(e) ?? Math.round(backoff * (0.5 + Math.random() / 2));
+        const delay = retryDelayMs(e, attempt, this.retry);
         this.logger.warn({ msg: "rpc request failed, retrying", method, attempt: attempt + 1, delayMs: delay, err: e });
-        await sleep(delay);
+        await sleep(delay, this.signal);
       }
     }
   }

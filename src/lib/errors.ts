@@ -51,3 +51,16 @@ export function oneLine(e: unknown): string {
     .trim()
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
+
+/** Work stopped because shutdown began (the process's AbortSignal fired): never retried. */
+export class AbortedError extends BaseError {
+  override name = "AbortedError";
+  constructor(reason?: unknown) {
+    super(`stopped: shutting down${reason === undefined ? "" : ` (${String(reason)})`}`);
+  }
+}
+
+/** Throw {@link AbortedError} when `signal` has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError(signal.reason);
+}
