@@ -55,7 +55,11 @@ export type Tables = {
   markets: Map<number, IndexedMarket>;
   accounts: Map<Address, Account>;
   feeds: Map<Address, FeedSnapshot>;
-  /** Last partial liquidation per account, kept after the account empties (the contract keeps it). */
+  /**
+   * Last partial liquidation of accounts that emptied: the contract keeps the stamp for good, and an
+   * account that comes back inherits it. A live account carries its stamp itself, so each stamp is
+   * held once.
+   */
   partials: Map<Address, bigint>;
   global: Map<"global", GlobalLiquidationParams>;
 };
@@ -191,7 +195,8 @@ export class IndexState {
 
   /** The contract's `lastPartialAt(account)`: 0 if never partially liquidated. */
   lastPartialAt(address: Address): bigint {
-    return this.t.partials.get(getAddress(address)) ?? 0n;
+    const a = getAddress(address);
+    return this.t.accounts.get(a)?.lastPartialAt ?? this.t.partials.get(a) ?? 0n;
   }
 
   /** The latest answer of a market's feed and its WAD price; undefined before its first round. */
@@ -354,8 +359,12 @@ export class IndexState {
     );
   }
 
+  /** Store `next`; an emptied account is dropped, and its cooldown stamp moves to `partials`. */
   private setAccount(address: Address, next: Account): void {
     const empty = next.collateral === 0n && next.positions.length === 0;
+    const parked = this.t.partials.get(address);
+    const stamp = empty && next.lastPartialAt > 0n ? next.lastPartialAt : undefined;
+    if (parked !== stamp) this.write("partials", address, stamp);
     this.write("accounts", address, empty ? undefined : next);
   }
 
@@ -449,9 +458,9 @@ export class IndexState {
       case "Liquidated": {
         if (log.args.full) return;
         const account = log.args.account;
-        this.write("partials", account, ts);
         const a = this.t.accounts.get(account);
         if (a) this.write("accounts", account, { ...a, lastPartialAt: ts });
+        else this.write("partials", account, ts);
         return;
       }
       case "AnswerUpdated": {

@@ -266,3 +266,45 @@ describe("IndexState checkpoints", () => {
     expect(() => s.toJSON()).toThrow(IndexStateError);
   });
 });
+
+describe("defect 7: the partials table keeps each cooldown stamp once", () => {
+  const partialsOf = (s: IndexState) => s.toJSON().partials;
+
+  it("a live account carries its stamp; only an emptied account's stamp stays in `partials`", () => {
+    const s = withMarket();
+    for (let i = 0; i < 50; i++) {
+      const who = `0x${(i + 1).toString(16).padStart(40, "0")}` as Address;
+      applyBlock(s, block(BigInt(12 + 2 * i), [collateral(who, 5n), position(who, 0n, WAD)]));
+      applyBlock(s, block(BigInt(13 + 2 * i), [position(who, 0n, WAD / 2n), liquidated(who, 0n, false, WAD / 2n)]));
+    }
+    expect(s.accounts.size).toBe(50);
+    expect(partialsOf(s)).toEqual([]);
+    expect(s.lastPartialAt(`0x${(1).toString(16).padStart(40, "0")}` as Address)).toBe(T0 + 13n);
+
+    // ALICE empties: the contract keeps her stamp, and so does the index, once.
+    applyBlock(s, block(200n, [collateral(ALICE, 5n), position(ALICE, 0n, WAD)]));
+    applyBlock(s, block(201n, [position(ALICE, 0n, WAD / 2n), liquidated(ALICE, 0n, false, WAD / 2n)]));
+    applyBlock(s, block(202n, [position(ALICE, 0n, 0n, 0n), liquidated(ALICE, 0n, true, 0n), collateral(ALICE, 0n)]));
+    expect(partialsOf(s)).toHaveLength(1);
+    expect(s.lastPartialAt(ALICE)).toBe(T0 + 201n);
+    // She comes back: the stamp moves into her account again.
+    applyBlock(s, block(203n, [collateral(ALICE, 1n)]));
+    expect(s.account(ALICE)?.lastPartialAt).toBe(T0 + 201n);
+    expect(partialsOf(s)).toEqual([]);
+  });
+
+  it("a reorg restores where the stamp was kept", () => {
+    const s = withMarket();
+    applyBlock(s, block(12n, [collateral(ALICE, 5n), position(ALICE, 0n, WAD)]));
+    applyBlock(s, block(13n, [position(ALICE, 0n, WAD / 2n), liquidated(ALICE, 0n, false, WAD / 2n)]));
+    const at13 = view(s);
+    applyBlock(s, block(14n, [position(ALICE, 0n, 0n, 0n), liquidated(ALICE, 0n, true, 0n), collateral(ALICE, 0n)]));
+    const at14 = view(s);
+    applyBlock(s, block(15n, [collateral(ALICE, 1n)]));
+    s.rollbackTo(14n);
+    expect(view(s)).toEqual(at14);
+    s.rollbackTo(13n);
+    expect(view(s)).toEqual(at13);
+    expect(s.account(ALICE)?.lastPartialAt).toBe(T0 + 13n);
+  });
+});
