@@ -35,7 +35,31 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     rpcRequests: new Counter({ name: "keeper_rpc_requests_total", help: "JSON-RPC requests by method", labelNames: ["method"] as const, ...r }),
     rpcErrors: new Counter({ name: "keeper_rpc_errors_total", help: "Failed JSON-RPC requests by method", labelNames: ["method"] as const, ...r }),
     reorgs: new Counter({ name: "keeper_reorgs_total", help: "Chain reorganisations handled", ...r }),
+    engineDistrusted: new Counter({
+      name: "keeper_engine_distrusted_total",
+      help: "Times the executor switched from engine preflight to node simulation (a revert or an unpredicted failed item)",
+      ...r,
+    }),
+    walletInsufficientFunds: new Gauge({
+      name: "keeper_wallet_insufficient_funds",
+      help: "1 while the keeper's wallet cannot pay for its transactions (the node answered insufficient funds), else 0",
+      ...r,
+    }),
+    sendFailures: new Counter({
+      name: "keeper_send_failures_total",
+      help: "eth_sendRawTransaction refusals by kind (nonce_too_low, insufficient_funds, …)",
+      labelNames: ["kind"] as const,
+      ...r,
+    }),
+    candidatesSkipped: new Counter({
+      name: "keeper_candidates_skipped_total",
+      help: "Liquidatable accounts the keeper did not send for, by reason (logged once per account and reason)",
+      labelNames: ["reason"] as const,
+      ...r,
+    }),
     headBlock: new Gauge({ name: "keeper_head_block", help: "Latest block processed", ...r }),
+    headOutages: new Counter({ name: "keeper_head_outages_total", help: "Times reading the chain head started failing (one per outage, not per attempt)", ...r }),
+    headOutageSeconds: new Counter({ name: "keeper_head_outage_seconds_total", help: "Seconds spent unable to read the chain head", ...r }),
     loopDuration: new Histogram({
       name: "keeper_tick_duration_seconds",
       help: "Time to process one new head (index, scan, plan, submit)",
