@@ -2,7 +2,8 @@
  * The cells of the fault matrix: each fault alone, and combinations. See harness.ts for what a
  * cell does and measures.
  */
-import { decodeFunctionData, encodeFunctionData, parseGwei, serializeTransaction, type Address, type Hex } from "viem";
+import { existsSync, readFileSync } from "node:fs";
+import { decodeFunctionData, encodeFunctionData, formatGwei, parseGwei, serializeTransaction, type Address, type Hex } from "viem";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { publishPricesInOneBlock, shockedPrices, clientsOf } from "../keeper/scenario.ts";
@@ -192,6 +193,66 @@ async function killMidFlight(h: CellRun): Promise<void> {
   }
 }
 
+/** Our transactions waiting in the node's pool, with the fee cap each offers. */
+async function ourPooled(h: CellRun): Promise<{ hash: Hex; maxFeePerGas: bigint }[]> {
+  type Pooled = { hash: Hex; maxFeePerGas?: Hex; gasPrice?: Hex };
+  const content = (await h.test.request({ method: "txpool_content" } as never)) as { pending: Record<string, Record<string, Pooled>>; queued: Record<string, Record<string, Pooled>> };
+  const mine = (pool: Record<string, Record<string, Pooled>>) => Object.entries(pool).find(([a]) => a.toLowerCase() === h.keeper.address.toLowerCase())?.[1] ?? {};
+  return [...Object.values(mine(content.pending)), ...Object.values(mine(content.queued))].map((t) => ({ hash: t.hash, maxFeePerGas: BigInt(t.maxFeePerGas ?? t.gasPrice ?? "0x0") }));
+}
+
+/**
+ * Defect 3: the daemon is SIGKILLed right after its broadcast, before any checkpoint holds the
+ * transaction, and the base fee then rises above what the transaction offered, so it stays stuck
+ * in the pool. The restarted daemon must adopt it (the send journal) and replace it, rather than
+ * send its targets again at later nonces that would wait behind it.
+ */
+let stuckBaseFee = 0n;
+async function killWithTxStuck(h: CellRun): Promise<void> {
+  await waitFor(async () => (await ourPooled(h)).length > 0, { timeoutMs: 30_000, intervalMs: 5, message: "the daemon's first broadcast in the pool" });
+  await h.keeper.kill!();
+  const stuck = await ourPooled(h);
+  const cp = h.keeper.checkpointPath;
+  const checkpointed = cp && existsSync(cp) ? ((JSON.parse(readFileSync(cp, "utf8")) as { inFlight?: unknown[] }).inFlight?.length ?? 0) : 0;
+  if (checkpointed > 0) h.notes.push(`the checkpoint already held ${checkpointed} transaction(s): this run did not need the journal`);
+  const offered = stuck.reduce((a, t) => (t.maxFeePerGas > a ? t.maxFeePerGas : a), 0n);
+  stuckBaseFee = offered * 3n;
+  // One block at the raised base fee: the orphans cannot be included and stay in the pool.
+  await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: stuckBaseFee });
+  await h.test.mine({ blocks: 1 });
+  if ((await ourPooled(h)).length !== stuck.length) throw new Error("the orphaned transactions left the pool before the restart");
+  h.injected[`SIGKILL with ${stuck.length} tx in the pool, none checkpointed; base fee raised to ${formatGwei(stuckBaseFee)} gwei (above its ${formatGwei(offered)} gwei)`] = 1;
+  await h.keeper.restart!();
+  for (let i = 0; i < 3; i++) {
+    await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: stuckBaseFee });
+    await h.step();
+  }
+}
+
+async function restoreBaseFee(h: CellRun): Promise<void> {
+  await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: h.baselineBaseFee });
+  await h.test.setAutomine(true);
+}
+
+/** Defect 4: a burst of at least 32 targets in one block while the base fee is pinned at 100 gwei. */
+const BURST_BASE_FEE = parseGwei("100");
+const BURST_PERMILLE = -110;
+async function burstShock(h: CellRun): Promise<void> {
+  h.intended = await shockedPrices(h.world, BURST_PERMILLE);
+  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended, {
+    baseFeePerGas: BURST_BASE_FEE,
+    fees: { maxFeePerGas: parseGwei("500"), maxPriorityFeePerGas: parseGwei("1") },
+  });
+  h.injected[`every price ${BURST_PERMILLE / 10}% in one block at a base fee pinned at 100 gwei`] = 1;
+}
+
+async function burstBlocks(h: CellRun): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: BURST_BASE_FEE });
+    await h.step();
+  }
+}
+
 const rpcErrors = { rate: 0.2 } as const;
 const resets = { rate: 0.1 } as const;
 
@@ -213,6 +274,25 @@ export const CELLS: readonly CellSpec[] = [
   { id: "reorg-3-pending", title: "reorg depth 3, our txs back in the pool (geth-like)", during: reorgAfterOurs(3, "pending") },
   { id: "reorg-5", title: "reorg depth 5 after our liquidations (our txs dropped)", during: reorgAfterOurs(5, "dropped") },
   { id: "sigkill", title: "daemon SIGKILLed mid-flight, restarted", daemon: true, inject: automineOff, shock: shockKeepingPool, during: killMidFlight },
+  {
+    id: "sigkill-stuck",
+    title: "daemon SIGKILLed after a broadcast left stuck in the pool (base fee raised), restarted",
+    daemon: true,
+    inject: automineOff,
+    shock: shockKeepingPool,
+    during: killWithTxStuck,
+    clear: restoreBaseFee,
+    withinBlocks: 4,
+  },
+  {
+    id: "burst-100gwei",
+    title: "burst of ≥ 32 targets in one block at a 100 gwei base fee, default settings",
+    shock: burstShock,
+    during: burstBlocks,
+    clear: restoreBaseFee,
+    withinBlocks: 3,
+    minTargets: 32,
+  },
   { id: "competitor", title: "competitor front-runs half the targets", inject: automineOff, shock: shockKeepingPool, during: frontRunHalf },
   { id: "gas-spike", title: "base fee above the fee cap", settings: { feeCapWei: parseGwei(SPIKE_CAP_GWEI) }, shock: spikeShock, during: spikeBlocks, clear: spikeClear },
   { id: "stale-oracle", title: "stale oracle price (BTC)", shock: oracleShock("stale"), clear: oracleClear },

@@ -92,6 +92,10 @@ export const TRADERS = 48;
 export type CellResult = {
   id: string;
   title: string;
+  /** The cell's bound on blocks from the shock to the last target's first liquidation, if any. */
+  withinBlocks?: number;
+  /** The cell's least number of targets, if any. */
+  minTargets?: number;
   /** What was injected, as counted (proxy counters and chain-side actions). */
   injected: string;
   keeper: "in-process" | "daemon";
@@ -150,6 +154,8 @@ export type KeeperUnderTest = {
   kill?(): Promise<void>;
   /** Start again after kill() (the daemon only). */
   restart?(): Promise<void>;
+  /** The daemon's checkpoint file (the daemon only). */
+  checkpointPath?: string;
 };
 
 async function inProcessKeeper(rpcUrl: string, world: World, settings: KeeperSettings): Promise<KeeperUnderTest> {
@@ -260,6 +266,7 @@ async function daemonKeeper(rpcUrl: string, world: World, settings: KeeperSettin
       port = undefined;
     },
     restart: start,
+    checkpointPath: checkpoint,
     async stop() {
       child?.kill("SIGTERM");
       const code = await exited;
@@ -325,6 +332,10 @@ export type CellSpec = {
   faultBlocks?: number;
   /** End a chain-side fault. */
   clear?: (h: CellRun) => Promise<void>;
+  /** Every target must be liquidated within this many blocks of the shock (default: no bound beyond RECOVERY_BLOCKS). */
+  withinBlocks?: number;
+  /** The shock must make at least this many targets (a burst cell). */
+  minTargets?: number;
 };
 
 /** The seeded world, shared by the cells of one test file (one Anvil per file). */
@@ -483,6 +494,8 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
     return {
       id: spec.id,
       title: spec.title,
+      ...(spec.withinBlocks === undefined ? {} : { withinBlocks: spec.withinBlocks }),
+      ...(spec.minTargets === undefined ? {} : { minTargets: spec.minTargets }),
       injected: describeInjected(counters, h.injected),
       keeper: k.kind,
       targets: targets.planned.length,

@@ -11,13 +11,15 @@ export const RESULTS_DIR = join(import.meta.dirname, "results");
 /** What "done" means for every cell: nothing missed, nothing duplicated, the index equal, no secret logged. */
 export function expectCellPassed(r: CellResult): void {
   const context = JSON.stringify(r, null, 2);
-  expect(r.targets, `${r.id}: a scenario with targets\n${context}`).toBeGreaterThan(0);
+  expect(r.targets, `${r.id}: a scenario with targets\n${context}`).toBeGreaterThanOrEqual(r.minTargets ?? 1);
   expect(r.missedAccounts, `${r.id}: missed\n${context}`).toEqual([]);
   expect(r.duplicateDetails, `${r.id}: duplicates\n${context}`).toEqual([]);
   expect(r.indexMismatches, `${r.id}: index ≠ chain\n${context}`).toEqual([]);
   expect(r.secretLines, `${r.id}: secrets in logs\n${context}`).toBe(0);
   expect(r.aboveCap, `${r.id}: fee above the cap\n${context}`).toBe(0);
   expect(r.leftLiquidatable, `${r.id}: liquidatable at the end\n${context}`).toBe(0);
+  expect(r.reverted, `${r.id}: reverted transactions of ours\n${context}`).toBe(0);
+  if (r.withinBlocks !== undefined) expect(r.catchBlocks, `${r.id}: every target within ${r.withinBlocks} blocks of the shock\n${context}`).toBeLessThanOrEqual(r.withinBlocks);
 }
 
 export function matrixMarkdown(results: readonly CellResult[], meta: { date: string; totalMs: number; machine: string }): string {
