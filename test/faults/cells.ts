@@ -3,9 +3,10 @@
  * cell does and measures.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { decodeFunctionData, encodeFunctionData, formatGwei, parseGwei, serializeTransaction, type Address, type Hex } from "viem";
+import { decodeFunctionData, encodeFunctionData, formatGwei, getAddress, parseGwei, serializeTransaction, type Address, type Hex } from "viem";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { seedTraders } from "../../src/sim/seedTraders.ts";
 import { publishPricesInOneBlock, shockedPrices, clientsOf } from "../keeper/scenario.ts";
 import { waitFor } from "../support/anvil.ts";
 import { COMPETITOR_INDEX, KEEPER_INDEX, SHOCK_PERMILLE, defaultShock, type CellRun, type CellSpec } from "./harness.ts";
@@ -203,11 +204,11 @@ async function ourPooled(h: CellRun): Promise<{ hash: Hex; maxFeePerGas: bigint 
 
 /**
  * Defect 3: the daemon is SIGKILLed right after its broadcast, before any checkpoint holds the
- * transaction, and the base fee then rises above what the transaction offered, so it stays stuck
- * in the pool. The restarted daemon must adopt it (the send journal) and replace it, rather than
- * send its targets again at later nonces that would wait behind it.
+ * transaction, and the base fee then rises above what the transaction offered (Anvil then drops
+ * it from the pool when it mines, leaving a nonce gap; a real node keeps it, stuck). The
+ * restarted daemon must adopt it from its send journal and replace it at its nonce, rather than
+ * send its targets again at later nonces that wait behind it.
  */
-let stuckBaseFee = 0n;
 async function killWithTxStuck(h: CellRun): Promise<void> {
   await waitFor(async () => (await ourPooled(h)).length > 0, { timeoutMs: 30_000, intervalMs: 5, message: "the daemon's first broadcast in the pool" });
   await h.keeper.kill!();
@@ -216,16 +217,13 @@ async function killWithTxStuck(h: CellRun): Promise<void> {
   const checkpointed = cp && existsSync(cp) ? ((JSON.parse(readFileSync(cp, "utf8")) as { inFlight?: unknown[] }).inFlight?.length ?? 0) : 0;
   if (checkpointed > 0) h.notes.push(`the checkpoint already held ${checkpointed} transaction(s): this run did not need the journal`);
   const offered = stuck.reduce((a, t) => (t.maxFeePerGas > a ? t.maxFeePerGas : a), 0n);
-  stuckBaseFee = offered * 3n;
-  // One block at the raised base fee: the orphans cannot be included and stay in the pool.
-  await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: stuckBaseFee });
-  await h.test.mine({ blocks: 1 });
-  if ((await ourPooled(h)).length !== stuck.length) throw new Error("the orphaned transactions left the pool before the restart");
-  h.injected[`SIGKILL with ${stuck.length} tx in the pool, none checkpointed; base fee raised to ${formatGwei(stuckBaseFee)} gwei (above its ${formatGwei(offered)} gwei)`] = 1;
+  const raised = offered * 3n;
+  h.injected[`SIGKILL with ${stuck.length} tx in the pool, none checkpointed; base fee raised to ${formatGwei(raised)} gwei (it offered ${formatGwei(offered)})`] = 1;
+  await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: raised });
   await h.keeper.restart!();
   for (let i = 0; i < 3; i++) {
-    await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: stuckBaseFee });
     await h.step();
+    await h.test.setNextBlockBaseFeePerGas({ baseFeePerGas: raised });
   }
 }
 
@@ -234,16 +232,28 @@ async function restoreBaseFee(h: CellRun): Promise<void> {
   await h.test.setAutomine(true);
 }
 
-/** Defect 4: a burst of at least 32 targets in one block while the base fee is pinned at 100 gwei. */
+/**
+ * Defect 4: a burst of at least 32 targets in one block while the base fee is pinned at 100 gwei.
+ * Markets move 30% in alternating directions, so longs and shorts are both hit.
+ */
 const BURST_BASE_FEE = parseGwei("100");
-const BURST_PERMILLE = -110;
+const BURST_PERMILLE = 300;
+const BURST_EXTRA_TRADERS = 48;
+
+/** More traders for the burst (the harness restores the world's list after the cell; the chain is reverted). */
+async function burstTraders(h: CellRun): Promise<void> {
+  const seeded = await seedTraders(clientsOf(h.chain, 0), h.world.deployment, { count: BURST_EXTRA_TRADERS, seed: "burst" });
+  h.world.traders = [...h.world.traders, ...seeded.traders.map((t) => getAddress(t.address))];
+}
 async function burstShock(h: CellRun): Promise<void> {
-  h.intended = await shockedPrices(h.world, BURST_PERMILLE);
+  const down = await shockedPrices(h.world, -BURST_PERMILLE);
+  const up = await shockedPrices(h.world, BURST_PERMILLE);
+  h.intended = new Map([...down].map(([id, p], i) => [id, i % 2 === 0 ? p : up.get(id)!]));
   h.shockBlock = await publishPricesInOneBlock(h.world, h.intended, {
     baseFeePerGas: BURST_BASE_FEE,
     fees: { maxFeePerGas: parseGwei("500"), maxPriorityFeePerGas: parseGwei("1") },
   });
-  h.injected[`every price ${BURST_PERMILLE / 10}% in one block at a base fee pinned at 100 gwei`] = 1;
+  h.injected[`prices ±${BURST_PERMILLE / 10}% in one block at a base fee pinned at 100 gwei`] = 1;
 }
 
 async function burstBlocks(h: CellRun): Promise<void> {
@@ -287,6 +297,7 @@ export const CELLS: readonly CellSpec[] = [
   {
     id: "burst-100gwei",
     title: "burst of ≥ 32 targets in one block at a 100 gwei base fee, default settings",
+    inject: burstTraders,
     shock: burstShock,
     during: burstBlocks,
     clear: restoreBaseFee,

@@ -388,6 +388,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
   const t0 = performance.now();
   await resetWorld(m);
   const { world, chain } = m;
+  const traders = world.traders; // a cell may seed more; the chain is reverted, and so is the list
   const test = chain.testClient;
   const startBlock = await chain.publicClient.getBlockNumber();
   const settings = defaultSettings(spec.settings);
@@ -522,6 +523,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
       ms: Math.round(performance.now() - t0),
     };
   } finally {
+    world.traders = traders;
     if (keeper) await (keeper.kill?.() ?? keeper.stop().catch(() => undefined));
     await proxy.close();
     await test.setAutomine(true);
