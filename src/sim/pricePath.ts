@@ -35,7 +35,7 @@ export type PricePathSpec =
   | { kind: "bleed"; dropPpm: bigint; startSeconds: number; overSeconds: number; volatility: number }
   /** Geometric Brownian motion with Merton jumps: drift per second, volatility per √second. */
   | { kind: "gbm"; drift: number; volatility: number; jumps?: JumpSpec }
-  /** Prices from a file: each block takes the last point at or before its time (the first before it). */
+  /** Prices from a file (csvPrices.ts): each block takes the last point at or before its time (the first before it). */
   | { kind: "csv"; points: readonly PricePoint[] };
 
 export type PricePathKind = PricePathSpec["kind"];
@@ -172,60 +172,4 @@ function csvPath(points: readonly PricePoint[], times: readonly number[]): bigin
     while (k + 1 < points.length && points[k + 1]!.t <= t) k++;
     return points[k]!.price;
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// CSV
-// ---------------------------------------------------------------------------------------------
-
-export type CsvParseResult = { points: PricePoint[]; problems: string[] };
-
-/**
- * Parse `time,price` lines: time in seconds since the start (a number, or a duration such as 90s,
- * 5m, 1h), price a decimal. An optional header line, blank lines and `#` comments are skipped.
- * Times must increase; prices must be above 0. Problems name the line.
- */
-export function parseCsvPrices(text: string, parsePrice: (s: string) => bigint): CsvParseResult {
-  const points: PricePoint[] = [];
-  const problems: string[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((line, i) => {
-    const trimmed = line.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) return;
-    const cells = trimmed.split(/[,;\t]/).map((c) => c.trim());
-    if (points.length === 0 && problems.length === 0 && i === firstContentLine(lines) && !/^[\d.]/.test(cells[0] ?? "")) return; // header
-    const where = `line ${i + 1}`;
-    if (cells.length < 2) {
-      problems.push(`${where}: expected "time,price"`);
-      return;
-    }
-    const t = csvSeconds(cells[0]!);
-    if (t === undefined) {
-      problems.push(`${where}: time "${cells[0]}" is not a number of seconds or a duration like 90s`);
-      return;
-    }
-    let price: bigint;
-    try {
-      price = parsePrice(cells[1]!);
-    } catch {
-      problems.push(`${where}: price "${cells[1]}" is not a number`);
-      return;
-    }
-    if (price <= 0n) problems.push(`${where}: price must be above 0`);
-    else if (points.length > 0 && t <= points[points.length - 1]!.t) problems.push(`${where}: times must increase`);
-    else points.push({ t, price });
-  });
-  if (points.length === 0 && problems.length === 0) problems.push("no prices in the file");
-  return { points, problems };
-}
-
-function firstContentLine(lines: readonly string[]): number {
-  return lines.findIndex((l) => l.trim() !== "" && !l.trim().startsWith("#"));
-}
-
-function csvSeconds(cell: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(cell);
-  if (!m) return undefined;
-  const mult = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? "s").toLowerCase() as "ms" | "s" | "m" | "h" | "d"];
-  return Number(m[1]) * mult;
 }

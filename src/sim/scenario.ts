@@ -2,11 +2,13 @@ import { readFileSync, statSync } from "node:fs";
 import { dirname, extname, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { CONFIG_DIR, loadMarkets, loadPreset, type MarketSpec } from "../config/presets.ts";
-import { HumanNumberError, PPM, WAD, parsePpm, parseWad } from "../engine/index.ts";
+import { CONFIG_DIR, checkPresetFits, loadMarkets, loadPreset, type MarketSpec, type Preset } from "../config/presets.ts";
+import { PPM, WAD, formatUsd, parsePpm, parseWad } from "../engine/index.ts";
 import { ConfigError } from "../lib/errors.ts";
 import type { Distribution, PopulationSpec } from "./population.ts";
-import { parseCsvPrices, type PricePathSpec } from "./pricePath.ts";
+import type { PricePathSpec } from "./pricePath.ts";
+import { PATH_KINDS, parsePath } from "./scenarioPath.ts";
+import { human, parseCollecting, parseDurationMs, parseLeveragePpm, parseRatePer, prose, says, text, value, type Problems } from "./scenarioValues.ts";
 
 /**
  * Scenario files for the parameter lab (`perp-keeper simulate --scenario FILE`), JSON or YAML.
@@ -30,6 +32,8 @@ export type KeeperSpec = {
   /** Liquidate at a loss when that protects solvency (keeper setting `backstopMode`). */
   backstopMode: boolean;
 };
+
+export type ScenarioDefault = { field: string; value: string };
 
 export type ScenarioMarket = {
   symbol: string;
@@ -58,6 +62,8 @@ export type Scenario = {
   nativeUsd: bigint;
   /** Pool and insurance fund funded at deployment, whole tokens. */
   liquidity: { poolTokens: bigint; insuranceTokens: bigint };
+  /** Fields the file leaves out whose defaults shape the outcome (the insurance fund, the pool), with the value used. */
+  defaults: ScenarioDefault[];
   markets: ScenarioMarket[];
   /** The markets' specs (from config/markets.json or `marketsFile`), in the scenario's order. */
   marketSpecs: MarketSpec[];
@@ -69,39 +75,9 @@ export type Scenario = {
 // Schema (structure); values are parsed after, so every problem is reported at its path
 // ---------------------------------------------------------------------------------------------
 
-/** A schema's own message, except for a missing value. */
-const says = (message: string) => (issue: { input?: unknown }) => (issue.input === undefined ? "missing" : message);
-const human = z.union([z.string(), z.number()], { error: says('expected a number or a string such as "30%"') });
-/** A name, symbol or file name: one line, printable, at most 200 characters. */
-const text = z
-  .string({ error: says("expected a string") })
-  .max(200, { error: "longer than 200 characters" })
-  .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, { error: "contains a control character" });
-/** Prose (a description): lines and tabs allowed, no other control character, at most 10,000 characters. */
-const prose = z
-  .string({ error: says("expected a string") })
-  .max(10_000, { error: "longer than 10,000 characters" })
-  .regex(/^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/, { error: "contains a control character" });
 const whole = z.number({ error: says("expected a whole number") }).int({ error: "expected a whole number" });
 const distribution = z.enum(["uniform", "log-uniform"], { error: says("must be uniform or log-uniform") });
 const range = z.object({ min: human, max: human, distribution: distribution.optional() }).strict();
-
-const PATH_KINDS = ["flat", "crash", "wick", "bleed", "gbm", "csv"] as const;
-const PathSchemas = {
-  flat: z.object({ kind: z.literal("flat") }).strict(),
-  crash: z.object({ kind: z.literal("crash"), drop: human, over: human, start: human.optional() }).strict(),
-  wick: z.object({ kind: z.literal("wick"), drop: human, down: human, up: human, start: human.optional() }).strict(),
-  bleed: z.object({ kind: z.literal("bleed"), drop: human, over: human, start: human.optional(), volatility: human.optional() }).strict(),
-  gbm: z
-    .object({
-      kind: z.literal("gbm"),
-      drift: human.optional(),
-      volatility: human,
-      jumps: z.object({ rate: human, mean: human, stdev: human.optional() }).strict().optional(),
-    })
-    .strict(),
-  csv: z.object({ kind: z.literal("csv"), file: text }).strict(),
-} as const;
 
 const MarketSchema = z
   .object({
@@ -154,59 +130,6 @@ const ScenarioSchema = z
   .strict();
 
 // ---------------------------------------------------------------------------------------------
-// Human values
-// ---------------------------------------------------------------------------------------------
-
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 } as const;
-
-/** "250ms", "2s", "10m", "1h", "1d", "1y" or a number of seconds → milliseconds. */
-export function parseDurationMs(input: string | number, what = "duration"): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)?\s*$/i.exec(String(input));
-  if (!m) throw new HumanNumberError(`${what}: "${input}" is not a duration like 500ms, 30s, 10m or 1h`);
-  const ms = Number(m[1]) * UNIT_MS[(m[2] ?? "s").toLowerCase() as keyof typeof UNIT_MS];
-  if (!Number.isSafeInteger(Math.round(ms)) || Math.abs(ms - Math.round(ms)) > 1e-9) {
-    throw new HumanNumberError(`${what}: "${input}" is not a whole number of milliseconds`);
-  }
-  return Math.round(ms);
-}
-
-/** A signed share: "-5%" → -50_000 ppm. */
-export function parseSignedPpm(input: string | number, what = "rate"): bigint {
-  const t = String(input).trim();
-  return t.startsWith("-") ? -parsePpm(t.slice(1), what) : parsePpm(t.startsWith("+") ? t.slice(1) : t, what);
-}
-
-/** "0.5%/h", "-10%/d", "80%/y", "0.01%/8h" → a signed share per a period in seconds. */
-export function parseRatePer(input: string | number, what = "rate"): { ppm: bigint; perSeconds: number } {
-  const t = String(input).trim();
-  const slash = t.lastIndexOf("/");
-  if (slash < 0) throw new HumanNumberError(`${what}: "${input}" needs a period, like 0.5%/h or 80%/y`);
-  const period = t.slice(slash + 1).trim();
-  const ms = parseDurationMs(/^\d/.test(period) ? period : `1${period}`, what);
-  if (ms < 1_000) throw new HumanNumberError(`${what}: the period of "${input}" must be at least 1s`);
-  return { ppm: parseSignedPpm(t.slice(0, slash), what), perSeconds: ms / 1_000 };
-}
-
-/** "3/h", "0.5/d" → events per second. */
-export function parseFrequency(input: string | number, what = "rate"): number {
-  const t = String(input).trim();
-  const slash = t.lastIndexOf("/");
-  if (slash < 0) throw new HumanNumberError(`${what}: "${input}" needs a period, like 3/h`);
-  const n = Number(t.slice(0, slash).trim());
-  if (!Number.isFinite(n) || n < 0 || t.slice(0, slash).trim() === "") throw new HumanNumberError(`${what}: "${input}" is not a count per period, like 3/h`);
-  const period = t.slice(slash + 1).trim();
-  return n / (parseDurationMs(/^\d/.test(period) ? period : `1${period}`, what) / 1_000);
-}
-
-/** "50x", "2.5x" or 2.5 → leverage in ppm of 1x. */
-export function parseLeveragePpm(input: string | number, what = "leverage"): bigint {
-  if (String(input).trim().startsWith("-")) throw new HumanNumberError(`${what}: "${input}" must not be negative`);
-  const v = parsePpm(String(input).trim().replace(/x$/i, ""), what);
-  if (v < PPM) throw new HumanNumberError(`${what}: "${input}" must be at least 1x`);
-  return v;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Loading
 // ---------------------------------------------------------------------------------------------
 
@@ -253,43 +176,6 @@ export function parseScenarioText(content: string, file: string): unknown {
   }
 }
 
-type Problems = string[];
-
-function pathText(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
-  return out;
-}
-
-function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): string[] {
-  return error.issues.flatMap((i) => {
-    const at = pathText([...prefix, ...i.path]);
-    const where = (s: string) => (at ? `${at}: ${s}` : s);
-    if (i.code === "unrecognized_keys") return i.keys.map((k) => where(`unknown key "${k}"`));
-    return [where(i.message)];
-  });
-}
-
-/** Messages for the schemas without their own: "missing", "expected an object". */
-function defaultMessage(issue: { code?: string; input?: unknown; expected?: string }): string | undefined {
-  if (issue.input === undefined) return "missing";
-  if (issue.code === "invalid_type" && issue.expected) return `expected ${issue.expected === "object" ? "a map" : issue.expected === "array" ? "a list" : issue.expected}`;
-  return undefined;
-}
-
-/** Run `fn`; a HumanNumberError becomes a problem at `at` (its "what:" prefix dropped). */
-function value<T>(problems: Problems, at: string, fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof HumanNumberError) {
-      problems.push(`${at}: ${e.message.replace(/^[^:]*: /, "")}`);
-      return undefined;
-    }
-    throw e;
-  }
-}
-
 /** A whole-dollar amount (WAD USD) → whole tokens. */
 function wholeDollars(problems: Problems, at: string, input: string | number | undefined, fallback: bigint): bigint | undefined {
   if (input === undefined) return fallback;
@@ -301,6 +187,8 @@ function wholeDollars(problems: Problems, at: string, input: string | number | u
 }
 
 const DEFAULT_PRESET = "hyperliquid";
+const DEFAULT_POOL_TOKENS = 100_000_000n;
+const DEFAULT_INSURANCE_TOKENS = 1_000_000n;
 const DEFAULT_NATIVE_USD = 3_000n * WAD;
 const DEFAULT_MIN_PROFIT = WAD / 10n;
 const MAX_BLOCKS = 10_000;
@@ -313,10 +201,9 @@ const MAX_KEEPERS = 10;
  */
 export function parseScenario(raw: unknown, opts: { file: string; baseDir: string }): Scenario {
   const file = opts.file;
-  const parsed = ScenarioSchema.safeParse(raw ?? {}, { error: defaultMessage });
-  if (!parsed.success) throw new ScenarioError(file, zodProblems(parsed.error, []));
-  const d = parsed.data;
-  const problems: Problems = [];
+  // An unknown key is a problem, but the values are still checked: one pass reports them all.
+  const { data: d, problems } = parseCollecting(ScenarioSchema, raw ?? {});
+  if (d === undefined) throw new ScenarioError(file, problems);
   const local = (p: string) => resolve(opts.baseDir, p);
 
   // Markets file and preset.
@@ -329,8 +216,9 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
   }
   const preset = d.preset ?? DEFAULT_PRESET;
   const presetsFile = d.presetsFile ? local(d.presetsFile) : undefined;
+  let presetSpec: Preset | undefined;
   try {
-    loadPreset(preset, presetsFile ?? join(CONFIG_DIR, "presets.json"));
+    presetSpec = loadPreset(preset, presetsFile ?? join(CONFIG_DIR, "presets.json"));
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     problems.push(`preset: ${e.problems.join("; ")}`);
@@ -357,8 +245,12 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
 
   const nativeUsd = d.nativeTokenPrice === undefined ? DEFAULT_NATIVE_USD : value(problems, "nativeTokenPrice", () => parseWad(d.nativeTokenPrice!, "price"));
   if (nativeUsd !== undefined && nativeUsd <= 0n) problems.push("nativeTokenPrice: must be above 0");
-  const poolTokens = wholeDollars(problems, "liquidity.pool", d.liquidity?.pool, 100_000_000n);
-  const insuranceTokens = wholeDollars(problems, "liquidity.insuranceFund", d.liquidity?.insuranceFund, 1_000_000n);
+  const poolTokens = wholeDollars(problems, "liquidity.pool", d.liquidity?.pool, DEFAULT_POOL_TOKENS);
+  const insuranceTokens = wholeDollars(problems, "liquidity.insuranceFund", d.liquidity?.insuranceFund, DEFAULT_INSURANCE_TOKENS);
+  // Defaults that change the outcome are said out loud in the report.
+  const defaults: ScenarioDefault[] = [];
+  if (d.liquidity?.pool === undefined) defaults.push({ field: "liquidity.pool", value: formatUsd(DEFAULT_POOL_TOKENS * WAD, 0) });
+  if (d.liquidity?.insuranceFund === undefined) defaults.push({ field: "liquidity.insuranceFund", value: formatUsd(DEFAULT_INSURANCE_TOKENS * WAD, 0) });
 
   // Markets and their paths.
   const symbols = Object.keys(d.markets);
@@ -379,11 +271,21 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
     if (path) {
       markets.push({
         symbol,
-        path,
-        pathText: describePath(m.path),
+        path: path.spec,
+        pathText: path.description,
         ...(funding ? { funding: { ppm: funding.ppm, perSeconds: BigInt(Math.round(funding.perSeconds)) } } : {}),
         ...(startPrice !== undefined ? { startPrice } : {}),
       });
+    }
+  }
+
+  // The preset against the markets' tier tables (the contract's own checks), before any chain starts.
+  if (presetSpec && marketSpecs.length > 0) {
+    try {
+      checkPresetFits(presetSpec, marketSpecs);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems.push(...e.problems.map((q) => `preset: ${q}`));
     }
   }
 
@@ -442,6 +344,7 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
     blocks: blocks!,
     nativeUsd: nativeUsd!,
     liquidity: { poolTokens: poolTokens!, insuranceTokens: insuranceTokens! },
+    defaults,
     markets,
     marketSpecs,
     traders: {
@@ -454,109 +357,4 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
     },
     keepers,
   };
-}
-
-/** One market's path: the kind's own schema, then its values. Undefined when it has problems. */
-function parsePath(problems: Problems, base: string, raw: { kind: (typeof PATH_KINDS)[number] } & Record<string, unknown>, baseDir: string): PricePathSpec | undefined {
-  const before = problems.length;
-  const r = PathSchemas[raw.kind].safeParse(raw, { error: defaultMessage });
-  if (!r.success) {
-    problems.push(...zodProblems(r.error, base.split(".")));
-    return undefined;
-  }
-  const p = r.data;
-  const seconds = (key: string, v: string | number | undefined, fallback = 0): number | undefined => {
-    if (v === undefined) return fallback;
-    const ms = value(problems, `${base}.${key}`, () => parseDurationMs(v));
-    return ms === undefined ? undefined : ms / 1_000;
-  };
-  const drop = (v: string | number): bigint | undefined => {
-    const x = value(problems, `${base}.drop`, () => parsePpm(v, "drop"));
-    if (x !== undefined && (x <= 0n || x >= PPM)) return void problems.push(`${base}.drop: must be above 0% and below 100%`);
-    return x;
-  };
-  /** "80%/y" → per √second (a variance rate); "5%/h" drift → per second. */
-  const perSqrtSecond = (key: string, v: string | number | undefined): number | undefined => {
-    if (v === undefined) return 0;
-    const r = value(problems, `${base}.${key}`, () => parseRatePer(v, key));
-    if (r === undefined) return undefined;
-    if (r.ppm < 0n) return void problems.push(`${base}.${key}: must not be negative`);
-    return Number(r.ppm) / 1e6 / Math.sqrt(r.perSeconds);
-  };
-  let spec: PricePathSpec | undefined;
-  switch (p.kind) {
-    case "flat":
-      spec = { kind: "flat" };
-      break;
-    case "crash": {
-      const dropPpm = drop(p.drop);
-      const overSeconds = seconds("over", p.over);
-      const startSeconds = seconds("start", p.start);
-      if (dropPpm !== undefined && overSeconds !== undefined && startSeconds !== undefined) spec = { kind: "crash", dropPpm, overSeconds, startSeconds };
-      break;
-    }
-    case "wick": {
-      const dropPpm = drop(p.drop);
-      const downSeconds = seconds("down", p.down);
-      const upSeconds = seconds("up", p.up);
-      const startSeconds = seconds("start", p.start);
-      if (upSeconds === 0) problems.push(`${base}.up: must be above 0`);
-      if (dropPpm !== undefined && downSeconds !== undefined && upSeconds && startSeconds !== undefined) spec = { kind: "wick", dropPpm, downSeconds, upSeconds, startSeconds };
-      break;
-    }
-    case "bleed": {
-      const dropPpm = drop(p.drop);
-      const overSeconds = seconds("over", p.over);
-      const startSeconds = seconds("start", p.start);
-      const volatility = perSqrtSecond("volatility", p.volatility);
-      if (overSeconds === 0) problems.push(`${base}.over: must be above 0`);
-      if (dropPpm !== undefined && overSeconds && startSeconds !== undefined && volatility !== undefined) {
-        spec = { kind: "bleed", dropPpm, overSeconds, startSeconds, volatility };
-      }
-      break;
-    }
-    case "gbm": {
-      const volatility = perSqrtSecond("volatility", p.volatility);
-      const driftRate = p.drift === undefined ? { ppm: 0n, perSeconds: 1 } : value(problems, `${base}.drift`, () => parseRatePer(p.drift!, "drift"));
-      let jumps: { ratePerSecond: number; mean: number; stdev: number } | undefined;
-      if (p.jumps) {
-        const ratePerSecond = value(problems, `${base}.jumps.rate`, () => parseFrequency(p.jumps!.rate, "rate"));
-        const mean = value(problems, `${base}.jumps.mean`, () => parseSignedPpm(p.jumps!.mean, "mean"));
-        const stdev = p.jumps.stdev === undefined ? 0n : value(problems, `${base}.jumps.stdev`, () => parsePpm(p.jumps!.stdev!, "stdev"));
-        if (mean !== undefined && mean <= -PPM) problems.push(`${base}.jumps.mean: must be above -100%`);
-        if (ratePerSecond !== undefined && mean !== undefined && mean > -PPM && stdev !== undefined) {
-          // A jump of m% multiplies the price by (1 + m%): its log return.
-          jumps = { ratePerSecond, mean: Math.log(1 + Number(mean) / 1e6), stdev: Number(stdev) / 1e6 };
-        }
-      }
-      if (volatility !== undefined && driftRate !== undefined && (p.jumps === undefined || jumps !== undefined)) {
-        spec = { kind: "gbm", drift: Number(driftRate.ppm) / 1e6 / driftRate.perSeconds, volatility, ...(jumps ? { jumps } : {}) };
-      }
-      break;
-    }
-    case "csv": {
-      const path = resolve(baseDir, p.file);
-      let content: string | undefined;
-      try {
-        content = readFileSync(path, "utf8");
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        problems.push(`${base}.file: ${code === "ENOENT" ? `no such file ${p.file}` : `cannot read ${p.file} (${code ?? "error"})`}`);
-      }
-      if (content !== undefined) {
-        const csv = parseCsvPrices(content, (s) => parseWad(s, "price"));
-        for (const q of csv.problems) problems.push(`${base}.file: ${p.file}: ${q}`);
-        if (csv.problems.length === 0) spec = { kind: "csv", points: csv.points };
-      }
-      break;
-    }
-  }
-  return problems.length === before ? spec : undefined;
-}
-
-/** "crash drop=30% over=10m" — the path as written, for the report. */
-function describePath(raw: Record<string, unknown>): string {
-  const { kind, ...rest } = raw;
-  const parts = Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : String(v)}`);
-  return [String(kind), ...parts].join(" ");
 }

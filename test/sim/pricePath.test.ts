@@ -3,8 +3,8 @@
  * for a seed and differ between seeds, and every price sits on the feed's tick.
  */
 import { describe, expect, it } from "vitest";
-import { WAD, parseWad } from "../../src/engine/index.ts";
-import { parseCsvPrices, pricePath, type PricePathSpec } from "../../src/sim/pricePath.ts";
+import { WAD } from "../../src/engine/index.ts";
+import { pricePath, type PricePathSpec } from "../../src/sim/pricePath.ts";
 import { FloatRandom } from "../../src/sim/random.ts";
 
 const TICK = 10n ** 10n; // an 8-decimal feed
@@ -91,34 +91,5 @@ describe("noisy paths are seeded", () => {
     expect(Math.abs(mean)).toBeLessThan(0.06);
     expect(Math.abs(variance - 1)).toBeLessThan(0.08);
     expect(FloatRandom.from("t").uniform()).toBe(u[0]);
-  });
-});
-
-describe("csv paths", () => {
-  const price = (s: string) => parseWad(s, "price");
-
-  it("parse time,price with a header and comments; each block takes the last point at or before it", () => {
-    const csv = parseCsvPrices("time,price\n# a comment\n0,100\n7,90.5\n\n20s,80\n1m,120\n", price);
-    expect(csv.problems).toEqual([]);
-    expect(csv.points).toEqual([
-      { t: 0, price: 100n * WAD },
-      { t: 7, price: 90_500_000_000_000_000_000n },
-      { t: 20, price: 80n * WAD },
-      { t: 60, price: 120n * WAD },
-    ]);
-    const p = pricePath({ ...base, spec: { kind: "csv", points: csv.points }, steps: 13 });
-    expect(p.map((x) => Number(x) / 1e18)).toEqual([100, 100, 90.5, 90.5, 80, 80, 80, 80, 80, 80, 80, 80, 120, 120]);
-  });
-
-  it("names the line of each problem", () => {
-    const csv = parseCsvPrices("t,price\n0,100\n5,abc\n0,90\n9\nten,1\n12,-4\n", price);
-    expect(csv.problems).toEqual([
-      'line 3: price "abc" is not a number',
-      "line 4: times must increase",
-      'line 5: expected "time,price"',
-      'line 6: time "ten" is not a number of seconds or a duration like 90s',
-      "line 7: price must be above 0",
-    ]);
-    expect(parseCsvPrices("# nothing\n", price).problems).toEqual(["no prices in the file"]);
   });
 });

@@ -10,7 +10,8 @@ import { loadMarkets } from "../../src/config/presets.ts";
 import { PPM, WAD, accountHealth, notional, tierIndex } from "../../src/engine/index.ts";
 import { oneLine } from "../../src/lib/errors.ts";
 import { planPopulation } from "../../src/sim/population.ts";
-import { ScenarioError, loadScenario, parseDurationMs, parseRatePer } from "../../src/sim/scenario.ts";
+import { ScenarioError, loadScenario } from "../../src/sim/scenario.ts";
+import { parseDurationMs, parseRatePer } from "../../src/sim/scenarioValues.ts";
 import type { SeedMarket } from "../../src/sim/seedTraders.ts";
 import { REPO_ROOT, tempDir } from "../cli/cli.ts";
 
@@ -43,7 +44,7 @@ const GOOD = {
 const json = (over: Record<string, unknown>) => JSON.stringify({ ...GOOD, ...over });
 
 describe("the example scenarios", () => {
-  it.each(["crash-30pct-10min.json", "wick-15pct.yaml", "slow-bleed-funding.json"])("%s loads", (name) => {
+  it.each(["crash-30pct-10min.json", "wick-15pct.yaml", "slow-bleed-funding.json", "csv-btc-klines.json"])("%s loads", (name) => {
     const s = loadScenario(path.join(REPO_ROOT, "config", "scenarios", name));
     expect(s.description.length).toBeGreaterThan(40);
     expect(s.blocks).toBeGreaterThanOrEqual(60);
@@ -199,5 +200,59 @@ describe("the population", () => {
     const fees = t0.positions.reduce((s, p) => s + p.fee, 0n);
     const h = accountHealth({ collateral: t0.depositTokens * 10n ** 12n - fees, lastPartialAt: 0n, positions: t0.positions.map((p) => ({ marketId: p.marketId, size: p.size, entryPrice: p.price, entryFundingIndex: 0n })) }, v);
     expect(h.equity).toBeGreaterThanOrEqual(h.initial);
+  });
+});
+
+describe("defect 10: an unknown key does not hide the scenario's value errors (one pass)", () => {
+  it("reports the unknown keys and every bad value together", () => {
+    const line = problem(
+      write(
+        "unknown-and-values.json",
+        json({
+          blockTme: "5s",
+          traders: { ...GOOD.traders, leverage: { min: "-5x", max: "10x" } },
+          markets: { BTC: { path: { kind: "crash", drop: "120%", over: "1m", ovr: "2m" } } },
+        }),
+      ),
+    );
+    expect(line).toMatch(/^unknown-and-values\.json: 4 problems: /);
+    for (const p of ['unknown key "blockTme"', 'traders.leverage.min: "-5x" must not be negative', 'markets.BTC.path: unknown key "ovr"', "markets.BTC.path.drop: must be above 0% and below 100%"]) {
+      expect(line).toContain(p);
+    }
+  });
+});
+
+describe("defect 10: the insurance fund a scenario leaves out is a visible default", () => {
+  it("lists liquidity.insuranceFund and liquidity.pool among the defaults when they are not set", () => {
+    const s = loadScenario(write("no-fund.json", json({})), tmp.dir);
+    expect(s.liquidity).toEqual({ poolTokens: 100_000_000n, insuranceTokens: 1_000_000n });
+    expect(s.defaults).toEqual([
+      { field: "liquidity.pool", value: "$100,000,000" },
+      { field: "liquidity.insuranceFund", value: "$1,000,000" },
+    ]);
+    const set = loadScenario(write("fund.json", json({ liquidity: { insuranceFund: "$5" } })), tmp.dir);
+    expect(set.liquidity.insuranceTokens).toBe(5n);
+    expect(set.defaults).toEqual([{ field: "liquidity.pool", value: "$100,000,000" }]);
+  });
+});
+
+describe("defect 10: preset errors speak percent, as the preset files do", () => {
+  const preset = (market: Record<string, unknown>) => ({
+    description: "a preset for the test",
+    global: { cooldown: "0s", backstop: "0%", keeperShare: "50%" },
+    market: { penalty: "0.5%", targetBuffer: "0.25%", maxStep: "100%", tierStepDown: false, partialThreshold: "0", dustNotional: "10", ...market },
+  });
+  it("a penalty that does not fit the markets is refused when the scenario loads, in percent", () => {
+    write("fat-presets.json", JSON.stringify({ fat: preset({ penalty: "1%" }) }));
+    const line = problem(write("fat.json", json({ presetsFile: "fat-presets.json", preset: "fat" })));
+    expect(line).toContain("preset: fat on BTC: penalty 1% must be below the first tier's maintenance rate plus buffer (0.4% + 0.25% = 0.65%)");
+    expect(line).not.toMatch(/ppm|1e6/);
+  });
+  it("a step or buffer out of range names the field, in percent", () => {
+    write("step-presets.json", JSON.stringify({ nostep: preset({ maxStep: "0%", targetBuffer: "100%" }) }));
+    const line = problem(write("step.json", json({ presetsFile: "step-presets.json", preset: "nostep" })));
+    expect(line).toContain("nostep.market.maxStep: must be above 0% and at most 100%");
+    expect(line).toContain("nostep.market.targetBuffer: must be below 100%");
+    expect(line).not.toMatch(/ppm|1e6/);
   });
 });
