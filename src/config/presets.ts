@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import {
   HumanNumberError,
+  PPM,
   cumAmounts,
   parseLeverage,
   parsePpm,
@@ -186,6 +187,9 @@ export function parsePreset(name: string, raw: unknown, source = "presets"): Pre
   }
   if (g.backstopPpm !== undefined && g.backstopPpm > 1_000_000n) problems.push(`${name}.global.backstop: at most 100%`);
   if (g.keeperSharePpm !== undefined && g.keeperSharePpm > 1_000_000n) problems.push(`${name}.global.keeperShare: at most 100%`);
+  // The contract's InvalidPpm checks, said at the field and in the file's own unit.
+  if (l.maxStepPpm !== undefined && (l.maxStepPpm <= 0n || l.maxStepPpm > PPM)) problems.push(`${name}.market.maxStep: must be above 0% and at most 100%`);
+  if (l.targetBufferPpm !== undefined && l.targetBufferPpm >= PPM) problems.push(`${name}.market.targetBuffer: must be below 100%`);
   if (problems.length > 0) throw new ConfigError(source, problems);
   return {
     name,

@@ -1,3 +1,4 @@
+import { formatPpm } from "./human.ts";
 import { PPM, ceilDiv } from "./math.ts";
 import type { LiquidationParams, Tier } from "./types.ts";
 
@@ -82,7 +83,7 @@ export function validateMarketRules(tiers: readonly Tier[], liq: LiquidationPara
     if (t.mmrPpm <= 0n || t.maxLeverage <= 0n || t.mmrPpm * t.maxLeverage >= PPM) {
       out.push({
         error: "InvalidTierRate",
-        message: `tier ${i}: maintenance rate ${t.mmrPpm} ppm must be positive and below the initial rate 1/${t.maxLeverage}`,
+        message: `tier ${i}: maintenance rate ${formatPpm(t.mmrPpm)} must be positive and below the initial rate 1/${t.maxLeverage}`,
       });
     }
     if (i === 0) return;
@@ -93,7 +94,7 @@ export function validateMarketRules(tiers: readonly Tier[], liq: LiquidationPara
     if (t.mmrPpm <= prev.mmrPpm) {
       out.push({
         error: "TierRatesNotIncreasing",
-        message: `tier ${i}: maintenance rate must be above tier ${i - 1}'s (${t.mmrPpm} ≤ ${prev.mmrPpm} ppm)`,
+        message: `tier ${i}: maintenance rate must be above tier ${i - 1}'s (${formatPpm(t.mmrPpm)} ≤ ${formatPpm(prev.mmrPpm)})`,
       });
     }
     if (t.maxLeverage > prev.maxLeverage) {
@@ -101,16 +102,16 @@ export function validateMarketRules(tiers: readonly Tier[], liq: LiquidationPara
     }
   });
   if (liq.maxStepPpm <= 0n || liq.maxStepPpm > PPM) {
-    out.push({ error: "InvalidPpm", message: `maxStepPpm ${liq.maxStepPpm} must be in (0, 1e6]` });
+    out.push({ error: "InvalidPpm", message: `maxStep ${formatPpm(liq.maxStepPpm)} must be above 0% and at most 100%` });
   }
   if (liq.targetBufferPpm < 0n || liq.targetBufferPpm >= PPM) {
-    out.push({ error: "InvalidPpm", message: `targetBufferPpm ${liq.targetBufferPpm} must be in [0, 1e6)` });
+    out.push({ error: "InvalidPpm", message: `targetBuffer ${formatPpm(liq.targetBufferPpm)} must be below 100%` });
   }
   const minRate = tiers[0]!.mmrPpm + liq.targetBufferPpm;
   if (liq.penaltyPpm < 0n || liq.penaltyPpm >= minRate) {
     out.push({
       error: "PenaltyNotBelowTarget",
-      message: `penalty ${liq.penaltyPpm} ppm must be below the first tier's maintenance rate plus buffer (${minRate} ppm)`,
+      message: `penalty ${formatPpm(liq.penaltyPpm)} must be below the first tier's maintenance rate plus buffer (${formatPpm(tiers[0]!.mmrPpm)} + ${formatPpm(liq.targetBufferPpm)} = ${formatPpm(minRate)})`,
     });
   }
   return out;
