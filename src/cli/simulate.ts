@@ -1,12 +1,14 @@
 import { accessSync, chmodSync, constants as fsConstants } from "node:fs";
 import { join, resolve } from "node:path";
 import { readDeployment } from "../chain/deployment.ts";
-import { loadPreset } from "../config/presets.ts";
+import { checkPresetFits, loadPreset } from "../config/presets.ts";
 import { parseWad } from "../engine/index.ts";
 import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createLogger } from "../lib/logger.ts";
+import { formatCount } from "../sim/report/render/format.ts";
 import { renderReport } from "../sim/report/render/index.ts";
+import { NO_KEEPER_REASON, lossNotCovered, stillUnderwater } from "../sim/report/render/loss.ts";
 import type { LabReport } from "../sim/report/types.ts";
 import { runScenario, type ForkTarget } from "../sim/runScenario.ts";
 import { loadScenario } from "../sim/scenario.ts";
@@ -61,7 +63,11 @@ export const simulateCommand = defineCommand({
     checkOutputDir(out, outShown);
     const scenario = loadScenario(scenarioFile, io.cwd);
     const presets = compare ?? [scenario.preset];
-    for (const name of presets) (scenario.presetsFile ? loadPreset(name, scenario.presetsFile) : loadPreset(name));
+    for (const name of presets) {
+      const preset = scenario.presetsFile ? loadPreset(name, scenario.presetsFile) : loadPreset(name);
+      // Refused here, in percent, rather than by the contract once a chain runs (a fork's own market is checked there).
+      if (flags.deployment === undefined) checkPresetFits(preset, scenario.marketSpecs, scenario.presetsFile ?? "presets");
+    }
     const fork: ForkTarget | undefined =
       forkUrl === undefined
         ? undefined
@@ -134,9 +140,12 @@ export function checkOutputDir(dir: string, shown = dir): void {
   }
 }
 
-/** One column per run: the figures a protocol team compares first. */
+/**
+ * One column per run: the figures a protocol team compares first; then, in words, the accounts
+ * left underwater at the end and whether any keeper would close them, and the insurance fund when
+ * the scenario left it at its default.
+ */
 export function comparisonTable(report: LabReport): string[] {
-  const usd = (s: string | undefined) => (s === undefined ? "-" : formatUsd(parseWad(s)));
   const rows: [string, (r: LabReport["runs"][number]) => string][] = [
     ["liquidations (partial / full)", (r) => `${r.totals.liquidations} (${r.totals.partialLiquidations} / ${r.totals.fullLiquidations})`],
     ["accounts liquidated / closed", (r) => `${r.totals.accountsLiquidated} / ${r.totals.accountsClosed}`],
@@ -145,6 +154,7 @@ export function comparisonTable(report: LabReport): string[] {
     ["deficits paid by insurance", (r) => usd(r.totals.badDebtCoveredByInsurance)],
     ["bad debt socialised", (r) => usd(r.totals.badDebt)],
     ["unrealised deficit at end", (r) => usd(r.final.openDeficit)],
+    ["loss not covered", (r) => usd(lossNotCovered(r))],
     ["insurance fund change", (r) => usd(r.totals.insuranceFundDelta)],
     ["keeper profit", (r) => usd(r.totals.keeperProfit)],
     ["most below maintenance", (r) => String(r.worst.maxBelowMaintenance)],
@@ -152,5 +162,30 @@ export function comparisonTable(report: LabReport): string[] {
   ];
   const header = [report.scenario.name, ...report.runs.map((r) => r.preset)];
   const body = rows.map(([label, f]) => [label, ...report.runs.map(f)]);
-  return table(header, body, report.runs.map((_, i) => i + 1));
+  const notes = [...underwaterNotes(report), ...defaultNotes(report)];
+  return [...table(header, body, report.runs.map((_, i) => i + 1)), ...(notes.length > 0 ? ["", ...notes] : [])];
+}
+
+/** The accounts left underwater, grouped by whether any keeper of the run would close them. */
+function underwaterNotes(report: LabReport): string[] {
+  const stuck = report.runs.flatMap((r) => {
+    const u = stillUnderwater(r);
+    return u ? [{ preset: r.preset, u }] : [];
+  });
+  const list = (xs: typeof stuck) => xs.map(({ preset, u }) => `  ${preset}: ${formatCount(u.accounts)} account${u.accounts === 1 ? "" : "s"}, ${usd(u.deficit)} not yet realised`);
+  const nobody = stuck.filter((x) => !x.u.backstopKeeper);
+  const later = stuck.filter((x) => x.u.backstopKeeper);
+  return [
+    ...(nobody.length > 0 ? [`still underwater at the end, and no keeper in the run would close them (${NO_KEEPER_REASON}):`, ...list(nobody)] : []),
+    ...(later.length > 0 ? ["still underwater when the run ended, not yet closed by a backstop keeper:", ...list(later)] : []),
+  ];
+}
+
+function defaultNotes(report: LabReport): string[] {
+  const fund = report.scenario.defaults?.find((d) => d.field === "liquidity.insuranceFund");
+  return fund ? [`insurance fund at deployment: ${fund.value} (the default: the scenario does not set liquidity.insuranceFund)`] : [];
+}
+
+function usd(s: string | undefined): string {
+  return s === undefined ? "-" : formatUsd(parseWad(s));
 }

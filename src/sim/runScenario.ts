@@ -134,6 +134,13 @@ export async function runScenario(p: RunScenarioParameters): Promise<LabReport> 
       blocks: s.blocks,
       traders: s.traders.count,
       markets: s.markets.map((m) => m.symbol),
+      // A fork's existing market keeps its own pool and fund: the scenario's liquidity is not used.
+      ...(p.fork?.deployment
+        ? {}
+        : {
+            liquidity: { pool: s.liquidity.poolTokens.toString(), insuranceFund: s.liquidity.insuranceTokens.toString() },
+            defaults: s.defaults.map((d) => ({ ...d })),
+          }),
     },
     chain: p.fork
       ? { chainId, mode: "fork", forkUrl: redactUrl(p.fork.url), forkBlock: Number(p.fork.block) }

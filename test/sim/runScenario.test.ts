@@ -71,6 +71,7 @@ describe("a short crash, run for real", () => {
     expect(first.runs[0]!.keepers.map((k) => k.liquidations).every((n) => n >= 0)).toBe(true);
     expect(first.chain).toEqual({ chainId: 31337, mode: "embedded" });
     expect(first.scenario).toMatchObject({ name: "crash-30pct-10min", seed: "crash-30", blocks: 36, blockTimeSeconds: 5, traders: 60, markets: ["BTC", "ETH"] });
+    expect([first.scenario.liquidity, first.scenario.defaults]).toEqual([{ pool: "100000000", insuranceFund: "0" }, []]);
   });
 
   it("the run's totals are the sums of its block rows and of its liquidation rows", () => {
@@ -111,6 +112,9 @@ function expectTotalsAreSums(r: RunReport): void {
   expect(rows[rows.length - 1]!.cumulativeBadDebt).toBe(r.final.badDebt);
   expect(rows[rows.length - 1]!.insuranceFund).toBe(r.final.insuranceFund);
   expect(wad(r.totals.traderLiquidationLoss)).toBe(wad(r.totals.penalties) + wad(r.totals.badDebt));
+  // Loss not covered: the bad debt recorded in the run plus the deficit still open at the end.
+  expect(wad(r.totals.lossNotCovered!)).toBe(wad(r.totals.badDebt) + wad(rows[rows.length - 1]!.openDeficit!));
+  expect(r.final.underwater).toBe(rows[rows.length - 1]!.underwater);
   expect(r.totals.accountsLiquidated).toBe(new Set(liq.map((l) => l.account)).size);
   // Worst figures are the rows' extremes.
   expect(r.worst.maxBelowMaintenance).toBe(Math.max(...rows.map((b) => b.belowMaintenance)));
@@ -206,7 +210,7 @@ async function checkAgainstChain(run: RunInspection, s: Scenario): Promise<void>
   }
   const last = r.blocks[r.blocks.length - 1]!;
   expect([last.belowMaintenance, last.underwater, last.openDeficit, r.final.openAccounts]).toEqual([below, underwater, decimal(deficit), open]);
-  expect([r.final.belowMaintenance, r.final.openDeficit]).toEqual([below, decimal(deficit)]);
+  expect([r.final.belowMaintenance, r.final.openDeficit, r.final.underwater]).toEqual([below, decimal(deficit), underwater]);
   for (const [sym, o] of oi) {
     expect(last.markets[sym]!.longOpenInterest).toBe(decimal(o.long));
     expect(last.markets[sym]!.shortOpenInterest).toBe(decimal(o.short));

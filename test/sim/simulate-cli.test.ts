@@ -9,9 +9,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIO } from "../../src/cli/command.ts";
 import { main } from "../../src/cli/main.ts";
+import { comparisonTable } from "../../src/cli/simulate.ts";
 import { createProgress, progressText } from "../../src/cli/progress.ts";
-import type { LabReport } from "../../src/sim/report/types.ts";
-import { expectOneLineError, runCli, tempDir, type CliResult } from "../cli/cli.ts";
+import type { LabReport, RunReport } from "../../src/sim/report/types.ts";
+import { REPO_ROOT, expectOneLineError, runCli, tempDir, type CliResult } from "../cli/cli.ts";
+import { fixtureReport } from "./report/fixture.ts";
 
 const tmp = tempDir("perp-keeper-simulate-");
 afterAll(tmp.cleanup);
@@ -37,6 +39,10 @@ beforeAll(async () => {
   writeFileSync(file("unknown-key.json"), JSON.stringify({ ...GOOD, blockTme: "5s" }));
   writeFileSync(file("negative.json"), JSON.stringify({ ...GOOD, traders: { ...GOOD.traders, leverage: { min: "-5x", max: "10x" } } }));
   writeFileSync(file("a-file"), "not a directory");
+  const fat = { description: "too fat a penalty", global: { cooldown: "0s", backstop: "0%", keeperShare: "50%" }, market: { penalty: "1%", targetBuffer: "0.25%", maxStep: "100%", tierStepDown: false, partialThreshold: "0", dustNotional: "10" } };
+  const presetsFile = JSON.parse(readFileSync(path.join(REPO_ROOT, "config", "presets.json"), "utf8"));
+  writeFileSync(file("fat-presets.json"), JSON.stringify({ ...presetsFile, fat }));
+  writeFileSync(file("fat.json"), JSON.stringify({ ...GOOD, presetsFile: "fat-presets.json" }));
   const sim = (scenario: string, out: string, ...rest: string[]) => ["simulate", "--scenario", scenario, "--out", out, ...rest];
   cases.push(
     { name: "missing scenario file", args: sim("missing.json", "o1"), code: 1, match: /^perp-keeper: missing\.json: no such file$/, out: "o1" },
@@ -52,6 +58,13 @@ beforeAll(async () => {
     { name: "empty preset in --compare", args: sim("good.json", "o9", "--compare", "hyperliquid,,bitmex"), code: 2, match: /--compare takes preset names separated by commas/, out: "o9" },
     { name: "a fork URL that is not http", args: sim("good.json", "o10", "--fork-url", "ws://x", "--fork-block", "1"), code: 2, match: /--fork-url must be an http\(s\) URL$/, out: "o10" },
     { name: "--deployment without a fork", args: sim("good.json", "o11", "--deployment", "d.json"), code: 2, match: /--deployment is for a fork: it needs --fork-url$/, out: "o11" },
+    {
+      name: "defect 10: a --compare preset that does not fit the markets, in percent",
+      args: sim("fat.json", "o12", "--compare", "hyperliquid,fat"),
+      code: 1,
+      match: /^perp-keeper: .*fat-presets\.json: fat on BTC: penalty 1% must be below the first tier's maintenance rate plus buffer \(0\.4% \+ 0\.25% = 0\.65%\) \(PenaltyNotBelowTarget\)$/,
+      out: "o12",
+    },
   );
   // A few at a time: each child pays the CLI's start-up, and the machine is shared.
   for (let i = 0; i < cases.length; i += 4) {
@@ -76,6 +89,7 @@ describe("simulate refuses bad input: one line, non-zero exit, nothing written",
     "empty preset in --compare",
     "a fork URL that is not http",
     "--deployment without a fork",
+    "defect 10: a --compare preset that does not fit the markets, in percent",
   ])("%s", (name) => {
     const c = cases.find((x) => x.name === name)!;
     const r = results.get(name)!;
@@ -157,5 +171,33 @@ describe("progress", () => {
     expect(screen.startsWith("\r\x1b[2K[2/3 binance] running")).toBe(true);
     expect(screen.endsWith("\r\x1b[2K")).toBe(true);
     expect(screen).not.toContain("\n");
+  });
+});
+
+describe("defect 10: the printed table counts open deficits and shows the insurance fund's default", () => {
+  const base = fixtureReport({ presets: ["hyperliquid", "binance"] });
+  const [a, b] = base.runs as [RunReport, RunReport];
+  const hl: RunReport = {
+    ...a,
+    totals: { ...a.totals, badDebt: "0", lossNotCovered: "817147.86" },
+    final: { ...a.final, openDeficit: "817147.86", underwater: 30 },
+    keepers: a.keepers.map((k) => ({ ...k, backstopMode: false })),
+  };
+  const bn: RunReport = { ...b, totals: { ...b.totals, badDebt: "0", lossNotCovered: "0" }, final: { ...b.final, openDeficit: "0", underwater: 0 } };
+
+  it("has a loss-not-covered row and says plainly which accounts no keeper would close", () => {
+    const lines = comparisonTable({ ...base, runs: [hl, bn] });
+    expect(lines.find((l) => l.startsWith("loss not covered"))).toMatch(/^loss not covered\s+\$817,147\.86\s+\$0\.00$/);
+    const at = lines.indexOf("still underwater at the end, and no keeper in the run would close them (each wants a profit, an account with no equity pays no reward, and none runs in backstop mode):");
+    expect(at).toBeGreaterThan(0);
+    expect(lines.slice(at + 1)).toEqual(["  hyperliquid: 30 accounts, $817,147.86 not yet realised"]);
+    const withBackstop: RunReport = { ...hl, keepers: hl.keepers.map((k, i) => ({ ...k, backstopMode: i === 0 })) };
+    expect(comparisonTable({ ...base, runs: [withBackstop, bn] }).slice(-2)).toEqual(["still underwater when the run ended, not yet closed by a backstop keeper:", "  hyperliquid: 30 accounts, $817,147.86 not yet realised"]);
+  });
+
+  it("says when the insurance fund is the default", () => {
+    const scenario = { ...base.scenario, liquidity: { pool: "100000000", insuranceFund: "1000000" }, defaults: [{ field: "liquidity.insuranceFund", value: "$1,000,000" }] };
+    expect(comparisonTable({ ...base, scenario, runs: [bn] })).toContain("insurance fund at deployment: $1,000,000 (the default: the scenario does not set liquidity.insuranceFund)");
+    expect(comparisonTable({ ...base, runs: [bn] }).join("\n")).not.toContain("the default");
   });
 });

@@ -376,6 +376,7 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
     accountsLiquidated: liquidatedAccounts.size,
     accountsClosed: closedAccounts.size,
     traderLiquidationLoss: decimal(penalties + badDebt),
+    lossNotCovered: decimal(badDebt + last.openDeficit),
   };
 
   return {
@@ -396,6 +397,7 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
       openAccounts: last.openAccounts,
       belowMaintenance: last.belowMaintenance.length,
       openDeficit: decimal(last.openDeficit),
+      underwater: last.underwater,
     },
   };
 }

@@ -109,6 +109,11 @@ export type RunTotals = {
   accountsClosed: number;
   /** Trader losses to liquidation: penalties plus bad debt socialised (≥ 0). */
   traderLiquidationLoss: string;
+  /**
+   * Loss nobody has paid when the run ends: bad debt recorded in the run plus the open deficit at
+   * the end ({@link RunReport.final}'s openDeficit), the negative equity of accounts not closed yet.
+   */
+  lossNotCovered?: string;
 };
 
 export type RunWorst = {
@@ -149,6 +154,8 @@ export type RunReport = {
     /** Accounts below maintenance, and the unrealised bad debt, when the run ends. */
     belowMaintenance?: number;
     openDeficit?: string;
+    /** Accounts with equity ≤ 0 when the run ends: only a keeper in backstop mode closes them (they pay no reward). */
+    underwater?: number;
   };
 };
 
@@ -165,6 +172,10 @@ export type LabReport = {
     blocks: number;
     traders: number;
     markets: string[];
+    /** Pool and insurance fund funded at deployment (USD); absent when the run used a market already deployed. */
+    liquidity?: { pool: string; insuranceFund: string };
+    /** Fields the scenario left out whose defaults shape the outcome, with the value used. */
+    defaults?: { field: string; value: string }[];
   };
   chain: {
     chainId: number;

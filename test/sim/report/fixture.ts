@@ -171,6 +171,7 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
   let maxInBlock = 0;
   let maxDeficit = 0;
   let lastBelow = 0;
+  let lastUnder = 0;
   let lastDeficit = 0;
   let partialCount = 0;
   let fullCount = 0;
@@ -313,6 +314,7 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
     }
     maxDeficit = Math.max(maxDeficit, deficit);
     lastBelow = below;
+    lastUnder = under;
     lastDeficit = deficit;
     if (below > maxBelow) {
       maxBelow = below;
@@ -380,6 +382,7 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
       accountsLiquidated: liquidatedOnce.size,
       accountsClosed: closed.size,
       traderLiquidationLoss: new Decimal(totalPenalties).plus(usd(socialised)).toFixed(6),
+      lossNotCovered: new Decimal(totalBadDebt).plus(usd(lastDeficit)).toFixed(6),
     },
     worst: {
       maxBelowMaintenance: maxBelow,
@@ -398,6 +401,7 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
       openAccounts: accounts.filter((a) => a.size > 0).length,
       belowMaintenance: lastBelow,
       openDeficit: usd(lastDeficit),
+      underwater: lastUnder,
     },
   };
 }

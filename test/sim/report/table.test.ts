@@ -1,16 +1,18 @@
+import { Decimal } from "decimal.js";
 import { describe, expect, it } from "vitest";
 import { CHART_IDS, buildCharts, usdLabelExpr } from "../../../src/sim/report/render/charts.ts";
 import { buildComparisonTable, markExtremes, prettyParam, runLabels } from "../../../src/sim/report/render/comparison.ts";
-import { comparisonTableHtml, escapeHtml, forkSource, headlines, humanizeKey, topLiquidations } from "../../../src/sim/report/render/html.ts";
+import { headlines } from "../../../src/sim/report/render/glance.ts";
+import { buildHtml, comparisonTableHtml, escapeHtml, forkSource, humanizeKey, topLiquidations } from "../../../src/sim/report/render/html.ts";
 import { runColours } from "../../../src/sim/report/render/palette.ts";
 import type { LabReport, LiquidationRow, RunReport } from "../../../src/sim/report/types.ts";
 import { fixtureReport } from "./fixture.ts";
 
 const report = fixtureReport();
 
-/** A copy of `run` with some totals replaced. */
+/** A copy of `run` with some totals replaced (the loss not covered then derived from them). */
 function withTotals(run: RunReport, preset: string, totals: Partial<RunReport["totals"]>): RunReport {
-  return { ...run, preset, totals: { ...run.totals, ...totals } };
+  return { ...run, preset, totals: { ...run.totals, lossNotCovered: undefined, ...totals } };
 }
 
 describe("markExtremes", () => {
@@ -141,12 +143,12 @@ describe("headlines", () => {
   it("name the best and worst presets", () => {
     const [a, b] = report.runs as [RunReport, RunReport];
     const lines = headlines([withTotals(a, "alpha", { badDebt: "0" }), withTotals(b, "beta", { badDebt: "12.5" })]);
-    expect(lines[0]).toBe("<strong>beta</strong> left the most bad debt ($12.50); <strong>alpha</strong> none.");
+    expect(lines[0]).toBe("<strong>beta</strong> left the most loss not covered ($12.50); <strong>alpha</strong> none.");
   });
 
-  it("say so when no preset left bad debt, and nothing for a single run", () => {
+  it("say so when no preset left a loss, and nothing for a single run", () => {
     const [a, b] = report.runs as [RunReport, RunReport];
-    expect(headlines([withTotals(a, "a", { badDebt: "0" }), withTotals(b, "b", { badDebt: "0.000" })])[0]).toBe("No preset left bad debt.");
+    expect(headlines([withTotals(a, "a", { badDebt: "0" }), withTotals(b, "b", { badDebt: "0.000" })])[0]).toBe("No preset left a loss: no bad debt recorded and no deficit open at the end.");
     expect(headlines([a])).toEqual([]);
   });
 });
@@ -198,5 +200,76 @@ describe("safety", () => {
     expect(forkSource("https://eth-mainnet.example.com/v2/SECRETKEY")).toBe("eth-mainnet.example.com");
     expect(forkSource("not a url")).toBe("an RPC");
     expect(forkSource(undefined)).toBe("an RPC");
+  });
+});
+
+describe("defect 10: the lab's headline, bars and tables count open deficits as loss", () => {
+  const [a, b] = report.runs as [RunReport, RunReport];
+  /** A run that ended with `open` USD of negative equity in `underwater` accounts. */
+  function ended(run: RunReport, preset: string, o: { badDebt: string; open: string; underwater: number; backstop: boolean }): RunReport {
+    return {
+      ...run,
+      preset,
+      totals: { ...run.totals, badDebt: o.badDebt, lossNotCovered: new Decimal(o.badDebt).plus(o.open).toFixed() },
+      final: { ...run.final, openDeficit: o.open, underwater: o.underwater, belowMaintenance: o.underwater },
+      keepers: run.keepers.map((k) => ({ ...k, backstopMode: o.backstop })),
+    };
+  }
+  // The issue's run: no bad debt recorded anywhere, but hyperliquid ends with $817,147.86 open in 30 accounts.
+  const hl = ended(a, "hyperliquid", { badDebt: "0", open: "817147.86", underwater: 30, backstop: false });
+  const bn = ended(b, "binance", { badDebt: "0", open: "0", underwater: 0, backstop: false });
+
+  it("the headline names the open deficit instead of saying no preset left bad debt", () => {
+    const lines = headlines([hl, bn]);
+    expect(lines.join(" ")).not.toContain("No preset left bad debt");
+    expect(lines[0]).toBe("<strong>hyperliquid</strong> left the most loss not covered ($817,147.86, all of it deficits still open at the end); <strong>binance</strong> none.");
+    expect(lines[1]).toBe(
+      "Still underwater at the end, and no keeper in the run would close them (each wants a profit, an account with no equity pays no reward, and none runs in backstop mode): <strong>hyperliquid</strong> 30 accounts, $817,147.86.",
+    );
+  });
+
+  it("splits recorded and open loss, and says when a backstop keeper had not closed them yet", () => {
+    const mixed = ended(a, "okx", { badDebt: "100", open: "50.5", underwater: 2, backstop: true });
+    const lines = headlines([mixed, bn]);
+    expect(lines[0]).toBe("<strong>okx</strong> left the most loss not covered ($150.50: $100.00 bad debt recorded + $50.50 still open at the end); <strong>binance</strong> none.");
+    expect(lines[1]).toBe("Still underwater when the run ended, not yet closed: <strong>okx</strong> 2 accounts, $50.50.");
+    expect(headlines([bn, { ...bn, preset: "bybit" }])[0]).toBe("No preset left a loss: no bad debt recorded and no deficit open at the end.");
+  });
+
+  it("the comparison table and the glance bars show the loss not covered, open part included", () => {
+    const t = buildComparisonTable({ runs: [hl, bn] });
+    const row = t.rows.find((r) => r.label === "Loss not covered")!;
+    expect(row.hint).toBe("bad debt recorded + deficits still open at the end");
+    expect(row.cells).toEqual([{ text: "$817,147.86", mark: "worst" }, { text: "$0.00", mark: "best" }]);
+    expect(t.rows.findIndex((r) => r.label === "Loss not covered")).toBeLessThan(t.rows.findIndex((r) => r.label === "Bad debt"));
+    const html = buildHtml({ ...report, runs: [hl, bn] }, []);
+    expect(html).toContain("<h3>Loss not covered</h3>");
+    expect(html).not.toContain("<h3>Bad debt</h3>");
+    expect(html).toMatch(/<span class="bar-value">\$817,147\.86 <span class="muted">all open<\/span>/);
+    const mixed = ended(a, "okx", { badDebt: "100", open: "50.5", underwater: 2, backstop: true });
+    expect(buildHtml({ ...report, runs: [mixed, bn] }, [])).toMatch(/<span class="bar-value">\$150\.50 <span class="muted">\$50\.50 open<\/span>/);
+  });
+
+  it("a single run shows the loss not covered and the warning too", () => {
+    const html = buildHtml({ ...report, runs: [hl] }, []);
+    expect(html).toContain("<h3>Loss not covered</h3><p class=\"big-value\">$817,147.86</p><p class=\"note\">$0.00 bad debt recorded + $817,147.86 still open</p>");
+    expect(html).toContain("Still underwater at the end, and no keeper in the run would close them");
+  });
+
+  it("a report without the new fields derives the loss from bad debt and the final open deficit", () => {
+    const old: RunReport = { ...hl, totals: { ...hl.totals, lossNotCovered: undefined }, final: { ...hl.final, underwater: undefined } };
+    expect(buildComparisonTable({ runs: [old, bn] }).rows.find((r) => r.label === "Loss not covered")!.cells[0]!.text).toBe("$817,147.86");
+    // Without the underwater count, the warning counts the accounts below maintenance at the end.
+    expect(headlines([old, bn])[1]).toContain("<strong>hyperliquid</strong> 30 accounts, $817,147.86.");
+  });
+});
+
+describe("defect 10: the insurance fund's default is visible in the report", () => {
+  it("the header shows the insurance fund at deployment, and says when it is the default", () => {
+    const scenario = { ...report.scenario, liquidity: { pool: "100000000", insuranceFund: "1000000" }, defaults: [{ field: "liquidity.insuranceFund", value: "$1,000,000" }] };
+    const html = buildHtml({ ...report, scenario }, []);
+    expect(html).toContain("<dt>Insurance fund</dt><dd>$1,000,000 <span class=\"muted\">(the default: the scenario does not set liquidity.insuranceFund)</span></dd>");
+    const set = buildHtml({ ...report, scenario: { ...scenario, liquidity: { pool: "100000000", insuranceFund: "0" }, defaults: [] } }, []);
+    expect(set).toContain("<dt>Insurance fund</dt><dd>$0.00</dd>");
   });
 });

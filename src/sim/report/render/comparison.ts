@@ -1,5 +1,6 @@
 import type { LabReport, RunReport } from "../types.ts";
 import { compareDecimal, formatCount, formatDecimal, formatUsd, formatUsdDelta } from "./format.ts";
+import { lossNotCovered } from "./loss.ts";
 import { runColours } from "./palette.ts";
 
 /**
@@ -85,7 +86,8 @@ export const METRICS: readonly Metric[] = [
   { group: "Liquidations", label: "Most liquidations in one block", better: "lower", value: (r) => count(r.worst.maxLiquidationsInBlock) },
   { group: "Traders", label: "Penalties paid", hint: "what traders lose to liquidation penalties", better: "lower", value: (r) => usd(r.totals.penalties) },
   { group: "Traders", label: "Trader loss to liquidation", hint: "penalties plus bad debt socialised", better: "lower", value: (r) => usd(r.totals.traderLiquidationLoss) },
-  { group: "Solvency", label: "Bad debt", better: "lower", value: (r) => usd(r.totals.badDebt) },
+  { group: "Solvency", label: "Loss not covered", hint: "bad debt recorded + deficits still open at the end", better: "lower", value: (r) => usd(lossNotCovered(r)) },
+  { group: "Solvency", label: "Bad debt", hint: "recorded", better: "lower", value: (r) => usd(r.totals.badDebt) },
   { group: "Solvency", label: "Bad-debt events", better: "lower", value: (r) => count(r.totals.badDebtEvents) },
   { group: "Solvency", label: "Largest bad-debt event", better: "lower", value: (r) => usd(r.worst.maxBadDebtEvent) },
   { group: "Solvency", label: "Largest open deficit", hint: "negative equity not yet closed, in any one block", better: "lower", value: (r) => optional(r.worst.maxOpenDeficit, usd) },
@@ -98,6 +100,7 @@ export const METRICS: readonly Metric[] = [
   { group: "Risk", label: "Most accounts underwater", hint: "equity ≤ 0, in any one block", better: "lower", value: (r) => count(r.worst.maxUnderwater) },
   { group: "Risk", label: "Longest wait before first liquidation", hint: "blocks an account stayed below maintenance", better: "lower", value: (r) => count(r.worst.maxBlocksBelowMaintenanceBeforeLiquidation) },
   { group: "Risk", label: "Below maintenance at the end", hint: "accounts", better: "lower", value: (r) => optional(r.final.belowMaintenance, count) },
+  { group: "Risk", label: "Underwater at the end", hint: "accounts with equity ≤ 0: only a backstop keeper closes them", better: "lower", value: (r) => optional(r.final.underwater, count) },
 ];
 
 function formatValue(v: Value): string {

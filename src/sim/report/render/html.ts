@@ -1,19 +1,15 @@
 import type { LabReport, LiquidationRow, RunReport } from "../types.ts";
 import type { ChartDef } from "./charts.ts";
 import { FONT } from "./charts.ts";
-import { buildComparisonTable, markExtremes, runColumns, type Better, type ComparisonTable, type RunColumn } from "./comparison.ts";
-import {
-  compareDecimal,
-  formatCount,
-  formatDecimal,
-  formatDuration,
-  formatPrice,
-  formatUsd,
-  formatUsdDelta,
-  shortHex,
-  toDecimal,
-} from "./format.ts";
+import { buildComparisonTable, runColumns, type ComparisonTable, type RunColumn } from "./comparison.ts";
+import { formatCount, formatDecimal, formatDuration, formatPrice, formatUsd, formatUsdDelta, shortHex, toDecimal } from "./format.ts";
+import { glanceHtml } from "./glance.ts";
+import { escapeHtml, runName } from "./markup.ts";
 import { STYLE } from "./style.ts";
+
+export { escapeHtml } from "./markup.ts";
+
+const h = escapeHtml;
 
 /**
  * The report page as one string: inline CSS, inline SVG charts, no script, nothing fetched, so it
@@ -29,14 +25,6 @@ export type HtmlOptions = {
 
 export const DEFAULT_TOP_LIQUIDATIONS = 25;
 
-const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
-}
-
-const h = escapeHtml;
-
 /** Where a fork came from, without the path or query of its URL (which often carry an API key). */
 export function forkSource(url: string | undefined): string {
   if (url === undefined || url === "") return "an RPC";
@@ -47,21 +35,13 @@ export function forkSource(url: string | undefined): string {
   }
 }
 
-function swatch(colour: string): string {
-  return `<span class="swatch" style="--c:${h(colour)}"></span>`;
-}
-
-function runName(col: RunColumn): string {
-  return `<span class="run">${swatch(col.colour)}${h(col.label)}</span>`;
-}
-
-function names(cols: readonly RunColumn[]): string {
-  const parts = cols.map((c) => `<strong>${h(c.label)}</strong>`);
-  return parts.length <= 2 ? parts.join(" and ") : `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)}`;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Header
+
+/** Whole dollars without cents ("$1,000,000"), cents when there are any. */
+function formatFund(value: string): string {
+  return formatUsd(value, toDecimal(value).isInteger() && !toDecimal(value).isZero() ? 0 : 2);
+}
 
 function headerHtml(report: LabReport, columns: readonly RunColumn[]): string {
   const s = report.scenario;
@@ -79,6 +59,11 @@ function headerHtml(report: LabReport, columns: readonly RunColumn[]): string {
     ["Chain", chain],
     ["Seed", `<code>${h(s.seed)}</code>`],
   ];
+  if (s.liquidity) {
+    const defaulted = s.defaults?.some((d) => d.field === "liquidity.insuranceFund") === true;
+    const note = defaulted ? ` <span class="muted">(the default: the scenario does not set liquidity.insuranceFund)</span>` : "";
+    meta.push(["Insurance fund", `${h(formatFund(s.liquidity.insuranceFund))}${note}`]);
+  }
   return `<header class="top">
   <p class="eyebrow">Liquidation parameter lab${report.runs.length > 1 ? ` · ${report.runs.length} presets compared` : ""}</p>
   <h1>${h(s.name)}</h1>
@@ -86,130 +71,6 @@ function headerHtml(report: LabReport, columns: readonly RunColumn[]): string {
   <dl class="meta">${meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("")}</dl>
   <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a><a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a></nav>
 </header>`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// At a glance
-
-type GlanceMetric = {
-  title: string;
-  note: string;
-  better: Better;
-  value: (r: RunReport) => string;
-  format: (s: string) => string;
-};
-
-const GLANCE: readonly GlanceMetric[] = [
-  { title: "Bad debt", note: "Losses no account could pay", better: "lower", value: (r) => r.totals.badDebt, format: formatUsd },
-  { title: "Trader loss", note: "Penalties plus bad debt socialised", better: "lower", value: (r) => r.totals.traderLiquidationLoss, format: formatUsd },
-  { title: "Keeper profit", note: "Rewards minus gas, all keepers", better: "higher", value: (r) => r.totals.keeperProfit, format: formatUsdDelta },
-];
-
-function bar(width: number, colour: string, extra = ""): string {
-  return `<span class="bar${extra}" style="--w:${(width * 100).toFixed(2)}%;--c:${h(colour)}"></span>`;
-}
-
-function glanceCard(m: GlanceMetric, runs: readonly RunReport[], columns: readonly RunColumn[]): string {
-  const values = runs.map(m.value);
-  const marks = markExtremes(values, m.better, compareDecimal);
-  const maxAbs = Math.max(0, ...values.map((v) => Math.abs(toDecimal(v).toNumber())));
-  const rows = values
-    .map((v, i) => {
-      const n = toDecimal(v).toNumber();
-      const w = maxAbs > 0 ? Math.abs(n) / maxAbs : 0;
-      const mark = marks[i];
-      return `<div class="bar-row${mark ? ` ${mark}` : ""}">
-  <span class="bar-label">${runName(columns[i]!)}</span>
-  <span class="bar-track">${bar(w, columns[i]!.colour, n < 0 ? " negative" : "")}</span>
-  <span class="bar-value">${h(m.format(v))}${mark ? ` <span class="tag ${mark}">${mark}</span>` : ""}</span>
-</div>`;
-    })
-    .join("\n");
-  return `<article class="card glance-card"><h3>${h(m.title)}</h3><p class="note">${h(m.note)}</p>${rows}</article>`;
-}
-
-function liquidationsCard(runs: readonly RunReport[], columns: readonly RunColumn[]): string {
-  const max = Math.max(1, ...runs.map((r) => r.totals.partialLiquidations + r.totals.fullLiquidations));
-  const rows = runs
-    .map((r, i) => {
-      const c = columns[i]!;
-      const p = r.totals.partialLiquidations;
-      const f = r.totals.fullLiquidations;
-      return `<div class="bar-row">
-  <span class="bar-label">${runName(c)}</span>
-  <span class="bar-track stacked">${bar(p / max, c.colour)}${bar(f / max, c.colour, " full")}</span>
-  <span class="bar-value">${formatCount(p)} <span class="muted">partial</span> · ${formatCount(f)} <span class="muted">full</span></span>
-</div>`;
-    })
-    .join("\n");
-  return `<article class="card glance-card"><h3>Liquidations</h3><p class="note">Solid: partial (position remains) · hatched: full (position closed)</p>${rows}</article>`;
-}
-
-function bigNumber(label: string, value: string, note: string): string {
-  return `<article class="card big"><h3>${h(label)}</h3><p class="big-value">${h(value)}</p><p class="note">${h(note)}</p></article>`;
-}
-
-/** Sentences naming the best and worst presets for the figures users ask about first. */
-export function headlines(runs: readonly RunReport[]): string[] {
-  if (runs.length < 2) return [];
-  const columns = runColumns(runs);
-  const pick = (values: string[], better: Better) => {
-    const marks = markExtremes(values, better, compareDecimal);
-    const best = columns.filter((_, i) => marks[i] === "best");
-    const bestValue = values[marks.indexOf("best")] ?? "0";
-    const worst = columns.filter((_, i) => marks[i] === "worst");
-    const worstValue = values[marks.indexOf("worst")] ?? "0";
-    return { best, bestValue, worst, worstValue, tie: best.length === 0 };
-  };
-  const out: string[] = [];
-  const bad = pick(
-    runs.map((r) => r.totals.badDebt),
-    "lower",
-  );
-  if (bad.tie) out.push(toDecimal(runs[0]!.totals.badDebt).isZero() ? "No preset left bad debt." : `Every preset left the same bad debt: ${formatUsd(runs[0]!.totals.badDebt)}.`);
-  else
-    out.push(
-      `${names(bad.worst)} left the most bad debt (${formatUsd(bad.worstValue)}); ${names(bad.best)} ${toDecimal(bad.bestValue).isZero() ? "none" : `the least (${formatUsd(bad.bestValue)})`}.`,
-    );
-  const loss = pick(
-    runs.map((r) => r.totals.traderLiquidationLoss),
-    "lower",
-  );
-  if (!loss.tie) out.push(`Traders lost least under ${names(loss.best)} (${formatUsd(loss.bestValue)}) and most under ${names(loss.worst)} (${formatUsd(loss.worstValue)}).`);
-  const liq = pick(
-    runs.map((r) => String(r.totals.liquidations)),
-    "lower",
-  );
-  if (!liq.tie)
-    out.push(`${names(liq.best)} needed the fewest liquidations (${formatCount(Number(liq.bestValue))}), ${names(liq.worst)} the most (${formatCount(Number(liq.worstValue))}).`);
-  const keep = pick(
-    runs.map((r) => r.totals.keeperProfit),
-    "higher",
-  );
-  if (!keep.tie) out.push(`Keepers earned most under ${names(keep.best)} (${formatUsdDelta(keep.bestValue)}), least under ${names(keep.worst)} (${formatUsdDelta(keep.worstValue)}).`);
-  return out;
-}
-
-function glanceHtml(runs: readonly RunReport[], columns: readonly RunColumn[]): string {
-  if (runs.length === 0) return "";
-  if (runs.length === 1) {
-    const t = runs[0]!.totals;
-    return `<section class="glance single" aria-label="At a glance">
-${bigNumber("Liquidations", formatCount(t.liquidations), `${formatCount(t.partialLiquidations)} partial · ${formatCount(t.fullLiquidations)} full`)}
-${bigNumber("Bad debt", formatUsd(t.badDebt), `${formatCount(t.badDebtEvents)} bad-debt events`)}
-${bigNumber("Trader loss", formatUsd(t.traderLiquidationLoss), `penalties ${formatUsd(t.penalties)} + bad debt socialised`)}
-${bigNumber("Keeper profit", formatUsdDelta(t.keeperProfit), `rewards ${formatUsd(t.keeperRewards)} − gas`)}
-${bigNumber("Insurance fund", formatUsdDelta(t.insuranceFundDelta), `lowest ${formatUsd(runs[0]!.worst.minInsuranceFund)}`)}
-</section>`;
-  }
-  const lines = headlines(runs);
-  return `<section class="glance" aria-label="At a glance">
-${lines.length > 0 ? `<ul class="headlines">${lines.map((l) => `<li>${l}</li>`).join("")}</ul>` : ""}
-<div class="glance-grid">
-${liquidationsCard(runs, columns)}
-${GLANCE.map((m) => glanceCard(m, runs, columns)).join("\n")}
-</div>
-</section>`;
 }
 
 // ---------------------------------------------------------------------------------------------

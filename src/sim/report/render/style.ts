@@ -39,6 +39,7 @@ nav a:hover { text-decoration: underline; }
 .headlines li { margin: 3px 0; }
 .glance-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 16px; }
 .glance.single { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 16px; margin-top: 24px; }
+.glance.single .headlines { grid-column: 1 / -1; margin: 0; }
 .glance-card { padding: 16px 18px 12px; }
 .glance-card .note { margin: 2px 0 10px; font-size: 12.5px; }
 .bar-row { display: grid; grid-template-columns: 118px minmax(0, 1fr) 180px; align-items: center; gap: 10px; padding: 4px 0; font-size: 13.5px; }
@@ -48,6 +49,7 @@ nav a:hover { text-decoration: underline; }
 .bar.negative { background: repeating-linear-gradient(135deg, var(--c) 0 3px, transparent 3px 6px); }
 .bar.full { background: repeating-linear-gradient(135deg, var(--c) 0 4px, color-mix(in srgb, var(--c) 35%, white) 4px 7px); }
 .bar-value { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.glance-card.loss .bar-row { grid-template-columns: 118px minmax(0, 1fr) 236px; }
 .big { padding: 16px 18px; }
 .big-value { margin: 6px 0 2px; font-size: 26px; font-weight: 700; font-variant-numeric: tabular-nums; letter-spacing: -0.01em; }
 .big .note { margin: 0; font-size: 12.5px; }
@@ -112,6 +114,7 @@ footer p { margin: 4px 0; }
 @media (max-width: 900px) {
   .glance-grid, .chart-grid, .glance.single { grid-template-columns: minmax(0, 1fr); }
   .bar-row { grid-template-columns: 100px minmax(0, 1fr) 170px; }
+  .glance-card.loss .bar-row { grid-template-columns: 100px minmax(0, 1fr) 220px; }
 }
 @media print {
   html { background: white; }
