@@ -51,7 +51,8 @@ export const demoCommand = defineCommand({
       io.stdout(`Anvil (pid ${anvil.pid}) on ${anvil.rpcUrl}`);
       const owner = await connect(anvil.rpcUrl, anvilDevAccount(), { pollingInterval: 50 });
       const deployment = await deployReferenceMarket(owner, { markets, preset });
-      const seeded = await seedTraders(owner, deployment, { count, seed: flags.seed });
+      // Ordered: mined until the pool is empty, never left waiting behind a full block (see devnet.ts).
+      const seeded = await seedTraders(owner, deployment, { count, seed: flags.seed, ordered: true });
       io.stdout(`Deployed the market with the "${preset.name}" preset and seeded ${count} traders (${seeded.transactions} transactions).`);
 
       // The keeper: Anvil's public dev account #1, the real daemon, following heads every 50 ms.

@@ -107,7 +107,11 @@ export const devnetCommand = defineCommand({
       }
       const deployment = await step(deployReferenceMarket(c, { markets, preset }));
       const tSeed = performance.now();
-      const seeded = await step(seedTraders(c, deployment, { count, seed: flags.seed }));
+      // Ordered: sent with automine off, then mined until the pool is empty. With automine on, a burst
+      // that fills a block (30M gas; a trade reserves 3M) leaves the rest ready in the pool, and no
+      // block comes to mine them until another transaction arrives: under CPU load the node batches
+      // more of the burst per block, and seeding waited for receipts that could never come.
+      const seeded = await step(seedTraders(c, deployment, { count, seed: flags.seed, ordered: true }));
       const seedMs = performance.now() - tSeed;
       writeDeployment(out, deployment);
       const rows = await step(seededRows(c, deployment, seeded.traders));
