@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
-import { getAddress, isAddress, type Address } from "viem";
+import { ContractFunctionRevertedError, ContractFunctionZeroDataError, BaseError as ViemBaseError, getAddress, isAddress, type Address } from "viem";
+import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { z } from "zod";
 import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
 import { BaseError, ConfigError } from "../lib/errors.ts";
@@ -155,6 +156,75 @@ export async function checkDeploymentCode(
     if (code === undefined || code === "0x") {
       const [what, addr] = targets[i]!;
       throw new DeploymentNotFoundError(source, what, addr, d.chainId);
+    }
+  });
+}
+
+export class NotAPerpMarketError extends BaseError {
+  override name = "NotAPerpMarketError";
+  constructor(source: string, addr: Address, why: string) {
+    super(`${source}: contracts.market ${addr} is not a PerpMarket (${why})`, { userError: true });
+  }
+}
+
+export class DeploymentMismatchError extends BaseError {
+  override name = "DeploymentMismatchError";
+}
+
+/** A call the contract does not answer (no such function, or a revert), as opposed to a failed request. */
+function notAnswered(e: unknown): boolean {
+  return e instanceof ViemBaseError && e.walk((x) => x instanceof ContractFunctionRevertedError || x instanceof ContractFunctionZeroDataError) !== null;
+}
+
+/**
+ * The deployment file must describe the market on chain, not just any contract: the market address
+ * answers PerpMarket's views, holds the file's collateral token, and lists every market of the file
+ * with the same feed. (A hand-edited file otherwise fails late and far away, or indexes prices from a
+ * feed the market never reads.) Run after {@link checkDeploymentCode}.
+ */
+export async function checkDeploymentMatchesChain(
+  c: Pick<ChainClients, "publicClient">,
+  d: Deployment,
+  source = "deployment.json",
+): Promise<void> {
+  const read = c.publicClient;
+  const market = d.contracts.market;
+  let count: bigint;
+  let token: Address;
+  try {
+    const [n, t] = await Promise.all([
+      read.readContract({ address: market, abi: PerpMarket.abi, functionName: "marketCount" }),
+      read.readContract({ address: market, abi: PerpMarket.abi, functionName: "token" }),
+      read.readContract({ address: market, abi: PerpMarket.abi, functionName: "globalLiquidation" }),
+    ]);
+    count = n;
+    token = t;
+  } catch (e) {
+    if (notAnswered(e)) throw new NotAPerpMarketError(source, market, "it does not answer marketCount(), token() and globalLiquidation()");
+    throw e;
+  }
+  if (getAddress(token) !== getAddress(d.contracts.token)) {
+    throw new DeploymentMismatchError(
+      `${source}: contracts.token is ${getAddress(d.contracts.token)} but the market at ${market} holds ${getAddress(token)}`,
+      { userError: true },
+    );
+  }
+  for (const m of d.markets) {
+    if (BigInt(m.id) >= count) {
+      throw new DeploymentMismatchError(`${source}: market ${m.symbol} (id ${m.id}) is not on the market at ${market}, which has ${count} market${count === 1n ? "" : "s"}`, {
+        userError: true,
+      });
+    }
+  }
+  const onChain = await Promise.all(
+    d.markets.map((m) => read.readContract({ address: market, abi: PerpMarket.abi, functionName: "getMarket", args: [BigInt(m.id)] })),
+  );
+  d.markets.forEach((m, i) => {
+    const feed = getAddress(onChain[i]!.params.feed);
+    if (feed !== getAddress(m.feed)) {
+      throw new DeploymentMismatchError(`${source}: market ${m.symbol} (id ${m.id}) lists feed ${getAddress(m.feed)} but the market reads its price from ${feed}`, {
+        userError: true,
+      });
     }
   });
 }

@@ -92,7 +92,7 @@ export function parseFlags<O extends OptionSpecs>(
     if (t.kind === "positional") throw new UsageError(`${command}: unexpected argument "${t.value}" (${help})`);
     if (t.kind !== "option") continue;
     const spec = Object.hasOwn(all, t.name) ? all[t.name] : undefined;
-    if (!spec) throw new UsageError(`${command}: unknown option ${t.rawName} (${help})`);
+    if (!spec) throw new UsageError(`${command}: unknown option ${t.rawName}${didYouMean(command, t.name, Object.keys(all))} (${help})`);
     // parseArgs keeps the last of two values silently: `--rpc A --rpc B` is refused instead.
     if (seen.has(t.name)) throw new UsageError(`${command}: --${t.name} is given more than once`);
     seen.add(t.name);
@@ -111,6 +111,56 @@ export function parseFlags<O extends OptionSpecs>(
     else out[name] = typeof v === "string" ? v : spec.default;
   }
   return out as Flags<O> & { debug: boolean; help: boolean };
+}
+
+/** Flags of other tools that users bring with them, and this CLI's name for each. */
+const KNOWN_ALIASES: Readonly<Record<string, string>> = {
+  "rpc-url": "rpc", // Foundry's cast and forge
+  "fork-url": "rpc",
+  "eth-rpc-url": "rpc",
+  verbose: "log-level",
+};
+
+/** Flags that would carry a key: keys come from the environment only (never in shell history or `ps`). */
+const KEY_FLAGS = new Set(["private-key", "key", "keeper-key", "deployer-key", "mnemonic"]);
+
+/** Levenshtein distance, for suggestions among a command's few option names. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * What to say after "unknown option --name": where a key goes instead (a key flag), a known alias
+ * from another tool that this command has (`--rpc-url` → `--rpc`), else the closest of `options`
+ * within a small edit distance (a third of the name, 1 to 3), else a unique prefix match, else "".
+ */
+export function didYouMean(command: string, name: string, options: readonly string[]): string {
+  if (name.length > 64) return ""; // not a typo; and the distance is quadratic
+  const lower = name.toLowerCase();
+  if (KEY_FLAGS.has(lower)) {
+    const variable = command === "run" ? "KEEPER_PRIVATE_KEY" : "DEPLOYER_PRIVATE_KEY";
+    return `; keys are never flags: set ${variable} in the environment or in .env`;
+  }
+  const alias = Object.hasOwn(KNOWN_ALIASES, lower) ? KNOWN_ALIASES[lower]! : undefined;
+  if (alias !== undefined && options.includes(alias)) return `; did you mean --${alias}?`;
+  const limit = Math.min(3, Math.max(1, Math.floor(lower.length / 3)));
+  let best: { name: string; d: number } | undefined;
+  for (const o of options) {
+    const d = editDistance(lower, o);
+    if (d <= limit && (best === undefined || d < best.d)) best = { name: o, d };
+  }
+  // A prefix of one option only ("--dep" for "--deployment") is a suggestion too.
+  if (!best && lower.length >= 3) {
+    const prefixed = options.filter((o) => o.startsWith(lower));
+    if (prefixed.length === 1) best = { name: prefixed[0]!, d: 0 };
+  }
+  return best ? `; did you mean --${best.name}?` : "";
 }
 
 /** The value of a required string flag, or a UsageError naming it. */

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { config as loadDotenv } from "dotenv";
 import { BaseError as ViemBaseError } from "viem";
 import { BaseError, oneLine } from "../lib/errors.ts";
+import { watchParent } from "../lib/parentWatch.ts";
 import { UsageError, helpText, parseFlags, type CliIO, type Command } from "./command.ts";
 import { deployCommand } from "./deploy.ts";
 import { devnetCommand } from "./devnet.ts";
@@ -103,6 +104,18 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   }
 }
 
+/**
+ * A reader that went away (`perp-keeper status … | head -2`): stop quietly, as other CLIs do (they
+ * die of SIGPIPE; Node ignores it and reports EPIPE on the stream instead). Any other stream error
+ * is re-thrown.
+ */
+function onBrokenPipe(stream: NodeJS.WriteStream, then: () => void): void {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    then();
+  });
+}
+
 /** The process entry: load .env, wire the process's streams and signals, run, set the exit code. */
 export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   loadDotenv({ quiet: true });
@@ -114,20 +127,40 @@ export async function runCli(argv: readonly string[] = process.argv.slice(2)): P
     if (controller.signal.aborted) process.exit(128 + (signal === "SIGINT" ? 2 : 15));
     controller.abort(signal);
   };
+  let stopWatchingParent = () => {};
+  let closed = { stdout: false, stderr: false };
   if (command?.handlesSignals) {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    // Started through a launcher that exits without passing the signal on (npm exec / npx): its
+    // exit is our stop signal, so no orphan keeps running (and serving /healthz).
+    stopWatchingParent = watchParent((parent) => {
+      if (!closed.stderr) process.stderr.write(`perp-keeper: the parent process (pid ${parent}) exited; shutting down\n`);
+      controller.abort("parent exited");
+    });
   }
+  // A long-running command stops as on a signal when its output goes away; any other stops at once.
+  const brokenPipe = (which: "stdout" | "stderr") => () => {
+    closed = { ...closed, [which]: true };
+    if (command?.handlesSignals) controller.abort("EPIPE");
+    else process.exit(0);
+  };
+  onBrokenPipe(process.stdout, brokenPipe("stdout"));
+  onBrokenPipe(process.stderr, brokenPipe("stderr"));
   const io: CliIO = {
-    stdout: (line) => process.stdout.write(`${line}\n`),
-    stderr: (line) => process.stderr.write(`${line}\n`),
+    stdout: (line) => void (closed.stdout || process.stdout.write(`${line}\n`)),
+    stderr: (line) => void (closed.stderr || process.stderr.write(`${line}\n`)),
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
     stderrIsTTY: process.stderr.isTTY === true,
-    writeStderr: (chunk) => process.stderr.write(chunk),
+    writeStderr: (chunk) => void (closed.stderr || process.stderr.write(chunk)),
   };
   process.exitCode = await main(argv, io);
+  stopWatchingParent();
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
+  // Once a stop was asked for and the command has done its orderly part (or given up at its hard
+  // deadline), nothing left (a retry timer, a request to a dead node) may keep the process alive.
+  if (controller.signal.aborted) process.exit();
 }

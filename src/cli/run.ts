@@ -1,14 +1,15 @@
 import { resolve } from "node:path";
 import { connect, redactUrl, urlSecrets } from "../chain/clients.ts";
-import { checkDeploymentChain, checkDeploymentCode, checkOutputPath, readDeployment } from "../chain/deployment.ts";
-import { loadKeeperSettings } from "../config/keeper.ts";
-import { startHealthServer } from "../keeper/healthServer.ts";
+import { checkDeploymentChain, checkDeploymentCode, checkDeploymentMatchesChain, checkOutputPath, readDeployment } from "../chain/deployment.ts";
+import { SettingsFlagError, loadKeeperSettings, type KeeperSettings, type OverrideNames } from "../config/keeper.ts";
+import { startHealthServer, type HealthProbe } from "../keeper/healthServer.ts";
 import { followHeads } from "../keeper/followHeads.ts";
 import { Keeper } from "../keeper/keeper.ts";
 import { BaseError } from "../lib/errors.ts";
-import { createLogger } from "../lib/logger.ts";
-import { createMetrics } from "../lib/metrics.ts";
-import { defineCommand, integerFlag, required, rpcUrlFlag } from "./command.ts";
+import { createLogger, type Logger } from "../lib/logger.ts";
+import { createMetrics, type Metrics } from "../lib/metrics.ts";
+import { lockFile, type PidLock } from "../lib/pidLock.ts";
+import { UsageError, defineCommand, integerFlag, required, rpcUrlFlag } from "./command.ts";
 import { accountFromEnv } from "./signer.ts";
 
 export class MissingKeeperKeyError extends BaseError {
@@ -18,6 +19,34 @@ export class MissingKeeperKeyError extends BaseError {
   }
 }
 
+export class HealthPortInUseError extends BaseError {
+  override name = "HealthPortInUseError";
+  constructor(port: number, why = "is in use (another perp-keeper?)") {
+    super(`port ${port} ${why}; pass --health-port N, or 0 for any free port`, { userError: true });
+  }
+}
+
+/** Exit code when the daemon stops with transactions possibly still in flight (listed in the checkpoint). */
+export const EXIT_IN_FLIGHT = 3;
+/** How long past --grace a stop may take before the process gives up on it and exits. */
+export const HARD_STOP_MARGIN_MS = 3_000;
+
+const OVERRIDE_NAMES: OverrideNames = {
+  source: "run",
+  flags: {
+    backstopMode: "--backstop",
+    minProfitUsd: "--min-profit",
+    feeCapGwei: "--fee-cap-gwei",
+    priorityFeeGwei: "--priority-fee-gwei",
+    maxBatch: "--max-batch",
+    preflight: "--preflight",
+    pollingIntervalMs: "--polling-interval",
+    healthPort: "--health-port",
+    checkpointPath: "--checkpoint",
+    logLevel: "--log-level",
+  },
+};
+
 export const runCommand = defineCommand({
   name: "run",
   summary: "Run the keeper daemon: index the market, watch prices, and liquidate partially, ranked by profit.",
@@ -25,7 +54,12 @@ export const runCommand = defineCommand({
   description:
     "The key comes from KEEPER_PRIVATE_KEY. Settings default to config/keeper.json; flags override them. " +
     "Serves /healthz and /metrics on 127.0.0.1:--health-port. SIGINT/SIGTERM stop intake, let in-flight " +
-    "transactions settle for --grace seconds, write the checkpoint and exit 0.",
+    "transactions settle for --grace seconds, write the checkpoint and exit. If the stop takes longer than " +
+    "--grace plus 3 s (a node that no longer answers), the process writes what it can and exits anyway. " +
+    "The daemon also stops, as on SIGTERM, when its parent process exits (npx/npm exec do not pass signals " +
+    "on). One daemon per checkpoint file (a lock beside it). Exit codes: 0 stopped with nothing in flight; " +
+    "1 an error; 2 a wrong command line; 3 stopped with transactions possibly still in flight (the " +
+    "checkpoint lists them, and the next start follows them).",
   handlesSignals: true,
   options: {
     rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (required)" },
@@ -64,7 +98,7 @@ export const runCommand = defineCommand({
       checkpointPath: flags.checkpoint ? resolve(io.cwd, flags.checkpoint) : undefined,
       logLevel: flags["log-level"],
     };
-    const settings = flags.config ? loadKeeperSettings(overrides, resolve(io.cwd, flags.config)) : loadKeeperSettings(overrides);
+    const settings = settingsFrom(overrides, flags.config ? resolve(io.cwd, flags.config) : undefined);
     if (!flags.checkpoint) settings.checkpointPath = resolve(io.cwd, settings.checkpointPath);
     checkOutputPath(settings.checkpointPath);
     const graceSeconds = num("grace", flags.grace, 0, 3_600) ?? 15;
@@ -79,34 +113,104 @@ export const runCommand = defineCommand({
       secrets: [secret.startsWith("0x") ? secret : `0x${secret}`, ...urlSecrets(rpc)],
     });
     const metrics = createMetrics({ defaultMetrics: true });
-    const c = await connect(rpc, account, { pollingInterval: settings.pollingIntervalMs, metrics });
-    checkDeploymentChain(deployment, c.chainId, deploymentPath);
-    await checkDeploymentCode(c, deployment, deploymentPath);
-
-    const keeper = new Keeper({
-      publicClient: c.publicClient,
-      walletClient: c.walletClient,
-      deployment,
-      settings,
-      logger,
-      metrics,
-      dryRun: flags["dry-run"],
-    });
-    logger.info(
-      { rpc: redactUrl(rpc), chainId: c.chainId, market: deployment.contracts.market, keeper: account.address, dryRun: flags["dry-run"] },
-      "starting",
-    );
-    await keeper.start();
-    const health = await startHealthServer({ port: settings.healthPort, registry: metrics.registry, probe: () => keeper.health() });
-    logger.info({ port: health.port }, "serving /healthz and /metrics on 127.0.0.1");
-
-    await followHeads(c.publicClient, keeper, settings.pollingIntervalMs, io.signal, logger);
-
-    logger.info({ signal: String(io.signal.reason ?? "") }, "shutting down: intake stopped, settling in-flight transactions");
-    await keeper.stop(graceSeconds * 1000);
-    await health.close();
-    const s = keeper.executor.stats();
-    logger.info({ sent: s.sent, mined: s.mined, reverted: s.reverted, rewardTokens: s.rewardTokens, gasSpentWei: s.gasSpentWei }, "stopped");
-    return 0;
+    // The health port is taken before any network work: a busy port fails now, not after a backfill.
+    // Until the keeper has started, /healthz answers 503.
+    let keeper: Keeper | undefined;
+    const health = await serveHealth(settings.healthPort, metrics, () => keeper?.health() ?? { ok: false, details: { starting: true } });
+    let lock: PidLock | undefined;
+    const daemon = async (): Promise<number> => {
+      const c = await connect(rpc, account, { pollingInterval: settings.pollingIntervalMs, metrics });
+      checkDeploymentChain(deployment, c.chainId, deploymentPath);
+      await checkDeploymentCode(c, deployment, deploymentPath);
+      await checkDeploymentMatchesChain(c, deployment, deploymentPath);
+      lock = lockFile(settings.checkpointPath);
+      const k = new Keeper({ publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"] });
+      keeper = k;
+      logger.info(
+        { rpc: redactUrl(rpc), chainId: c.chainId, market: deployment.contracts.market, keeper: account.address, dryRun: flags["dry-run"] },
+        "starting",
+      );
+      await k.start();
+      logger.info({ port: health.port }, "serving /healthz and /metrics on 127.0.0.1");
+      await followHeads(c.publicClient, k, settings.pollingIntervalMs, io.signal, logger);
+      logger.info({ signal: String(io.signal.reason ?? "") }, "shutting down: intake stopped, settling in-flight transactions");
+      await k.stop(graceSeconds * 1000);
+      const s = k.executor.stats();
+      const inFlight = k.executor.inFlight().length;
+      logger.info({ sent: s.sent, mined: s.mined, reverted: s.reverted, rewardTokens: s.rewardTokens, gasSpentWei: s.gasSpentWei, inFlight }, "stopped");
+      return inFlight > 0 ? EXIT_IN_FLIGHT : 0;
+    };
+    // From the signal on, the stop has --grace plus a margin; then the process gives up on it (a
+    // node that no longer answers keeps retries, receipts and the drain waiting far longer).
+    const deadline = hardDeadline(io.signal, graceSeconds * 1000 + HARD_STOP_MARGIN_MS);
+    try {
+      const outcome = await Promise.race([daemon(), deadline.reached]);
+      return outcome === "deadline" ? stopNow(keeper, logger, graceSeconds, settings.checkpointPath) : outcome;
+    } finally {
+      deadline.cancel();
+      lock?.release();
+      health.server.closeAllConnections();
+      await health.close();
+    }
   },
 });
+
+/** Settings from the file and the flags; a bad flag value is a usage error naming the flag. */
+function settingsFrom(overrides: Record<string, unknown>, path: string | undefined): KeeperSettings {
+  try {
+    return path ? loadKeeperSettings(overrides, path, OVERRIDE_NAMES) : loadKeeperSettings(overrides, undefined, OVERRIDE_NAMES);
+  } catch (e) {
+    if (e instanceof SettingsFlagError) throw new UsageError(e.shortMessage);
+    throw e;
+  }
+}
+
+/** Serve /healthz and /metrics on 127.0.0.1:`port`; a busy port is the user's to fix. */
+async function serveHealth(port: number, metrics: Metrics, probe: HealthProbe): Promise<Awaited<ReturnType<typeof startHealthServer>>> {
+  try {
+    return await startHealthServer({ port, registry: metrics.registry, probe });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new HealthPortInUseError(port);
+    if (code === "EACCES") throw new HealthPortInUseError(port, "is not allowed to this user");
+    throw e;
+  }
+}
+
+/**
+ * Resolves "deadline" `ms` after `signal` aborts (at once if it already has): the point at which a
+ * stop that waits on a node that no longer answers (retries, receipts, a drain) is given up.
+ */
+function hardDeadline(signal: AbortSignal, ms: number): { reached: Promise<"deadline">; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => {};
+  const reached = new Promise<"deadline">((resolve) => {
+    onAbort = () => (timer = setTimeout(() => resolve("deadline"), ms));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return {
+    reached,
+    cancel: () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/** The grace period is over: write what can be written, say so in one line, and give the exit code. */
+function stopNow(keeper: Keeper | undefined, logger: Logger, graceSeconds: number, checkpoint: string): number {
+  let written = keeper !== undefined;
+  try {
+    keeper?.writeCheckpoint();
+  } catch (e) {
+    written = false;
+    logger.warn({ err: e }, "could not write the checkpoint");
+  }
+  const inFlight = keeper?.executor.inFlight().length ?? 0;
+  logger.error(
+    { graceSeconds, marginSeconds: HARD_STOP_MARGIN_MS / 1000, inFlight, checkpoint: written ? checkpoint : null, exitCode: inFlight > 0 ? EXIT_IN_FLIGHT : 0 },
+    inFlight > 0 ? "grace period over: exiting with transactions possibly still in flight" : "grace period over: exiting",
+  );
+  return inFlight > 0 ? EXIT_IN_FLIGHT : 0;
+}

@@ -72,26 +72,48 @@ export type KeeperSettings = {
   logLevel: KeeperFileConfig["logLevel"];
 };
 
+/** A problem with a setting given on the command line: the message names the flag, not the field. */
+export class SettingsFlagError extends ConfigError {
+  override name = "SettingsFlagError";
+}
+
+/** Where overrides came from, to name them in errors: `flags.minProfitUsd = "--min-profit"`, under `source` ("run"). */
+export type OverrideNames = { source: string; flags: Partial<Record<keyof KeeperFileConfig, string>> };
+
 /**
  * Parse keeper settings: defaults from config/keeper.json, then `overrides` (flags). Every problem
- * is collected and reported in one ConfigError.
+ * is collected and reported in one ConfigError. A problem with an override that `names` knows is
+ * told by its flag's name; when every problem is such, the error is a {@link SettingsFlagError}.
  */
-export function parseKeeperSettings(raw: unknown, overrides: Record<string, unknown> = {}, source = "keeper config"): KeeperSettings {
-  const merged = { ...(raw as object), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+export function parseKeeperSettings(
+  raw: unknown,
+  overrides: Record<string, unknown> = {},
+  source = "keeper config",
+  names?: OverrideNames,
+): KeeperSettings {
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  const merged = { ...(raw as object), ...given };
+  const flagOf = (field: string): string | undefined =>
+    Object.hasOwn(given, field) ? names?.flags[field as keyof KeeperFileConfig] : undefined;
+  /** Throw every problem: "field: why" from the file, "--flag: why" from the command line. */
+  const fail = (problems: { field: string; why: string }[]): never => {
+    const fromFlags = problems.filter((p) => flagOf(p.field) !== undefined);
+    const text = problems.map((p) => `${flagOf(p.field) ?? p.field}: ${p.why}`);
+    if (names && fromFlags.length === problems.length) throw new SettingsFlagError(names.source, text);
+    throw new ConfigError(source, text);
+  };
   const parsed = KeeperFileSchema.safeParse(merged);
-  if (!parsed.success) {
-    throw new ConfigError(source, parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`));
-  }
+  if (!parsed.success) return fail(parsed.error.issues.map((i) => ({ field: i.path.join(".") || "(root)", why: i.message })));
   const c = parsed.data;
-  const problems: string[] = [];
+  const problems: { field: string; why: string }[] = [];
   const num = <T>(field: string, fn: () => T, check?: (v: T) => string | undefined): T | undefined => {
     try {
       const v = fn();
       const bad = check?.(v);
-      if (bad) problems.push(`${field}: ${bad}`);
+      if (bad) problems.push({ field, why: bad });
       return v;
     } catch (e) {
-      if (e instanceof HumanNumberError) problems.push(`${field}: ${e.message.replace(/^[^:]*: /, "")}`);
+      if (e instanceof HumanNumberError) problems.push({ field, why: e.message.replace(/^[^:]*: /, "") });
       else throw e;
       return undefined;
     }
@@ -103,10 +125,11 @@ export function parseKeeperSettings(raw: unknown, overrides: Record<string, unkn
   const profitPriorityPpm = num("profitPriorityShare", () => parsePpm(c.profitPriorityShare, "share"), (v) => (v > 1_000_000n ? "at most 100%" : undefined));
   const gasBudgetWeiPerHour = num("gasBudgetPerHourEth", () => parseWad(c.gasBudgetPerHourEth, "ETH"), (v) => (v <= 0n ? "must be above 0" : undefined));
   const nativeUsd = num("nativeTokenPriceUsd", () => parseWad(c.nativeTokenPriceUsd, "USD"), (v) => (v <= 0n ? "must be above 0" : undefined));
-  if (feeCapWei !== undefined && priorityFeeWei !== undefined && priorityFeeWei > feeCapWei) {
-    problems.push("priorityFeeGwei: must not exceed feeCapGwei");
+  const feeCapOk = !problems.some((p) => p.field === "feeCapGwei");
+  if (feeCapOk && feeCapWei !== undefined && priorityFeeWei !== undefined && priorityFeeWei > feeCapWei) {
+    problems.push({ field: "priorityFeeGwei", why: `must not exceed ${flagOf("feeCapGwei") ?? "feeCapGwei"}` });
   }
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (problems.length > 0) fail(problems);
   return {
     pollingIntervalMs: c.pollingIntervalMs,
     minProfitUsd: minProfitUsd!,
@@ -131,13 +154,17 @@ export function parseKeeperSettings(raw: unknown, overrides: Record<string, unkn
   };
 }
 
-export function loadKeeperSettings(overrides: Record<string, unknown> = {}, path = join(CONFIG_DIR, "keeper.json")): KeeperSettings {
+export function loadKeeperSettings(
+  overrides: Record<string, unknown> = {},
+  path = join(CONFIG_DIR, "keeper.json"),
+  names?: OverrideNames,
+): KeeperSettings {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
     throw new ConfigError(path, [(e as Error).message.split("\n")[0]!]);
   }
-  return parseKeeperSettings(raw, overrides, path);
+  return parseKeeperSettings(raw, overrides, path, names);
 }
 

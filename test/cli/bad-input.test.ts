@@ -12,6 +12,8 @@
  * real binary; the others call main() in-process, with the same streams and exit codes.
  */
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -36,6 +38,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 let rpc: string;
 let deployment: Deployment;
 let keeperJson: Record<string, unknown>;
+/** A port something listens on, for the busy health port row. */
+let busy: Server;
+let busyPort: number;
 
 beforeAll(async () => {
   const chain = await getTestChain();
@@ -43,7 +48,11 @@ beforeAll(async () => {
   const c = { publicClient: chain.publicClient, walletClient: chain.wallet(0) } as unknown as ChainClients;
   deployment = await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset('hyperliquid') });
   keeperJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'config', 'keeper.json'), 'utf8')) as Record<string, unknown>;
+  busy = createServer().listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  busyPort = (busy.address() as AddressInfo).port;
 }, 120_000);
+afterAll(() => new Promise<void>((r) => (busy ? busy.close(() => r()) : r())));
 
 type Files = Record<string, string | Buffer>;
 type Row = {
@@ -105,10 +114,10 @@ function expectRow(r: CliResult, row: Pick<Row, 'code' | 'match'>, dir: string, 
 // The rows
 // ---------------------------------------------------------------------------------------------
 
-const settings = (over: Record<string, unknown>) => () => ({ 'deployment.json': deploymentToJson(deployment), 'keeper.json': JSON.stringify({ ...keeperJson, ...over }) });
+const settings = (over: Record<string, unknown>) => () => ({ 'deployment.json': deploymentToJson(deployment), 'keeper.json': JSON.stringify({ ...keeperJson, healthPort: 0, ...over }) });
 const rawSettings = (text: string | Buffer) => () => ({ 'deployment.json': deploymentToJson(deployment), 'keeper.json': text });
 const runWith = (...extra: string[]) => () => ['run', '--rpc', rpc, '--deployment', 'deployment.json', '--config', 'keeper.json', ...extra];
-const runOn = (file: string) => () => ['run', '--rpc', rpc, '--deployment', file];
+const runOn = (file: string) => () => ['run', '--rpc', rpc, '--deployment', file, '--health-port', '0'];
 const deploymentFile = (text: string | Buffer | (() => string)) => () => ({ 'd.json': typeof text === 'function' ? text() : text });
 const withDeployment = (f: (d: Record<string, unknown>) => Record<string, unknown>) =>
   deploymentFile(() => JSON.stringify(f(JSON.parse(deploymentToJson(deployment)) as Record<string, unknown>)));
@@ -180,6 +189,41 @@ const deploymentRows: Row[] = [
   { name: 'a directory', argv: runOn('.'), files: () => ({}), code: 1, match: /: is a directory$/ },
 ];
 
+/** Issue 12, defect 10: a hand-edited deployment file is checked against the chain. */
+const handEditedRows: Row[] = [
+  {
+    name: 'a market address that is not a market (the token)',
+    argv: runOn('d.json'),
+    files: withDeployment((d) => ({ ...d, contracts: { ...(d.contracts as object), market: deployment.contracts.token } })),
+    code: 1,
+    match: /d\.json: contracts\.market 0x[0-9a-fA-F]{40} is not a PerpMarket \(it does not answer marketCount\(\), token\(\) and globalLiquidation\(\)\)$/,
+  },
+  {
+    name: 'a feed address that is not the feed the market reads (two swapped)',
+    argv: runOn('d.json'),
+    files: withDeployment((d) => {
+      const m = d.markets as { feed: string }[];
+      return { ...d, markets: m.map((x, i) => ({ ...x, feed: m[(i + 1) % m.length]!.feed })) };
+    }),
+    code: 1,
+    match: /d\.json: market \w+ \(id 0\) lists feed 0x[0-9a-fA-F]{40} but the market reads its price from 0x[0-9a-fA-F]{40}$/,
+  },
+  {
+    name: 'a market id the contract does not have',
+    argv: runOn('d.json'),
+    files: withDeployment((d) => ({ ...d, markets: [...(d.markets as object[]), { id: 7, symbol: 'DOGE', feed: deployment.markets[0]!.feed, feedDecimals: 8 }] })),
+    code: 1,
+    match: /d\.json: market DOGE \(id 7\) is not on the market at 0x[0-9a-fA-F]{40}, which has \d+ markets$/,
+  },
+  {
+    name: 'a token address that is not the market\'s collateral',
+    argv: runOn('d.json'),
+    files: withDeployment((d) => ({ ...d, contracts: { ...(d.contracts as object), token: deployment.markets[0]!.feed } })),
+    code: 1,
+    match: /d\.json: contracts\.token is 0x[0-9a-fA-F]{40} but the market at 0x[0-9a-fA-F]{40} holds 0x[0-9a-fA-F]{40}$/,
+  },
+];
+
 const flagRows: Row[] = [
   { name: 'unknown flag', argv: runWith('--frobnicate'), files: settings({}), code: 2, match: /run: unknown option --frobnicate \(see perp-keeper run --help\)$/ },
   { name: 'unknown flag with a value', argv: runWith('--gas-price=7'), files: settings({}), code: 2, match: /run: unknown option --gas-price/ },
@@ -200,8 +244,52 @@ const flagRows: Row[] = [
     code: 2,
     match: /--max-batch must be a whole number, got "5 perp-keeper: all good\\x0d\\x1b\[2K"$/,
   },
-  { name: 'an unknown log level from a flag', argv: runWith('--log-level', 'info"}{"level":"fatal'), files: settings({}), code: 1, match: /logLevel: Invalid option/ },
+  { name: 'an unknown log level from a flag', argv: runWith('--log-level', 'info"}{"level":"fatal'), files: settings({}), code: 2, match: /^perp-keeper: run: --log-level: Invalid option/ },
   { name: 'a command that does not exist', argv: () => ['rm', '-rf', '/'], files: () => ({}), code: 2, match: /unknown command "rm"/ },
+];
+
+/** Issue 12, defect 10: errors that pointed the wrong way. */
+const pointingRows: Row[] = [
+  { name: '--min-profit abc names the flag, not the settings field', argv: runWith('--min-profit', 'abc'), files: settings({}), code: 2, match: /^perp-keeper: run: --min-profit: "abc" is not a number$/ },
+  { name: 'a negative --min-profit names the flag', argv: runWith('--min-profit', '-1'), files: settings({}), code: 2, match: /^perp-keeper: run: --min-profit: must not be negative$/ },
+  {
+    name: 'a bad flag and a bad file field: both, each by its own name',
+    argv: runWith('--log-level', 'loud'),
+    files: settings({ maxBatch: 0 }),
+    code: 1,
+    match: /keeper\.json: 2 problems: maxBatch: Too small.*; --log-level: Invalid option: expected one of "trace"/,
+  },
+  { name: 'Foundry\'s --rpc-url', argv: runWith('--rpc-url', 'http://127.0.0.1:8545'), files: settings({}), code: 2, match: /^perp-keeper: run: unknown option --rpc-url; did you mean --rpc\? \(see perp-keeper run --help\)$/ },
+  { name: 'a typo in a flag (--min-proft)', argv: runWith('--min-proft', '1'), files: settings({}), code: 2, match: /run: unknown option --min-proft; did you mean --min-profit\?/ },
+  { name: 'a typo in a flag (--deploymnet)', argv: () => ['run', '--rpc', rpc, '--deploymnet', 'deployment.json'], files: settings({}), code: 2, match: /run: unknown option --deploymnet; did you mean --deployment\?/ },
+  {
+    name: '--private-key: keys are never flags (the value is not echoed)',
+    argv: runWith(`--private-key=${KEY}`),
+    files: settings({}),
+    code: 2,
+    match: /^perp-keeper: run: unknown option --private-key; keys are never flags: set KEEPER_PRIVATE_KEY in the environment or in \.env \(see perp-keeper run --help\)$/,
+  },
+  {
+    name: 'deploy --private-key points at DEPLOYER_PRIVATE_KEY',
+    argv: () => ['deploy', '--rpc', rpc, '--preset', 'hyperliquid', '--out', 'x.json', '--private-key', KEY],
+    files: () => ({}),
+    code: 2,
+    match: /deploy: unknown option --private-key; keys are never flags: set DEPLOYER_PRIVATE_KEY/,
+  },
+  {
+    name: 'a busy health port, refused before any network work (the RPC is not even reachable)',
+    argv: () => ['run', '--rpc', 'http://127.0.0.1:1', '--deployment', 'deployment.json', '--config', 'keeper.json', '--health-port', String(busyPort)],
+    files: settings({}),
+    code: 1,
+    match: /^perp-keeper: port \d+ is in use \(another perp-keeper\?\); pass --health-port N, or 0 for any free port$/,
+  },
+  {
+    name: 'a checkpoint locked by a live process',
+    argv: runWith('--checkpoint', 'cp.json'),
+    files: () => ({ ...settings({})(), 'cp.json.lock': JSON.stringify({ pid: process.ppid }) }),
+    code: 1,
+    match: new RegExp(`cp\\.json is in use by another process \\(pid ${process.ppid}, its lock is .*cp\\.json\\.lock\\); stop that one first, or pass another file$`),
+  },
 ];
 
 describe('bad keeper settings (run --config)', () => {
@@ -214,6 +302,22 @@ describe('bad keeper settings (run --config)', () => {
 
 describe('bad deployment files (run --deployment)', () => {
   it.each(deploymentRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
+    const files = row.files?.() ?? {};
+    const dir = rowDir(files);
+    expectRow(await runInProcess(row.argv(), dir, row.env ?? { KEEPER_PRIVATE_KEY: KEY }), row, dir, Object.keys(files));
+  });
+});
+
+describe('defect 10: a hand-edited deployment file is checked against the chain', () => {
+  it.each(handEditedRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
+    const files = row.files?.() ?? {};
+    const dir = rowDir(files);
+    expectRow(await runInProcess(row.argv(), dir, row.env ?? { KEEPER_PRIVATE_KEY: KEY }), row, dir, Object.keys(files));
+  });
+});
+
+describe('defect 10: errors that name the flag, suggest the right one, and check the port and the lock first', () => {
+  it.each(pointingRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
     const files = row.files?.() ?? {};
     const dir = rowDir(files);
     expectRow(await runInProcess(row.argv(), dir, row.env ?? { KEEPER_PRIVATE_KEY: KEY }), row, dir, Object.keys(files));

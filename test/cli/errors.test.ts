@@ -3,15 +3,20 @@
  * no output file behind. The table below runs the real binary (in parallel: each run pays ~1 s of
  * start-up); the cheaper cases after it call main() in-process with captured streams.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChainClients } from '../../src/chain/clients.ts';
+import { deployReferenceMarket } from '../../src/chain/deploy.ts';
+import { deploymentToJson } from '../../src/chain/deployment.ts';
 import { main } from '../../src/cli/main.ts';
+import { loadMarkets, loadPreset } from '../../src/config/presets.ts';
 import type { CliIO } from '../../src/cli/command.ts';
 import { ANVIL_DEV_PRIVATE_KEYS, getTestChain } from '../support/anvil.ts';
-import { REPO_ROOT, expectOneLineError, runCli, tempDir, type CliResult } from './cli.ts';
+import { BIN, REPO_ROOT, cliEnv, expectOneLineError, runCli, tempDir, type CliResult } from './cli.ts';
 
 const tmp = tempDir();
 afterAll(tmp.cleanup);
@@ -231,14 +236,14 @@ describe('bad input in-process', () => {
       ['deployment malformed', ['--deployment', 'malformed.json'], { KEEPER_PRIVATE_KEY: key }, 1, /malformed\.json/],
       ['deployment for another chain', ['--deployment', 'run-other.json'], { KEEPER_PRIVATE_KEY: key }, 1, /is for chain 1 but the RPC is chain 31337/],
       ['batch size out of range', ['--deployment', 'run-ok.json', '--max-batch', '0'], { KEEPER_PRIVATE_KEY: key }, 2, /--max-batch must be between 1 and 50/],
-      ['negative minimum profit', ['--deployment', 'run-ok.json', '--min-profit', '-1'], { KEEPER_PRIVATE_KEY: key }, 1, /minProfitUsd: must not be negative/],
-      ['zero fee cap', ['--deployment', 'run-ok.json', '--fee-cap-gwei', '0'], { KEEPER_PRIVATE_KEY: key }, 1, /feeCapGwei: must be above 0/],
+      ['negative minimum profit', ['--deployment', 'run-ok.json', '--min-profit', '-1'], { KEEPER_PRIVATE_KEY: key }, 2, /run: --min-profit: must not be negative$/],
+      ['zero fee cap', ['--deployment', 'run-ok.json', '--fee-cap-gwei', '0'], { KEEPER_PRIVATE_KEY: key }, 2, /run: --fee-cap-gwei: must be above 0$/],
     ];
     it.each(cases)('%s', async (_name, args, env, code, match) => {
       const chain = await getTestChain();
       writeFileSync(file('run-ok.json'), JSON.stringify(validDeployment(31337)));
       writeFileSync(file('run-other.json'), JSON.stringify(validDeployment(1)));
-      const r = await runMain(['run', '--rpc', chain.anvil.rpcUrl, ...args], env);
+      const r = await runMain(['run', '--rpc', chain.anvil.rpcUrl, '--health-port', '0', ...args], env);
       expect(r.code).toBe(code);
       expect(r.stderr).toHaveLength(1);
       expect(r.stderr[0]).toMatch(match);
@@ -249,9 +254,44 @@ describe('bad input in-process', () => {
     it('an unreachable RPC', async () => {
       writeFileSync(file('run-ok.json'), JSON.stringify(validDeployment(31337)));
       const port = await unusedPort();
-      const r = await runMain(['run', '--rpc', `http://127.0.0.1:${port}`, '--deployment', 'run-ok.json'], { KEEPER_PRIVATE_KEY: key });
+      const r = await runMain(['run', '--rpc', `http://127.0.0.1:${port}`, '--deployment', 'run-ok.json', '--health-port', '0'], { KEEPER_PRIVATE_KEY: key });
       expect(r.code).toBe(1);
       expect(r.stderr).toEqual([`perp-keeper: cannot reach the RPC at http://127.0.0.1:${port}/`]);
     });
+  });
+});
+
+describe('defect 10: a reader that goes away (| head) ends the CLI quietly', () => {
+  /** Run the binary with a stdout whose reader is gone before the first line is written. */
+  function runIntoClosedPipe(args: readonly string[]): Promise<CliResult> {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: tmp.dir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // as `head` does once it has its lines
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout: '', stderr, ms: performance.now() - t0 });
+      });
+    });
+  }
+
+  it('quote … | head -3: exit 0, nothing on stderr', async () => {
+    const r = await runIntoClosedPipe(['quote', '--market', 'BTC', '--side', 'long', '--size', '10', '--entry', '60000', '--collateral', '34000', '--mark', '57000']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+
+  it('status … | head -2: exit 0, nothing on stderr', async () => {
+    const chain = await getTestChain();
+    const c = { publicClient: chain.publicClient, walletClient: chain.wallet(0) } as unknown as ChainClients;
+    const d = await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset('hyperliquid') });
+    writeFileSync(file('status-pipe.json'), deploymentToJson(d));
+    const r = await runIntoClosedPipe(['status', '--rpc', chain.anvil.rpcUrl, '--deployment', 'status-pipe.json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });

@@ -4,31 +4,59 @@
  * a duplicate, serves /healthz and /metrics, and exits 0 on SIGTERM after writing its checkpoint.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getAddress, type Hex } from "viem";
 import { afterAll, describe, expect, test } from "vitest";
+import type { ChainClients } from "../../src/chain/clients.ts";
+import { deployReferenceMarket, type Deployment } from "../../src/chain/deploy.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
-import { ANVIL_DEV_PRIVATE_KEYS, getTestChain, waitFor, withSnapshot } from "../support/anvil.ts";
-import { headOf, liquidatableTraders, liquidationEvents, movePrices, seedWorld } from "./scenario.ts";
+import { EXIT_IN_FLIGHT, HARD_STOP_MARGIN_MS } from "../../src/cli/run.ts";
+import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
+import { ANVIL_DEV_PRIVATE_KEYS, getTestChain, waitFor, withSnapshot, type TestTestClient } from "../support/anvil.ts";
+import { startFaultProxy } from "../support/faultProxy.ts";
+import { isAlive } from "../cli/cli.ts";
+import { headOf, liquidatableTraders, liquidationEvents, movePrices, publishPricesInOneBlock, seedWorld, shockedPrices } from "./scenario.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "perp-keeper-daemon-"));
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+  // Our own children and their groups only (the daemon started through bash is in bash's group).
+  for (const c of children) {
+    if (c.pid === undefined) continue;
+    try {
+      process.kill(-c.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
 type Daemon = { child: ChildProcess; lines: Record<string, unknown>[]; raw: string[]; exited: Promise<number | null> };
 
-function startDaemon(args: string[], key: string): Daemon {
-  const child = spawn(process.execPath, [join(REPO, "bin/perp-keeper.js"), "run", ...args], {
-    cwd: dir,
-    env: { ...process.env, KEEPER_PRIVATE_KEY: key },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/**
+ * `perp-keeper run` as a child, in a process group of its own (signals go to the group, as a
+ * terminal or a service manager sends them). With `viaShell`, bash starts it and waits: a launcher
+ * between us and the daemon, as `npx` is (the daemon's pid is then the first line bash prints).
+ */
+function startDaemon(args: string[], key: string, opts: { viaShell?: boolean } = {}): Daemon {
+  const bin = join(REPO, "bin/perp-keeper.js");
+  const child = opts.viaShell
+    ? spawn("bash", ["-c", `"${process.execPath}" "${bin}" run "$@" & echo "daemon pid $!"; wait`, "bash", ...args], {
+        cwd: dir,
+        env: { ...process.env, KEEPER_PRIVATE_KEY: key },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      })
+    : spawn(process.execPath, [bin, "run", ...args], {
+        cwd: dir,
+        env: { ...process.env, KEEPER_PRIVATE_KEY: key },
+        stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
+      });
   children.push(child);
   const d: Daemon = { child, lines: [], raw: [], exited: new Promise((r) => child.once("exit", (code) => r(code))) };
   let buf = "";
@@ -52,6 +80,34 @@ function startDaemon(args: string[], key: string): Daemon {
 }
 
 const logged = (d: Daemon, msg: string) => d.lines.find((l) => l.msg === msg);
+const SERVING = "serving /healthz and /metrics on 127.0.0.1";
+
+/** The reference market deployed on the worker chain (no traders), written to `name` in the temp dir. */
+async function deployOnly(name: string): Promise<{ path: string; deployment: Deployment }> {
+  const chain = await getTestChain();
+  const c = { publicClient: chain.publicClient, walletClient: chain.wallet(0) } as unknown as ChainClients;
+  const deployment = await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset("hyperliquid") });
+  const path = join(dir, name);
+  writeDeployment(path, deployment);
+  return { path, deployment };
+}
+
+/** Wait for the daemon to serve /healthz; its port. */
+async function servingPort(d: Daemon): Promise<number> {
+  const line = await waitFor(() => logged(d, SERVING) ?? (d.child.exitCode !== null ? "exited" : undefined), { timeoutMs: 60_000, message: "the daemon serving /healthz" });
+  if (line === "exited" || !line) throw new Error(`the daemon exited early:\n${d.raw.join("\n")}`);
+  return Number(line.port);
+}
+
+/** Whether anything answers on 127.0.0.1:`port`. */
+async function answers(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe("perp-keeper run", () => {
   withSnapshot();
@@ -126,5 +182,119 @@ describe("perp-keeper run", () => {
     const pairs = events.map((e) => `${e.txHash}:${e.account}:${e.marketId}`);
     expect(new Set(pairs).size).toBe(pairs.length);
     for (const line of [...first.raw, ...second.raw]) expect(line).not.toContain(key.slice(2));
+  });
+});
+
+describe("defect 8: the daemon does not outlive its grace period", () => {
+  withSnapshot();
+  // Bound on a stop: the grace period, the fixed margin, and the process's own start-up-free exit.
+  const GRACE_S = 2;
+  const BOUND_MS = GRACE_S * 1000 + HARD_STOP_MARGIN_MS + 2_500;
+
+  test("its node stops answering with a transaction in flight; SIGTERM --grace 2: exits 3 within grace + margin, the checkpoint lists it", { timeout: 180_000 }, async () => {
+    const chain = await getTestChain();
+    const world = await seedWorld(chain);
+    const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl });
+    const test = chain.testClient as TestTestClient;
+    try {
+      const deploymentPath = join(dir, "grace-deployment.json");
+      const checkpoint = join(dir, "grace-checkpoint.json");
+      writeDeployment(deploymentPath, world.deployment);
+      const d = startDaemon(
+        ["--rpc", proxy.url, "--deployment", deploymentPath, "--checkpoint", checkpoint, "--health-port", "0", "--polling-interval", "50", "--min-profit", "0", "--backstop", "--grace", String(GRACE_S)],
+        ANVIL_DEV_PRIVATE_KEYS[4],
+      );
+      const port = await servingPort(d);
+      // A crash in one block, and automine left off: the daemon's liquidations stay in the pool.
+      await publishPricesInOneBlock(world, await shockedPrices(world, -150), { keepAutomineOff: true });
+      await waitFor(async () => Number(((await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { inFlight?: number }).inFlight) > 0, {
+        timeoutMs: 30_000,
+        message: "a transaction in flight",
+      });
+      // The node is gone: every request hangs until the client's own timeout.
+      proxy.setFaults({ drop: { rate: 1 } });
+      const t0 = performance.now();
+      process.kill(-d.child.pid!, "SIGTERM");
+      const code = await d.exited;
+      const ms = performance.now() - t0;
+      expect(code, d.raw.slice(-5).join("\n")).toBe(EXIT_IN_FLIGHT);
+      expect(ms).toBeLessThan(BOUND_MS);
+      expect(d.lines.find((l) => String(l.msg).startsWith("grace period over"))).toMatchObject({ inFlight: expect.any(Number), checkpoint });
+      const cp = JSON.parse(readFileSync(checkpoint, "utf8")) as { inFlight: unknown[] };
+      expect(cp.inFlight.length).toBeGreaterThan(0);
+    } finally {
+      await proxy.close();
+      await test.setAutomine(true);
+    }
+  });
+
+  test("its node stops answering with nothing in flight; SIGTERM --grace 2: exits 0 within grace + margin", { timeout: 120_000 }, async () => {
+    const chain = await getTestChain();
+    const { path } = await deployOnly("grace-idle-deployment.json");
+    const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl });
+    try {
+      const d = startDaemon(
+        ["--rpc", proxy.url, "--deployment", path, "--checkpoint", join(dir, "grace-idle.json"), "--health-port", "0", "--polling-interval", "50", "--grace", String(GRACE_S)],
+        ANVIL_DEV_PRIVATE_KEYS[4],
+      );
+      await servingPort(d);
+      proxy.setFaults({ drop: { rate: 1 } });
+      // Let a head poll be caught in the hang before the signal.
+      await waitFor(() => proxy.counters().injected.drop > 0, { timeoutMs: 10_000, message: "a request held by the dead node" });
+      const t0 = performance.now();
+      process.kill(-d.child.pid!, "SIGTERM");
+      const code = await d.exited;
+      expect(code, d.raw.slice(-5).join("\n")).toBe(0);
+      expect(performance.now() - t0).toBeLessThan(BOUND_MS);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe("defect 10: the daemon does not outlive its parent launcher", () => {
+  test("started through a shell that is SIGKILLed: the daemon stops and /healthz goes away", { timeout: 120_000 }, async () => {
+    const { path } = await deployOnly("parent-deployment.json");
+    const chain = await getTestChain();
+    const d = startDaemon(
+      ["--rpc", chain.anvil.rpcUrl, "--deployment", path, "--checkpoint", join(dir, "parent-checkpoint.json"), "--health-port", "0", "--polling-interval", "50", "--grace", "2"],
+      ANVIL_DEV_PRIVATE_KEYS[5],
+      { viaShell: true },
+    );
+    const port = await servingPort(d);
+    const pid = Number(/^daemon pid (\d+)$/m.exec(d.raw.join("\n"))?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(await answers(port)).toBe(true);
+    d.child.kill("SIGKILL"); // the launcher only: the daemon is its child, not signalled
+    await d.exited;
+    await waitFor(() => !isAlive(pid), { timeoutMs: 15_000, message: `daemon pid ${pid} gone after its parent` });
+    expect(await answers(port)).toBe(false);
+    expect(d.raw.join("\n")).toContain("exited; shutting down");
+  });
+});
+
+describe("defect 10: one daemon per checkpoint file", () => {
+  test("a second daemon on the same checkpoint is refused, naming the file and the holder; a SIGKILLed holder's lock does not block a restart", { timeout: 120_000 }, async () => {
+    const { path } = await deployOnly("lock-deployment.json");
+    const chain = await getTestChain();
+    const checkpoint = join(dir, "shared-checkpoint.json");
+    const args = ["--rpc", chain.anvil.rpcUrl, "--deployment", path, "--checkpoint", checkpoint, "--health-port", "0", "--polling-interval", "50"];
+    const first = startDaemon(args, ANVIL_DEV_PRIVATE_KEYS[6]);
+    await servingPort(first);
+
+    const second = startDaemon(args, ANVIL_DEV_PRIVATE_KEYS[7]);
+    expect(await second.exited).toBe(1);
+    const errors = second.raw.filter((l) => l.startsWith("perp-keeper: "));
+    expect(errors).toEqual([`perp-keeper: ${checkpoint} is in use by another process (pid ${first.child.pid}, its lock is ${checkpoint}.lock); stop that one first, or pass another file`]);
+    expect(second.raw.join("\n")).not.toContain("    at ");
+
+    first.child.kill("SIGKILL");
+    expect(await first.exited).toBe(null);
+    expect(existsSync(`${checkpoint}.lock`)).toBe(true); // left behind by the killed holder
+    const third = startDaemon(args, ANVIL_DEV_PRIVATE_KEYS[6]);
+    await servingPort(third);
+    process.kill(-third.child.pid!, "SIGTERM");
+    expect(await third.exited).toBe(0);
+    expect(existsSync(`${checkpoint}.lock`)).toBe(false);
   });
 });
