@@ -132,7 +132,7 @@ export const runCommand = defineCommand({
       );
       await k.start();
       logger.info({ port: health.port }, "serving /healthz and /metrics on 127.0.0.1");
-      await followHeads(c.publicClient, k, settings.pollingIntervalMs, io.signal, logger);
+      await followHeads(c.publicClient, k, settings.pollingIntervalMs, io.signal, logger, { metrics });
       logger.info({ signal: String(io.signal.reason ?? "") }, "shutting down: intake stopped, settling in-flight transactions");
       await k.stop(graceSeconds * 1000);
       const s = k.executor.stats();

@@ -168,7 +168,7 @@ async function inProcessKeeper(rpcUrl: string, world: World, settings: KeeperSet
   const keeper = new Keeper({ publicClient: c.publicClient, walletClient: c.walletClient, deployment: world.deployment, settings, logger, metrics, checkpoint: false });
   await keeper.start();
   const ac = new AbortController();
-  const loop = followHeads(c.publicClient, keeper, settings.pollingIntervalMs, ac.signal, logger);
+  const loop = followHeads(c.publicClient, keeper, settings.pollingIntervalMs, ac.signal, logger, { metrics });
   return {
     kind: "in-process",
     address: c.walletClient.account.address,
