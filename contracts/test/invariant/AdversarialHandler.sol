@@ -79,6 +79,16 @@ contract AdversarialHandler is Handler {
         bytes reason;
     }
 
+    /// The attacker's Liquidated event of one call (`found`: exactly one Liquidated was emitted).
+    struct LiquidatedLog {
+        bool found;
+        uint256 size;
+        uint256 price;
+        uint256 penalty;
+        uint256 keeperWad;
+        uint256 insuranceWad;
+    }
+
     // ---- ghost flags (must stay false) ----
     bool public illegalLiquidationSucceeded; // a call the rules refuse went through
     bool public legalLiquidationRefused; // a call the rules allow was refused
@@ -516,25 +526,18 @@ contract AdversarialHandler is Handler {
         }
 
         // The event, the penalty and its split, per SPEC, from the state before the call.
-        (bool found, uint256 evSize, uint256 price, uint256 penalty, uint256 keeperWad, uint256 insuranceWad) =
-            _liquidatedEvent(logs, a, id);
-        uint256 positiveEquity = p.equity > 0 ? uint256(p.equity) : 0;
-        uint256 expectedPenalty =
-            MarginMath.ceilDivU(MarginMath.notional(size, p.price) * market.getMarket(id).liq.penaltyPpm, PPM);
-        if (expectedPenalty > positiveEquity) expectedPenalty = positiveEquity;
-        (,, uint32 share) = market.globalLiquidation();
-        uint256 keeperTokens = (penalty * share / PPM) / SCALE;
-        if (penalty > positiveEquity) penaltyExceededEquity = true;
+        LiquidatedLog memory ev = _liquidatedEvent(logs, a, id);
+        uint256 keeperTokens = _specKeeperTokens(ev.penalty);
+        if (ev.penalty > (p.equity > 0 ? uint256(p.equity) : 0)) penaltyExceededEquity = true;
         if (
-            !found || evSize != size || price != p.price || penalty != expectedPenalty
-                || keeperWad != keeperTokens * SCALE || keeperWad + insuranceWad != penalty || reward != keeperTokens
+            !_settledPerSpec(p, id, size, ev, keeperTokens, reward)
                 || usdc.balanceOf(attacker) - balanceBefore != reward
         ) {
             settlementMismatch = true;
             _violate("liquidation event, price, penalty or split not per SPEC", a, id, size);
         }
         ghostAttackerTokens += reward;
-        ghostAttackerEventWad += keeperWad;
+        ghostAttackerEventWad += ev.keeperWad;
         ghostAttackerSpecTokens += keeperTokens;
 
         // The Handler's partial-step ghosts, so that the base invariants cover this step too.
@@ -582,10 +585,34 @@ contract AdversarialHandler is Handler {
     }
 
     /// The single Liquidated event of one call for (a, id) by the attacker.
+    /// The keeper's tokens for `penalty` per SPEC: floor(floor(penalty × share / 1e6) / 1e12).
+    function _specKeeperTokens(uint256 penalty) internal view returns (uint256) {
+        (,, uint32 share) = market.globalLiquidation();
+        return (penalty * share / PPM) / SCALE;
+    }
+
+    /// The event, the penalty and its split are SPEC's, computed from the state before the call.
+    function _settledPerSpec(
+        Pre memory p,
+        uint256 id,
+        uint256 size,
+        LiquidatedLog memory ev,
+        uint256 keeperTokens,
+        uint256 reward
+    ) internal view returns (bool) {
+        uint256 positiveEquity = p.equity > 0 ? uint256(p.equity) : 0;
+        uint256 expectedPenalty =
+            MarginMath.ceilDivU(MarginMath.notional(size, p.price) * market.getMarket(id).liq.penaltyPpm, PPM);
+        if (expectedPenalty > positiveEquity) expectedPenalty = positiveEquity;
+        return ev.found && ev.size == size && ev.price == p.price && ev.penalty == expectedPenalty
+            && ev.keeperWad == keeperTokens * SCALE && ev.keeperWad + ev.insuranceWad == ev.penalty
+            && reward == keeperTokens;
+    }
+
     function _liquidatedEvent(Vm.Log[] memory logs, address a, uint256 id)
         internal
         view
-        returns (bool found, uint256 size, uint256 price, uint256 penalty, uint256 keeperWad, uint256 insuranceWad)
+        returns (LiquidatedLog memory ev)
     {
         uint256 n;
         for (uint256 i = 0; i < logs.length; i++) {
@@ -595,11 +622,11 @@ contract AdversarialHandler is Handler {
                 address(uint160(uint256(logs[i].topics[1]))) != a || uint256(logs[i].topics[2]) != id
                     || address(uint160(uint256(logs[i].topics[3]))) != attacker
             ) continue;
-            (size, price, penalty, keeperWad, insuranceWad,,) =
+            (ev.size, ev.price, ev.penalty, ev.keeperWad, ev.insuranceWad,,) =
                 abi.decode(logs[i].data, (uint256, uint256, uint256, uint256, uint256, int256, bool));
-            found = true;
+            ev.found = true;
         }
-        found = found && n == 1;
+        ev.found = ev.found && n == 1;
     }
 
     // ----------------------------------------------------------------------------------------
