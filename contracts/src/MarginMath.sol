@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
 /// @title MarginMath
 /// @notice The pure margin rules of ../shared/SPEC.md. `src/engine/` mirrors every function here
 ///         operation for operation (same order, same rounding), so that the keeper agrees with the
@@ -8,9 +10,16 @@ pragma solidity ^0.8.24;
 /// @dev Units: prices, sizes and quote amounts are WAD (1e18); rates are ppm (1e6).
 ///      Rounding favours the protocol: requirements, fees and liquidation sizes round up,
 ///      credits to traders round down.
+///      Casts between uint256 and int256 go through SafeCast (a revert instead of a silent wrap),
+///      unless the value is in range by construction; then the line says why, after the
+///      `forge-lint` marker that `forge lint` honours.
 library MarginMath {
+    using SafeCast for uint256;
+
     uint256 internal constant WAD = 1e18;
     uint256 internal constant PPM = 1e6;
+    int256 internal constant SIGNED_WAD = 1e18;
+    int256 internal constant SIGNED_PPM = 1e6;
 
     /// One line of a tier table. `floor` is the notional (WAD quote) where the tier starts.
     struct Tier {
@@ -49,6 +58,7 @@ library MarginMath {
     }
 
     function abs(int256 x) internal pure returns (uint256) {
+        // forge-lint: disable-next-line(unsafe-typecast) x ≥ 0, or −x > 0 (−type(int256).min reverts)
         return x >= 0 ? uint256(x) : uint256(-x);
     }
 
@@ -67,12 +77,12 @@ library MarginMath {
 
     /// Unrealised PnL `size × (price − entry)`, rounded down (a credit to the trader).
     function pnl(int256 size, uint256 price, uint256 entryPrice) internal pure returns (int256) {
-        return floorDiv(size * (int256(price) - int256(entryPrice)), int256(WAD));
+        return floorDiv(size * (price.toInt256() - entryPrice.toInt256()), SIGNED_WAD);
     }
 
     /// Funding owed `size × (indexNow − indexAtEntry)`, rounded up (a debit to the trader).
     function fundingOwed(int256 size, int256 indexNow, int256 indexAtEntry) internal pure returns (int256) {
-        return ceilDiv(size * (indexNow - indexAtEntry), int256(WAD));
+        return ceilDiv(size * (indexNow - indexAtEntry), SIGNED_WAD);
     }
 
     /// Cumulative funding index at `timestamp`.
@@ -81,7 +91,7 @@ library MarginMath {
         pure
         returns (int256)
     {
-        return index + ratePerSecond * int256(timestamp - lastUpdate);
+        return index + ratePerSecond * (timestamp - lastUpdate).toInt256();
     }
 
     // ----------------------------------------------------------------------------------------
@@ -136,6 +146,7 @@ library MarginMath {
     /// penalty = min(ceil(f × sliceNotional), max(E, 0)).
     function penalty(uint256 sliceNotional, uint256 penaltyPpm, int256 equity) internal pure returns (uint256 p) {
         p = ceilDivU(sliceNotional * penaltyPpm, PPM);
+        // forge-lint: disable-next-line(unsafe-typecast) equity > 0 on this branch
         uint256 cap = equity > 0 ? uint256(equity) : 0;
         if (p > cap) p = cap;
     }
@@ -151,7 +162,8 @@ library MarginMath {
     {
         uint256 pen = penalty(notional(delta, s.price), s.penaltyPpm, s.equity);
         uint256 need = s.otherTarget + targetRequirement(tiers, cums, s.bufferPpm, notional(s.size - delta, s.price));
-        return s.equity - int256(pen) - 1 >= int256(need);
+        // forge-lint: disable-next-line(unsafe-typecast) pen ≤ max(E, 0) ≤ type(int256).max (penalty caps it)
+        return s.equity - int256(pen) - 1 >= need.toInt256();
     }
 
     /// The smallest lot multiple Δ that restores the target, or `s.size` if none below it does.
@@ -166,13 +178,14 @@ library MarginMath {
         returns (uint256 delta)
     {
         uint256 n = notional(s.size, s.price);
-        int256 reserve = (s.equity - int256(s.otherTarget)) * int256(PPM);
+        int256 reserve = (s.equity - s.otherTarget.toInt256()) * SIGNED_PPM;
         uint256 raw;
         for (uint256 i = 0; i < tiers.length; i++) {
             uint256 rate = tiers[i].mmrPpm + s.bufferPpm;
-            int256 num = int256(n * rate) - int256(cums[i]) - reserve;
+            int256 num = (n * rate).toInt256() - cums[i].toInt256() - reserve;
             if (num <= 0) continue;
             // Parameter validation guarantees f < mmr_0, so the denominator is positive.
+            // forge-lint: disable-next-line(unsafe-typecast) num > 0 here (the line above skips num ≤ 0)
             uint256 d = ceilDivU(uint256(num) * WAD, (rate - s.penaltyPpm) * s.price);
             if (d > raw) raw = d;
         }

@@ -20,8 +20,10 @@ contract MockAggregatorV3 is AggregatorV3Interface, Ownable {
 
     error NoDataPresent();
 
+    // forge-lint: disable-next-line(screaming-snake-case-immutable) Chainlink's decimals(), by its name
     uint8 public immutable override decimals;
     string public override description;
+    // forge-lint: disable-next-line(screaming-snake-case-const) Chainlink's version(), by its name
     uint256 public constant override version = 4;
 
     uint80 public latestRound;

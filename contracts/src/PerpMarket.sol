@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {MarginMath} from "./MarginMath.sol";
 
@@ -17,11 +18,17 @@ import {MarginMath} from "./MarginMath.sol";
 /// @dev Value conservation, to the wei:
 ///      token.balanceOf(this) × 1e12 == totalCollateral + poolBalance + insuranceFund − badDebt.
 ///      `src/engine/` mirrors the margin rules; see MarginMath.
+///      Casts between uint256 and int256 go through SafeCast, unless the value is in range by
+///      construction; then the line says why, after the `forge-lint` marker (see MarginMath).
+///      Time rules (cooldown, oracle staleness, funding) read block.timestamp by design: a
+///      validator can move it by seconds, which shifts those rules by seconds and no more.
 contract PerpMarket is Ownable, ReentrancyGuard {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     uint256 internal constant WAD = 1e18;
     uint256 internal constant PPM = 1e6;
+    int256 internal constant SIGNED_PPM = 1e6;
     uint256 public constant TOKEN_SCALE = 1e12; // 6-decimal token → WAD
     uint256 public constant MAX_POSITIONS = 8;
     uint256 public constant MAX_TIERS = 16;
@@ -187,6 +194,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     // State
     // ----------------------------------------------------------------------------------------
 
+    // forge-lint: disable-next-line(screaming-snake-case-immutable) token() is the market's interface
     IERC20 public immutable token;
     GlobalLiquidationParams public globalLiquidation;
 
@@ -258,9 +266,10 @@ contract PerpMarket is Ownable, ReentrancyGuard {
 
     function withdrawPool(uint256 tokens) external onlyOwner nonReentrant {
         if (tokens == 0) revert ZeroAmount();
-        int256 available = poolBalance - int256(badDebt);
-        if (available < int256(tokens * TOKEN_SCALE)) revert InsufficientPoolLiquidity(available, tokens * TOKEN_SCALE);
-        poolBalance -= int256(tokens * TOKEN_SCALE);
+        int256 available = poolBalance - badDebt.toInt256();
+        int256 amount = (tokens * TOKEN_SCALE).toInt256();
+        if (available < amount) revert InsufficientPoolLiquidity(available, tokens * TOKEN_SCALE);
+        poolBalance -= amount;
         token.safeTransfer(msg.sender, tokens);
         emit PoolWithdrawn(msg.sender, tokens);
     }
@@ -272,7 +281,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     function fundPool(uint256 tokens) external nonReentrant {
         if (tokens == 0) revert ZeroAmount();
         token.safeTransferFrom(msg.sender, address(this), tokens);
-        poolBalance += int256(tokens * TOKEN_SCALE);
+        poolBalance += (tokens * TOKEN_SCALE).toInt256();
         emit PoolFunded(msg.sender, tokens);
     }
 
@@ -299,12 +308,13 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         if (tokens == 0) revert ZeroAmount();
         uint256 debit = tokens * TOKEN_SCALE;
         int256 collateral = collateralOf[msg.sender];
-        if (collateral < int256(debit)) revert InsufficientCollateral(collateral, debit);
-        int256 available = poolBalance - int256(badDebt);
+        int256 signedDebit = debit.toInt256();
+        if (collateral < signedDebit) revert InsufficientCollateral(collateral, debit);
+        int256 available = poolBalance - badDebt.toInt256();
         if (available < 0) revert InsufficientPoolLiquidity(available, debit);
-        _addCollateral(msg.sender, -int256(debit));
+        _addCollateral(msg.sender, -signedDebit);
         Health memory h = _health(msg.sender);
-        if (h.equity < int256(h.initial)) revert InsufficientMargin(h.equity, h.initial);
+        if (h.equity < h.initial.toInt256()) revert InsufficientMargin(h.equity, h.initial);
         token.safeTransfer(msg.sender, tokens);
         emit Withdrawn(msg.sender, tokens);
     }
@@ -369,7 +379,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     function _deposit(address payer, address account, uint256 tokens) internal {
         if (tokens == 0) revert ZeroAmount();
         token.safeTransferFrom(payer, address(this), tokens);
-        _addCollateral(account, int256(tokens * TOKEN_SCALE));
+        _addCollateral(account, (tokens * TOKEN_SCALE).toInt256());
         emit Deposited(account, tokens);
     }
 
@@ -390,34 +400,53 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         int256 fundingPaid = _settleFunding(account, m, pos);
         int256 newSize = oldSize + sizeDelta;
 
-        int256 realized;
         bool reduces = oldSize != 0 && (oldSize > 0) != (sizeDelta > 0);
+        int256 realized = _reprice(pos, reduces, newSize, absDelta, price);
+        uint256 fee = MarginMath.ceilDivU(MarginMath.notional(absDelta, price) * m.params.tradingFeePpm, PPM);
+        // forge-lint: disable-next-line(unsafe-typecast) fee ≤ notional ≤ (2^256 − 1) / 1e18 + 1 (fee rate < 1)
+        int256 signedFee = int256(fee);
+
+        _addCollateral(account, realized - signedFee);
+        poolBalance += signedFee - realized;
+        _setSize(account, marketId, m, pos, newSize);
+
+        // Opening, increasing, or flipping to the other side (of any size) opens new exposure.
+        _requireTradeBacked(account, realized, !reduces || (newSize != 0 && (newSize > 0) != (oldSize > 0)));
+        emit Traded(account, marketId, sizeDelta, price, realized, fundingPaid, fee);
+    }
+
+    /// The entry price a trade leaves, and the PnL it realises: a reduction realises the PnL of
+    /// the part it closes and keeps the entry (0 when closed, the mark when flipped); an increase
+    /// averages the entry.
+    function _reprice(Position storage pos, bool reduces, int256 newSize, uint256 absDelta, uint256 price)
+        internal
+        returns (int256 realized)
+    {
+        int256 oldSize = pos.size;
         if (reduces) {
             uint256 closeAbs = absDelta < MarginMath.abs(oldSize) ? absDelta : MarginMath.abs(oldSize);
+            // forge-lint: disable-next-line(unsafe-typecast) closeAbs ≤ |oldSize| ≤ type(int256).max
             realized = MarginMath.pnl(oldSize > 0 ? int256(closeAbs) : -int256(closeAbs), price, pos.entryPrice);
             if (newSize == 0) pos.entryPrice = 0;
             else if ((newSize > 0) != (oldSize > 0)) pos.entryPrice = price;
         } else {
             pos.entryPrice = oldSize == 0 ? price : _averageEntry(oldSize, pos.entryPrice, absDelta, price);
         }
-        uint256 fee = MarginMath.ceilDivU(MarginMath.notional(absDelta, price) * m.params.tradingFeePpm, PPM);
+    }
 
-        _addCollateral(account, realized - int256(fee));
-        poolBalance += int256(fee) - realized;
-        _setSize(account, marketId, m, pos, newSize);
-
-        int256 available = poolBalance - int256(badDebt);
+    /// After a trade: the pool still covers the bad debt, and the account meets IM if the trade
+    /// opened exposure (`increases`), MM otherwise.
+    function _requireTradeBacked(address account, int256 realized, bool increases) internal view {
+        int256 available = poolBalance - badDebt.toInt256();
+        // forge-lint: disable-next-line(unsafe-typecast) max(realized, 0) ≥ 0
         if (available < 0) revert InsufficientPoolLiquidity(available, uint256(realized > 0 ? realized : int256(0)));
 
         Health memory h = _health(account);
-        // Opening, increasing, or flipping to the other side (of any size) opens new exposure.
-        bool increases = !reduces || (newSize != 0 && (newSize > 0) != (oldSize > 0));
         if (increases) {
-            if (h.equity < int256(h.initial)) revert InsufficientMargin(h.equity, h.initial);
-        } else if (h.equity < int256(h.maintenance)) {
+            if (h.equity < h.initial.toInt256()) revert InsufficientMargin(h.equity, h.initial);
+        } else if (h.equity < h.maintenance.toInt256()) {
             revert WouldBeLiquidatable(h.equity, h.maintenance);
         }
-        emit Traded(account, marketId, sizeDelta, price, realized, fundingPaid, fee);
     }
 
     function _liquidate(address account, uint256 marketId, uint256 size, address keeper)
@@ -437,12 +466,14 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         if (size > absSize) revert SliceTooLarge(size, absSize);
         bool full = size == absSize;
         if (!full && size % m.params.lotSize != 0) revert SizeNotLotMultiple(size, m.params.lotSize);
+        // forge-lint: disable-next-line(block-timestamp) the cooldown is a time rule (see @dev above)
         if (!full && !h.backstop && block.timestamp < h.cooldownEndsAt) revert CooldownActive(account, h.cooldownEndsAt);
         uint256 maxSlice = _maxSlice(m, marketId, h, v);
         if (size > maxSlice) revert SliceTooLarge(size, maxSlice);
 
         // Settle funding (already inside E), then realise the slice's PnL at the mark.
         _settleFunding(account, m, pos);
+        // forge-lint: disable-next-line(unsafe-typecast) size ≤ |v.size| ≤ type(int256).max (checked above)
         int256 closed = v.size > 0 ? int256(size) : -int256(size);
         int256 realized = MarginMath.pnl(closed, v.price, v.entryPrice);
         uint256 penalty_ = MarginMath.penalty(MarginMath.notional(size, v.price), m.liq.penaltyPpm, h.equity);
@@ -450,6 +481,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         (keeperTokens, insuranceShare) =
             MarginMath.splitPenalty(penalty_, globalLiquidation.keeperSharePpm, TOKEN_SCALE);
 
+        // forge-lint: disable-next-line(unsafe-typecast) penalty_ ≤ max(E, 0) (MarginMath.penalty caps it)
         _addCollateral(account, realized - int256(penalty_));
         poolBalance -= realized;
         insuranceFund += insuranceShare;
@@ -502,17 +534,20 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         if (slice > absSize) slice = absSize;
         uint256 rest = absSize - slice;
         if (rest != 0 && (rest < lot || MarginMath.notional(rest, v.price) < m.liq.dustNotional)) slice = absSize;
+        // forge-lint: disable-next-line(block-timestamp) the cooldown is a time rule (see @dev above)
         if (slice < absSize && block.timestamp < h.cooldownEndsAt) return 0;
     }
 
     function _settleBadDebt(address account) internal {
         int256 collateral = collateralOf[account];
         if (collateral >= 0) return;
+        // forge-lint: disable-next-line(unsafe-typecast) collateral < 0 here (−type(int256).min reverts)
         uint256 deficit = uint256(-collateral);
         uint256 covered = deficit < insuranceFund ? deficit : insuranceFund;
         insuranceFund -= covered;
         uint256 uncovered = deficit - covered;
         badDebt += uncovered;
+        // forge-lint: disable-next-line(unsafe-typecast) deficit = −collateral ≤ type(int256).max
         _addCollateral(account, int256(deficit));
         emit BadDebt(account, covered, uncovered);
     }
@@ -625,9 +660,10 @@ contract PerpMarket is Ownable, ReentrancyGuard {
             h.initial += v.initial;
             h.target += v.target;
         }
-        h.liquidatable = h.equity < int256(h.maintenance);
+        h.liquidatable = h.equity < h.maintenance.toInt256();
         h.backstop = h.liquidatable
-            && (h.equity <= 0 || h.equity * int256(PPM) < int256(uint256(globalLiquidation.backstopPpm) * h.maintenance));
+            && (h.equity <= 0
+                || h.equity * SIGNED_PPM < (uint256(globalLiquidation.backstopPpm) * h.maintenance).toInt256());
         uint256 last = lastPartialAt[account];
         h.cooldownEndsAt = last == 0 ? 0 : last + globalLiquidation.cooldown;
     }
@@ -657,9 +693,11 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         Market storage m = _markets[marketId];
         (, int256 answer,, uint256 updatedAt,) = AggregatorV3Interface(m.params.feed).latestRoundData();
         if (answer <= 0) revert InvalidPrice(marketId, answer);
+        // forge-lint: disable-next-line(block-timestamp) staleness is a time rule (see @dev above)
         if (updatedAt > block.timestamp || block.timestamp - updatedAt > m.params.maxStaleness) {
             revert StalePrice(marketId, updatedAt, m.params.maxStaleness);
         }
+        // forge-lint: disable-next-line(unsafe-typecast) answer > 0 (checked above)
         return uint256(answer) * 10 ** (18 - m.feedDecimals);
     }
 
@@ -694,10 +732,10 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         internal
     {
         int256 oldSize = pos.size;
-        if (oldSize > 0) m.longSize -= uint256(oldSize);
-        else m.shortSize -= uint256(-oldSize);
-        if (newSize > 0) m.longSize += uint256(newSize);
-        else m.shortSize += uint256(-newSize);
+        if (oldSize > 0) m.longSize -= MarginMath.abs(oldSize);
+        else m.shortSize -= MarginMath.abs(oldSize);
+        if (newSize > 0) m.longSize += MarginMath.abs(newSize);
+        else m.shortSize += MarginMath.abs(newSize);
         pos.size = newSize;
         if (newSize == 0) {
             pos.entryPrice = 0;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// Chainlink's AggregatorV3Interface, as price feeds on every EVM chain expose it.
+// forge-lint: disable-next-line(interface-naming, interface-file-naming) Chainlink's own name for it
 interface AggregatorV3Interface {
     function decimals() external view returns (uint8);
 
