@@ -39,14 +39,18 @@ import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { BaseError, ConfigError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
+import { Admission, targetKey } from "./admission.ts";
 import { bumpFees, quoteFees, shareToPpm, type FeePolicy, type Fees } from "./fees.ts";
 import { GasBudget } from "./gasBudget.ts";
 import { liquidationCall, type LiquidationCall } from "./liquidationCall.ts";
 import { NonceManager } from "./nonceManager.ts";
-import { decodeLiquidationLogs } from "./receipt.ts";
+import { decodeLiquidationLogs, type FailedItem } from "./receipt.ts";
+import { failedOnPlanState, withCooldownEnd } from "./failedItems.ts";
 import { decodeContractRevert, decodeRevertData, revertAction, type DecodedRevert } from "./revert.ts";
 import { classifySendError, type SendErrorKind } from "./sendError.ts";
+import { revalidate, type Revalidation } from "./revalidate.ts";
 import { gasLimitFromUsed, simulateCall } from "./simulateCall.ts";
+import { WalletFunds, type WalletFundsStatus } from "./walletFunds.ts";
 import type {
   BlockHead,
   ExecutorStats,
@@ -91,8 +95,10 @@ export type ExecutorInputs = {
   preflight?: "node" | "engine";
   /** How long an engine-preflight transaction that reverted keeps node simulation on (ms). Default 600 000. */
   distrustMs?: number;
-  /** The planner's engine re-check: is this item still worth sending? */
+  /** The planner's engine re-check at the current head: would this item, as sized, succeed? */
   isStillValid: (item: LiquidationItem) => boolean;
+  /** The largest slice of the item's target allowed at the current head (0n: none); lets a stuck transaction be re-planned smaller. */
+  sizeNow?: (item: LiquidationItem) => bigint;
   /** Milliseconds clock, the one `TxPlan.observedAt` is on. Default `performance.now`. */
   now?: () => number;
   /** Gas limit = estimate × this, in ppm. Default 1_200_000 (× 1.2). */
@@ -101,6 +107,15 @@ export type ExecutorInputs = {
   priceBackoffMs?: number;
   /** Backoff of a target after its transaction reverted on chain (ms). Default 60 000. */
   revertBackoffMs?: number;
+  /**
+   * Blocks a mined transaction is remembered, in case a reorg takes it out again (see onReorg):
+   * the deepest reorg the keeper handles (its `maxReorgDepth`). Default 64.
+   */
+  reorgMemoryBlocks?: number;
+  /** Pause of all sending after the node answered "insufficient funds" (ms). Default 30 000. */
+  fundsBackoffMs?: number;
+  /** Backoff of a target whose item failed inside a mined batch, other than a cooldown (ms). Default 15 000. */
+  failedItemBackoffMs?: number;
   /** Poll interval of `drain()` (ms). Default the public client's pollingInterval. */
   drainPollMs?: number;
 };
@@ -133,8 +148,8 @@ const CANCEL_GAS = 21_000n;
 const UNKNOWN_GAS = 1_000_000n;
 /** Attempts at a new nonce after nonce trouble (resync in between). */
 const SEND_ATTEMPTS = 3;
-/** Blocks a mined transaction is remembered, in case a reorg takes it out again (see onReorg). */
-const REORG_MEMORY_BLOCKS = 64n;
+/** Default of `ExecutorInputs.reorgMemoryBlocks`. */
+const REORG_MEMORY_BLOCKS = 64;
 
 type Kind = "single" | "batch";
 
@@ -151,6 +166,10 @@ type Tracked = {
   capWarned: boolean;
   /** Sent on the engine's word, without a node simulation. */
   engineOnly?: boolean;
+  /** The block the plan was made at (the engine's state). */
+  priceBlock?: bigint;
+  /** Items taken out by a re-plan: still held until the nonce settles, as an earlier broadcast may carry them. */
+  released?: LiquidationItem[];
 };
 
 type BatchOutcome = { ok: boolean; keeperReward: bigint; revertData: Hex };
@@ -164,9 +183,7 @@ type Simulation = {
   rpcError?: unknown;
 };
 
-export function targetKey(item: Pick<LiquidationItem, "account" | "marketId">): string {
-  return `${item.account.toLowerCase()}:${item.marketId}`;
-}
+export { targetKey };
 
 export class Executor {
   private readonly publicClient: ExecutorInputs["publicClient"];
@@ -180,18 +197,21 @@ export class Executor {
   private readonly replaceAfterBlocks: bigint;
   private readonly dryRun: boolean;
   private readonly isStillValid: (item: LiquidationItem) => boolean;
+  private readonly sizeNow: ((item: LiquidationItem) => bigint) | undefined;
   private readonly now: () => number;
   private readonly gasMarginPpm: bigint;
   private readonly priceBackoffMs: number;
   private readonly revertBackoffMs: number;
+  private readonly failedItemBackoffMs: number;
   private readonly drainPollMs: number;
   private readonly nonces: NonceManager;
   private readonly budget: GasBudget;
 
-  /** Targets with a queued job or a transaction in flight. */
-  private readonly reserved = new Set<string>();
-  /** Backoffs by key ("t:<target>", "a:<account>", "m:<marketId>") → until (now() ms). */
-  private readonly backoffs = new Map<string, number>();
+  /** Reserved targets (and so busy accounts) and backoffs: see admission.ts. */
+  private readonly admission: Admission;
+  /** Whether the wallet can pay: see walletFunds.ts. */
+  private readonly funds: WalletFunds;
+  private readonly reorgMemoryBlocks: bigint;
   /** Transactions in flight, by nonce. */
   private readonly tracked = new Map<number, Tracked>();
   /** Transactions mined lately, by nonce, with their block: a reorg may undo them. */
@@ -230,6 +250,8 @@ export class Executor {
     if (inputs.gasBudgetWeiPerHour < 0n) problems.push("gasBudgetWeiPerHour must not be negative");
     const replaceAfter = inputs.replaceAfterBlocks ?? 3;
     if (!Number.isInteger(replaceAfter) || replaceAfter < 1) problems.push("replaceAfterBlocks must be an integer ≥ 1");
+    const memory = inputs.reorgMemoryBlocks ?? REORG_MEMORY_BLOCKS;
+    if (!Number.isInteger(memory) || memory < 1) problems.push("reorgMemoryBlocks must be an integer ≥ 1");
     const margin = inputs.gasMarginPpm ?? 1_200_000n;
     if (margin < 1_000_000n) problems.push("gasMarginPpm must be at least 1_000_000 (× 1.0)");
     let sharePpm = 0n;
@@ -251,15 +273,27 @@ export class Executor {
     this.replaceAfterBlocks = BigInt(replaceAfter);
     this.dryRun = inputs.dryRun;
     this.isStillValid = inputs.isStillValid;
+    this.sizeNow = inputs.sizeNow;
     this.now = inputs.now ?? (() => performance.now());
     this.gasMarginPpm = margin;
     this.preflight = inputs.preflight ?? "node";
     this.distrustMs = inputs.distrustMs ?? 600_000;
     this.priceBackoffMs = inputs.priceBackoffMs ?? 5_000;
     this.revertBackoffMs = inputs.revertBackoffMs ?? 60_000;
+    this.failedItemBackoffMs = inputs.failedItemBackoffMs ?? 15_000;
     this.drainPollMs = inputs.drainPollMs ?? inputs.publicClient.pollingInterval;
     this.nonces = new NonceManager({ publicClient: inputs.publicClient, address: this.keeper, logger: this.logger });
     this.budget = new GasBudget({ budgetWei: inputs.gasBudgetWeiPerHour, now: this.now });
+    this.admission = new Admission(this.now);
+    this.reorgMemoryBlocks = BigInt(inputs.reorgMemoryBlocks ?? REORG_MEMORY_BLOCKS);
+    this.funds = new WalletFunds({
+      client: inputs.publicClient,
+      address: this.keeper,
+      logger: this.logger,
+      metrics: inputs.metrics,
+      now: this.now,
+      backoffMs: inputs.fundsBackoffMs ?? 30_000,
+    });
   }
 
   /** Read the starting nonce now rather than on the first send (optional). */
@@ -274,18 +308,20 @@ export class Executor {
   /** Admit `plan` and queue it, or refuse it at once (see {@link RefusalReason}). */
   submit(plan: TxPlan): SubmitResult {
     if (this.draining) return this.refuse("draining");
-    const keys = plan.items.map(targetKey);
-    if (keys.length === 0 || new Set(keys).size !== keys.length) return this.refuse("invalid_plan");
-    for (const key of keys) if (this.reserved.has(key)) return this.refuse("duplicate", key);
+    // One item per account: health and the cooldown are the account's, so two steps on one
+    // account are never sent at once (the second is sized on a state the first changes).
+    const accounts = new Set(plan.items.map((i) => i.account.toLowerCase()));
+    if (plan.items.length === 0 || accounts.size !== plan.items.length) return this.refuse("invalid_plan");
     for (const item of plan.items) {
-      const key = this.backoffOf(item);
-      if (key !== undefined) return this.refuse("backoff", key);
+      const r = this.admission.refusal(item);
+      if (r !== undefined) return this.refuse(r.reason, r.key);
     }
     const baseFee = this.head?.baseFeePerGas;
     if (baseFee != null && baseFee > this.policy.feeCapWei) return this.refuse("fee_above_cap");
     if (!this.budgetHasRoom()) return this.refuse("budget");
+    if (this.funds.backingOff()) return this.refuse("insufficient_funds");
 
-    for (const key of keys) this.reserved.add(key);
+    this.admission.reserve(plan.items);
     const done = this.queue
       .add(() => this.runJob(plan))
       .then(
@@ -303,20 +339,22 @@ export class Executor {
     return target === undefined ? { accepted: false, reason } : { accepted: false, reason, target };
   }
 
-  private backoffOf(item: LiquidationItem): string | undefined {
-    const now = this.now();
-    for (const key of [`t:${targetKey(item)}`, `a:${item.account.toLowerCase()}`, `m:${item.marketId}`]) {
-      const until = this.backoffs.get(key);
-      if (until === undefined) continue;
-      if (until > now) return key;
-      this.backoffs.delete(key);
-    }
-    return undefined;
+  /**
+   * Whether `submit` would take `item` now: its target is not reserved, no other step on its
+   * account is in flight, and neither the target, the account nor the market is backing off.
+   * The keeper filters its candidates with this before it batches them.
+   */
+  admissible(item: Pick<LiquidationItem, "account" | "marketId">): boolean {
+    return !this.draining && !this.funds.backingOff() && this.admission.admissible(item);
+  }
+
+  /** Backoff entries held (expired ones are pruned whenever a backoff is added). */
+  backoffCount(): number {
+    return this.admission.backoffCount();
   }
 
   private backOff(key: string, ms: number, why: Record<string, unknown>): void {
-    const until = this.now() + ms;
-    if ((this.backoffs.get(key) ?? 0) < until) this.backoffs.set(key, until);
+    this.admission.backOff(key, ms);
     this.logger.info({ msg: "backing off", key, ms, ...why });
   }
 
@@ -387,10 +425,12 @@ export class Executor {
             maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
             replacements: 0,
             gas,
+            functionName: call.functionName,
+            expectedProfitWei: plan.expectedProfitWei,
           };
           const superseded = this.tracked.get(nonce);
           if (superseded !== undefined) this.dropped(superseded, "the node took a new transaction at its nonce");
-          this.tracked.set(nonce, { tx, call, expectedProfitWei: plan.expectedProfitWei, cancelled: false, capWarned: false, engineOnly });
+          this.tracked.set(nonce, { tx, call, expectedProfitWei: plan.expectedProfitWei, cancelled: false, capWarned: false, engineOnly, priceBlock: plan.priceBlock });
           return tx;
         });
       } catch (e) {
@@ -399,9 +439,15 @@ export class Executor {
           this.budgetHasRoom();
           return { status: "skipped", reason: "budget", skipped };
         }
+        if (e instanceof SendFailedError) this.metrics.sendFailures.inc({ kind: e.kind });
+        if (e instanceof SendFailedError && e.kind === "insufficient_funds") {
+          this.funds.markShort(gas * fees.maxFeePerGas);
+          return { status: "skipped", reason: "insufficient_funds", skipped, error: e };
+        }
         this.logger.error({ msg: "send failed", err: e, items: items.map(describe) });
         return { status: "skipped", reason: "send_failed", skipped, error: e };
       }
+      this.funds.markOk("a send went through");
       if (plan.observedAt !== undefined) this.metrics.priceToBroadcast.observe((this.now() - plan.observedAt) / 1000);
       const broadcast = sent;
       this.counters.sent++;
@@ -424,9 +470,8 @@ export class Executor {
       const keep = new Set(sent?.items.map(targetKey) ?? []);
       let notSent = 0;
       for (const item of plan.items) {
-        const key = targetKey(item);
-        if (keep.has(key)) continue;
-        this.reserved.delete(key);
+        if (keep.has(targetKey(item))) continue;
+        this.admission.release(item);
         notSent++;
       }
       // Dry-run items were counted as dry_run; every other item not sent counts as skipped.
@@ -685,6 +730,7 @@ export class Executor {
   }
 
   private async processBlock(block: BlockHead): Promise<void> {
+    await this.funds.recheck();
     if (this.tracked.size === 0) return;
     const latestNonce = await this.publicClient.getTransactionCount({ address: this.keeper, blockTag: "latest" });
     const recs = [...this.tracked.values()].sort((a, b) => a.tx.nonce - b.tx.nonce);
@@ -739,10 +785,7 @@ export class Executor {
         this.backOff(`t:${targetKey(item)}`, this.revertBackoffMs, { ...describe(item), why: "transaction reverted" });
       }
       this.logger.warn({ msg: "liquidation reverted on chain", ...fields, items: rec.tx.items.map(describe) });
-      if (rec.engineOnly && this.preflight === "engine") {
-        this.distrustUntil = this.now() + this.distrustMs;
-        this.logger.warn({ msg: "a transaction sent on the engine's word reverted: simulating every transaction with the node for a while", ms: this.distrustMs });
-      }
+      if (rec.engineOnly) this.distrustEngine("a transaction sent on the engine's word reverted");
       return;
     }
     const result = decodeLiquidationLogs(receipt.logs, { market: this.market, keeper: this.keeper });
@@ -751,11 +794,7 @@ export class Executor {
     this.metrics.transactions.inc({ outcome: "mined" });
     this.metrics.rewardEarnedTokens.inc(Number(result.rewardTokens));
     this.countItems("success", kind, result.liquidated.length);
-    for (const f of result.failed) {
-      this.metrics.liquidations.inc({ result: "reverted", kind });
-      const item = rec.tx.items.find((i) => isAddressEqual(i.account, f.account) && i.marketId === f.marketId);
-      if (item) this.applyRevert(item, { errorName: f.errorName, args: [] });
-    }
+    await this.failedItems(rec, result.failed, kind);
     this.logger.info({
       msg: "liquidation mined",
       ...fields,
@@ -763,6 +802,65 @@ export class Executor {
       liquidated: result.liquidated.length,
       failed: result.failed.map((f) => ({ account: f.account, marketId: f.marketId, error: f.errorName })),
     });
+  }
+
+  /**
+   * Items that failed inside a mined batch (LiquidationFailed): each backs its target off (a
+   * cooldown until its real end, read from the chain when the event lacks it); and when the batch
+   * went out on the engine's word and an item fails on the very state the engine planned on, the
+   * engine and the contract disagree: node simulation for a while.
+   */
+  private async failedItems(rec: Tracked, failed: readonly FailedItem[], kind: Kind): Promise<void> {
+    if (failed.length === 0) return;
+    const items = [...rec.tx.items, ...(rec.released ?? [])];
+    for (const f of failed) {
+      this.metrics.liquidations.inc({ result: "reverted", kind });
+      const item = items.find((i) => isAddressEqual(i.account, f.account) && i.marketId === f.marketId);
+      if (!item) continue;
+      let decoded: DecodedRevert = { errorName: f.errorName, args: f.args };
+      try {
+        decoded = await withCooldownEnd(this.publicClient, this.market, decoded, item.account);
+      } catch (e) {
+        this.logger.warn({ msg: "could not read the cooldown's end; the target's own backoff applies", ...describe(item), err: e });
+      }
+      // The target backs off whatever the error (its cooldown, or its market's price, may hold longer).
+      this.applyRevert(item, decoded);
+      this.backOff(`t:${targetKey(item)}`, this.failedItemBackoffMs, { ...describe(item), why: "failed on chain", error: f.errorName });
+    }
+    const call = rec.call;
+    if (!rec.engineOnly || this.preflight !== "engine" || rec.priceBlock === undefined || call.functionName !== "liquidateBatch") return;
+    const requests = call.args[0];
+    const indices = failed
+      .map((f) => requests.findIndex((r) => isAddressEqual(r.account, f.account) && Number(r.marketId) === f.marketId))
+      .filter((i) => i >= 0);
+    const onPlanState = await failedOnPlanState(this.publicClient, { market: this.market, keeper: this.keeper, data: call.data, priceBlock: rec.priceBlock, failed: indices });
+    if (onPlanState === false) {
+      this.logger.info({ msg: "batch items failed because the state moved after the plan (lost a race)", failed: failed.length });
+      return;
+    }
+    this.distrustEngine(
+      onPlanState === true
+        ? "an item sent on the engine's word failed on the state the engine planned on"
+        : "an item sent on the engine's word failed, and the plan's state could not be re-checked",
+    );
+  }
+
+  /** Switch to node simulation for `distrustMs`. */
+  private distrustEngine(why: string): void {
+    if (this.preflight !== "engine") return;
+    this.distrustUntil = this.now() + this.distrustMs;
+    this.metrics.engineDistrusted.inc();
+    this.logger.warn({ msg: `${why}: simulating every transaction with the node for a while`, ms: this.distrustMs });
+  }
+
+  /** Whether the wallet can pay for transactions (false after the node answered insufficient funds). */
+  walletStatus(): WalletFundsStatus {
+    return this.funds.status();
+  }
+
+  /** Whether transactions are simulated by the node now ("node"), or may go out on the engine's word. */
+  preflightMode(): "node" | "engine" {
+    return this.preflight === "engine" && this.now() >= this.distrustUntil ? "engine" : "node";
   }
 
   private async receiptOf(hash: Hex): Promise<TransactionReceipt | undefined> {
@@ -776,7 +874,7 @@ export class Executor {
 
   private rememberMined(rec: Tracked, block: bigint): void {
     this.mined.set(rec.tx.nonce, { rec, block });
-    for (const [nonce, m] of this.mined) if (m.block + REORG_MEMORY_BLOCKS < block) this.mined.delete(nonce);
+    for (const [nonce, m] of this.mined) if (m.block + this.reorgMemoryBlocks < block) this.mined.delete(nonce);
   }
 
   /**
@@ -794,15 +892,14 @@ export class Executor {
       try {
         if ((await Promise.all(hashes.map((h) => this.receiptOf(h)))).some((r) => r !== undefined)) continue;
         this.mined.delete(nonce);
-        const keys = m.rec.tx.items.map(targetKey);
         const pending = (await Promise.all(hashes.map((h) => this.nodeKnows(h)))).some(Boolean);
-        if (!pending || this.tracked.has(nonce) || keys.some((k) => this.reserved.has(k))) {
+        if (!pending || this.tracked.has(nonce) || m.rec.tx.items.some((i) => this.admission.isReserved(i))) {
           this.logger.warn({ msg: "reorg: a mined transaction of ours is gone", nonce, hashes });
           continue;
         }
         const sentAtBlock = this.head?.number ?? m.rec.tx.sentAtBlock;
         this.tracked.set(nonce, { ...m.rec, tx: { ...m.rec.tx, sentAtBlock }, missingSince: undefined });
-        for (const k of keys) this.reserved.add(k);
+        this.admission.reserve(m.rec.tx.items);
         this.logger.warn({ msg: "reorg: a mined transaction of ours is pending again; following it", nonce, hash: m.rec.tx.hash });
       } catch (e) {
         this.logger.warn({ msg: "reorg: could not check a mined transaction", nonce, err: e });
@@ -823,20 +920,27 @@ export class Executor {
   /** Stop tracking `rec` and free its targets. */
   private finish(rec: Tracked): void {
     if (this.tracked.get(rec.tx.nonce) === rec) this.tracked.delete(rec.tx.nonce);
-    for (const item of rec.tx.items) this.reserved.delete(targetKey(item));
+    for (const item of [...rec.tx.items, ...(rec.released ?? [])]) this.admission.release(item);
   }
 
   /** Not mined after `replaceAfterBlocks`: bump fees at the same nonce, or cancel. */
   private async maybeReplace(rec: Tracked, block: BlockHead): Promise<void> {
     rec.missingSince = undefined;
     if (block.number - rec.tx.sentAtBlock < this.replaceAfterBlocks) return;
-    const cancel = rec.cancelled || !rec.tx.items.some((item) => this.stillValid(item));
+    // Every item is checked again at this head: calldata with an item that would fail is never
+    // rebroadcast (see revalidate.ts).
+    const check: Revalidation = rec.cancelled
+      ? { kind: "cancel" }
+      : revalidate(rec.tx.items, { isStillValid: (i) => this.stillValid(i), sizeNow: this.sizeNow && ((i) => this.sizeNowOf(i)) });
+    const cancel = check.kind === "cancel";
+    const call = check.kind === "replan" ? liquidationCall(check.items, { isolate: true }) : rec.call;
+    const expectedProfitWei = cancel ? 0n : check.kind === "replan" ? scaleProfit(rec.expectedProfitWei, rec.tx.items, check.items) : rec.expectedProfitWei;
     const gas = cancel ? CANCEL_GAS : (rec.tx.gas ?? (await this.regas(rec)));
     const fees = bumpFees(
       { maxFeePerGas: rec.tx.maxFeePerGas, maxPriorityFeePerGas: rec.tx.maxPriorityFeePerGas },
-      { baseFeePerGas: block.baseFeePerGas, policy: this.policy, expectedProfitWei: cancel ? 0n : rec.expectedProfitWei, gas },
+      { baseFeePerGas: block.baseFeePerGas, policy: this.policy, expectedProfitWei, gas },
     );
-    const fields = { nonce: rec.tx.nonce, hash: rec.tx.hash, blocks: block.number - rec.tx.sentAtBlock, cancel };
+    const fields = { nonce: rec.tx.nonce, hash: rec.tx.hash, blocks: block.number - rec.tx.sentAtBlock, cancel, replan: check.kind === "replan" };
     if (!fees.ok) {
       if (!rec.capWarned) this.logger.warn({ msg: "stuck transaction cannot be bumped under the fee cap", ...fields, reason: fees.reason });
       rec.capWarned = true;
@@ -851,13 +955,15 @@ export class Executor {
     }
     const tx = cancel
       ? { to: this.keeper, data: "0x" as Hex, value: 0n, nonce: rec.tx.nonce, gas, ...pickFees(fees) }
-      : { to: this.market, data: rec.call.data, value: 0n, nonce: rec.tx.nonce, gas, ...pickFees(fees) };
+      : { to: this.market, data: call.data, value: 0n, nonce: rec.tx.nonce, gas, ...pickFees(fees) };
     const signed = await this.sign(tx);
     const hash = keccak256(signed);
     try {
       await this.walletClient.sendRawTransaction({ serializedTransaction: signed });
     } catch (e) {
       const { kind } = classifySendError(e, rec.tx.nonce);
+      this.metrics.sendFailures.inc({ kind });
+      if (kind === "insufficient_funds") this.funds.markShort(gas * fees.maxFeePerGas);
       // nonce_too_low: one of our broadcasts (or another's) was just mined; the next block settles it.
       this.logger.info({ msg: "replacement not accepted; keeping the pending one", ...fields, kind });
       return;
@@ -873,6 +979,14 @@ export class Executor {
       replacements: rec.tx.replacements + 1,
       gas,
     };
+    if (check.kind === "replan") {
+      // The earlier broadcasts may still be the one mined: their dropped items stay held until the nonce settles.
+      rec.released = [...(rec.released ?? []), ...check.dropped];
+      rec.call = call;
+      rec.expectedProfitWei = expectedProfitWei;
+      rec.priceBlock = block.number;
+      rec.tx = { ...rec.tx, items: check.items, functionName: call.functionName, expectedProfitWei };
+    }
     if (cancel && !rec.cancelled) {
       rec.cancelled = true;
       this.counters.cancelled++;
@@ -880,8 +994,13 @@ export class Executor {
     this.counters.replaced++;
     this.metrics.transactions.inc({ outcome: "replaced" });
     this.logger.info({
-      msg: cancel ? "stuck transaction cancelled" : "stuck transaction replaced with higher fees",
+      msg: cancel
+        ? "stuck transaction cancelled"
+        : check.kind === "replan"
+          ? "stuck transaction re-planned: only items still valid at this head, with higher fees"
+          : "stuck transaction replaced with higher fees",
       ...fields,
+      ...(check.kind === "replan" ? { items: check.items.map(describe), dropped: check.dropped.map(describe) } : {}),
       replacedBy: hash,
       maxFeePerGas: fees.maxFeePerGas,
       maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
@@ -892,8 +1011,17 @@ export class Executor {
     try {
       return this.isStillValid(item);
     } catch (e) {
-      this.logger.warn({ msg: "isStillValid threw; treating the item as valid", ...describe(item), err: e });
-      return true;
+      this.logger.warn({ msg: "isStillValid threw; not sending the item again", ...describe(item), err: e });
+      return false;
+    }
+  }
+
+  private sizeNowOf(item: LiquidationItem): bigint {
+    try {
+      return this.sizeNow?.(item) ?? 0n;
+    } catch (e) {
+      this.logger.warn({ msg: "sizeNow threw; not sending the item again", ...describe(item), err: e });
+      return 0n;
     }
   }
 
@@ -906,6 +1034,18 @@ export class Executor {
   // ------------------------------------------------------------------------------------------
   // Budget
   // ------------------------------------------------------------------------------------------
+
+  /** Wei the hourly budget may still commit now: budget − spent in the window − worst case in flight. */
+  budgetRoomWei(): bigint {
+    const room = this.budget.budgetWei - this.budget.spent() - this.pendingWei();
+    return room > 0n ? room : 0n;
+  }
+
+  /** The worst case a new transaction of `gas` and `expectedProfitWei` would commit at the current head (gas × maxFeePerGas). */
+  worstCaseWei(gas: bigint, expectedProfitWei: bigint): bigint {
+    const fees = quoteFees({ baseFeePerGas: this.head?.baseFeePerGas ?? null, policy: this.policy, expectedProfitWei, gas });
+    return gas * (fees.ok ? fees.maxFeePerGas : this.policy.feeCapWei);
+  }
 
   /** Worst case of what is in flight: gas limit × maxFeePerGas. */
   private pendingWei(): bigint {
@@ -948,21 +1088,22 @@ export class Executor {
    */
   restore(list: readonly InFlightTx[]): void {
     for (const tx of list) {
-      const keys = tx.items.map(targetKey);
-      if (this.tracked.has(tx.nonce) || keys.some((k) => this.reserved.has(k))) {
+      if (this.tracked.has(tx.nonce) || tx.items.some((i) => this.admission.isReserved(i))) {
         this.logger.warn({ msg: "restore: nonce or target already tracked; ignored", nonce: tx.nonce, hash: tx.hash });
         continue;
       }
       const { raw: _never, ...clean } = tx;
       const restored: InFlightTx = { ...clean, items: [...tx.items] };
+      // The exact call that was sent (a lone item may have gone out isolated in liquidateBatch),
+      // so a fee bump rebroadcasts the same calldata, priced on the same profit.
       this.tracked.set(tx.nonce, {
         tx: restored,
-        call: liquidationCall(restored.items),
-        expectedProfitWei: 0n,
+        call: liquidationCall(restored.items, { isolate: tx.functionName === "liquidateBatch" }),
+        expectedProfitWei: tx.expectedProfitWei ?? 0n,
         cancelled: false,
         capWarned: false,
       });
-      for (const k of keys) this.reserved.add(k);
+      this.admission.reserve(tx.items);
       this.logger.info({ msg: "restored in-flight transaction", nonce: tx.nonce, hash: tx.hash, items: tx.items.map(describe) });
     }
   }
@@ -975,7 +1116,8 @@ export class Executor {
     this.draining = true;
     const deadline = performance.now() + timeoutMs;
     const remaining = () => Math.max(0, deadline - performance.now());
-    await Promise.race([this.queue.onIdle(), sleep(remaining())]);
+    // The timer is cleared as soon as the queue is idle: with nothing in flight, drain returns at once.
+    await raceTimeout(this.queue.onIdle(), remaining());
     while (this.tracked.size > 0 && remaining() > 0) {
       try {
         const b = await this.publicClient.getBlock({ blockTag: "latest" });
@@ -988,6 +1130,11 @@ export class Executor {
     const settled = this.tracked.size === 0 && this.queue.size === 0 && this.queue.pending === 0;
     this.logger.info({ msg: settled ? "drained" : "drain timed out", inFlight: this.tracked.size });
     return { settled, inFlight: this.inFlight() };
+  }
+
+  /** Resolves when no job is queued or running (every admitted plan has been sent or skipped). */
+  idle(): Promise<void> {
+    return this.queue.onIdle();
   }
 
   stats(): ExecutorStats {
@@ -1011,10 +1158,26 @@ function kindOf(rec: Tracked): Kind {
   return rec.tx.items.length > 1 ? "batch" : "single";
 }
 
+/** A plan's expected profit, scaled to the reward of the items a re-plan kept. */
+function scaleProfit(profitWei: bigint, before: readonly LiquidationItem[], after: readonly LiquidationItem[]): bigint {
+  const was = sumExpected(before);
+  return was > 0n ? (profitWei * sumExpected(after)) / was : 0n;
+}
+
 function pickFees(f: Fees): Fees {
   return { maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas };
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `p`, or nothing after `ms`; the timer never outlives the race (it would hold the process up). */
+async function raceTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -13,7 +13,8 @@ export type LiquidatedItem = {
   full: boolean;
 };
 
-export type FailedItem = { account: Address; marketId: number; errorName: string };
+/** A batch item that failed on chain, with its custom error and that error's arguments. */
+export type FailedItem = { account: Address; marketId: number; errorName: string; args: readonly unknown[] };
 
 export type LiquidationReceipt = {
   liquidated: LiquidatedItem[];
@@ -43,11 +44,8 @@ export function decodeLiquidationLogs(logs: readonly Log[], p: { market: Address
       });
       out.rewardTokens += rewardTokens;
     } else {
-      out.failed.push({
-        account: e.args.account,
-        marketId: Number(e.args.marketId),
-        errorName: decodeRevertData(e.args.reason).errorName,
-      });
+      const d = decodeRevertData(e.args.reason);
+      out.failed.push({ account: e.args.account, marketId: Number(e.args.marketId), errorName: d.errorName, args: d.args });
     }
   }
   return out;

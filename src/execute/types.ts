@@ -47,6 +47,13 @@ export type InFlightTx = {
   gas?: bigint;
   /** Earlier broadcasts at this nonce: any of them may be the one that gets mined. */
   previousHashes?: Hex[];
+  /**
+   * The market function called (a lone item sent on the engine's word goes out isolated in
+   * liquidateBatch). Absent in old checkpoints: then 1 item → liquidate, more → liquidateBatch.
+   */
+  functionName?: "liquidate" | "liquidateBatch";
+  /** The plan's expected profit (wei), which prices a fee bump. Absent in old checkpoints (0). */
+  expectedProfitWei?: bigint;
   raw?: never;
 };
 
@@ -58,11 +65,15 @@ export type RefusalReason =
   | "budget"
   /** An item's target, account or market is backing off after an error. */
   | "backoff"
+  /** Another market of an item's account has a transaction queued or in flight. */
+  | "account_busy"
   /** The latest base fee is above the configured fee cap. */
   | "fee_above_cap"
   /** `drain()` was called: no new work. */
   | "draining"
-  /** The plan has no items, or names one target twice. */
+  /** The node refused a recent send for lack of funds: sending is paused for a while. */
+  | "insufficient_funds"
+  /** The plan has no items, or names one account twice. */
   | "invalid_plan";
 
 /** Why a queued job ended without sending. */
@@ -73,8 +84,10 @@ export type SkipReason =
   | "fee_above_cap"
   /** Sending would take the gas spent in the last hour over the budget. */
   | "budget"
-  /** The node refused the transaction (insufficient funds, nonce trouble after a resync, …). */
+  /** The node refused the transaction (nonce trouble after a resync, …). */
   | "send_failed"
+  /** The node refused the transaction: the wallet cannot pay for it. */
+  | "insufficient_funds"
   /** An RPC failed before the transaction could be built (not a revert). */
   | "rpc_error"
   /** `drain()` was called while the job waited in the queue. */

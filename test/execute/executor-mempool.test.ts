@@ -18,9 +18,11 @@ import { bumped } from "../../src/execute/fees.ts";
 import type { JobResult, LiquidationItem } from "../../src/execute/types.ts";
 import { withSnapshot } from "../support/anvil.ts";
 import {
+  BTC,
   KEEPER,
   SMALL,
   itemFor,
+  sliceOf,
   keeperNonce,
   liquidatedEvents,
   makeExecutor,
@@ -291,5 +293,114 @@ describe("Executor (mempool)", () => {
     await w.chain.testClient.mine({ blocks: 1 });
     expect(await draining).toEqual({ settled: true, inFlight: [] });
     expect(executor.stats()).toMatchObject({ mined: 1 });
+  });
+});
+
+describe("defect 5: a stuck transaction is re-validated before a fee bump", () => {
+  it("a competitor's step leaves one item of our stuck batch doomed: the replacement carries only the valid one, and we pay for no failed item", async () => {
+    // The planner's engine at the current head, as the keeper wires it: valid while size ≤ the max slice now.
+    const maxNow = new Map<Address, bigint>();
+    const { executor, metrics, logs } = makeExecutor(w, {
+      replaceAfterBlocks: 2,
+      isStillValid: (i) => i.size > 0n && i.size <= (maxNow.get(i.account) ?? 0n),
+      sizeNow: (i) => maxNow.get(i.account) ?? 0n,
+    });
+    const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
+    for (const i of [a, b]) maxNow.set(i.account, i.size);
+    const from = await w.chain.publicClient.getBlockNumber();
+    await w.chain.testClient.setAutomine(false);
+    await tick(w, executor);
+    const ours = await sent(executor, [a, b]);
+
+    // A block that fits a competitor's single liquidation but not our batch.
+    const rivalGas = 400_000n;
+    expect(ours.gas!).toBeGreaterThan(rivalGas + 50_000n);
+    await w.chain.testClient.setBlockGasLimit({ gasLimit: rivalGas + 25_000n });
+    const rivalHash = await w.chain.wallet(7).writeContract({
+      address: w.market,
+      abi: PerpMarket.abi,
+      functionName: "liquidate",
+      args: [a.account, BigInt(SMALL), a.size],
+      gas: rivalGas,
+      maxFeePerGas: ours.maxFeePerGas * 4n,
+      maxPriorityFeePerGas: ours.maxPriorityFeePerGas * 4n,
+    });
+    await mineAndTick(executor);
+    expect((await w.chain.publicClient.getTransactionReceipt({ hash: rivalHash })).status).toBe("success");
+    expect(executor.inFlight().map((t) => t.hash)).toEqual([ours.hash]);
+    for (const i of [a, b]) maxNow.set(i.account, await sliceOf(w, i.account));
+    expect(maxNow.get(a.account)).toBe(0n);
+
+    await w.chain.testClient.mine({ blocks: 1 }); // 2 blocks without it
+    // (Anvil refuses a new transaction above the block gas limit: lift it before the replacement.)
+    await w.chain.testClient.setBlockGasLimit({ gasLimit: BLOCK_GAS_LIMIT });
+    await tick(w, executor); // re-validated, re-planned with b alone
+    const [replan] = executor.inFlight();
+    expect(replan!.nonce).toBe(ours.nonce);
+    expect(replan!.items).toEqual([b]);
+    expect(logs.messages().some((m) => m.startsWith("stuck transaction re-planned"))).toBe(true);
+
+    await mineAndTick(executor);
+    expect(executor.inFlight()).toEqual([]);
+    expect(await receiptExists(replan!.hash)).toBe(true);
+    expect(await receiptExists(ours.hash)).toBe(false);
+    expect(executor.stats()).toMatchObject({ mined: 1, reverted: 0, replaced: 1 });
+    // No failed item paid for: nothing of ours reverted, on chain or inside the batch.
+    expect((await metrics.liquidations.get()).values.find((v) => v.labels.result === "reverted")).toBeUndefined();
+    const mine = (await liquidatedEvents(w, b.account, from)).filter((e) => e.args.keeper === w.keeper);
+    expect(mine).toHaveLength(1);
+  });
+});
+
+describe("defect 6: one step at a time per account", () => {
+  it("while a step on an account is pending, a step on its other market is not taken; once it is mined, it is", async () => {
+    const { executor } = makeExecutor(w);
+    const item = await itemFor(w, risky[0]!);
+    const other: LiquidationItem = { account: item.account, marketId: BTC, size: 10n ** 15n, expectedRewardTokens: 0n };
+    const second = await itemFor(w, risky[1]!);
+    await w.chain.testClient.setAutomine(false);
+    await tick(w, executor);
+    await sent(executor, [item]);
+    await blockLiquidations(true);
+    await mineAndTick(executor);
+
+    expect(executor.admissible(other)).toBe(false);
+    expect(executor.submit(plan([other]))).toMatchObject({ accepted: false, reason: "account_busy", target: `a:${item.account.toLowerCase()}` });
+    // Two steps on one account in one plan are refused too.
+    expect(executor.submit(plan([second, { ...other, account: risky[1]! }]))).toMatchObject({ accepted: false, reason: "invalid_plan" });
+
+    await blockLiquidations(false);
+    await mineAndTick(executor);
+    expect(executor.inFlight()).toEqual([]);
+    expect(executor.admissible(other)).toBe(true);
+  });
+});
+
+describe("defect 7: restore() rebroadcasts exactly the call that was sent", () => {
+  it("a lone item sent isolated in liquidateBatch, restored from the checkpoint, is bumped with the same calldata and its profit", async () => {
+    const first = makeExecutor(w, { preflight: "engine" }).executor;
+    const item = await itemFor(w, risky[0]!);
+    await w.chain.testClient.setAutomine(false);
+    const head = await tick(w, first);
+    const profit = 10n ** 16n;
+    const r = first.submit(plan([item], { priceBlock: head.number, gasLimit: 500_000n, expectedProfitWei: profit }));
+    if (!r.accepted) throw new Error("refused");
+    const out = await r.done;
+    if (out.status !== "sent") throw new Error(`not sent: ${out.status}`);
+    const original = await w.chain.publicClient.getTransaction({ hash: out.tx.hash });
+    const checkpoint = JSON.parse(JSON.stringify(first.inFlight(), (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) as Record<string, unknown>[];
+    expect(checkpoint[0]).toMatchObject({ functionName: "liquidateBatch", expectedProfitWei: profit.toString() });
+
+    const { executor } = makeExecutor(w, { replaceAfterBlocks: 1 });
+    executor.restore(first.inFlight());
+    await blockLiquidations(true);
+    await w.chain.testClient.mine({ blocks: 1 });
+    await blockLiquidations(false);
+    await tick(w, executor);
+    const [bumpedTx] = executor.inFlight();
+    expect(bumpedTx!.hash).not.toBe(out.tx.hash);
+    expect(bumpedTx!.expectedProfitWei).toBe(profit);
+    const replacement = await w.chain.publicClient.getTransaction({ hash: bumpedTx!.hash });
+    expect(replacement.input).toBe(original.input);
   });
 });

@@ -3,7 +3,7 @@
  * executor tests. Deployed once per test file (beforeAll); every test runs inside a snapshot.
  */
 import { Writable } from "node:stream";
-import { parseEther, parseGwei, parseUnits, type Address, type Hex } from "viem";
+import { encodeAbiParameters, keccak256, numberToHex, parseEther, parseGwei, parseUnits, type Address, type Hex } from "viem";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { deployReferenceMarket, type Deployment } from "../../src/chain/deploy.ts";
@@ -15,7 +15,7 @@ import { Executor, type ExecutorInputs } from "../../src/execute/executor.ts";
 import type { BlockHead, LiquidationItem, TxPlan } from "../../src/execute/types.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createMetrics, type Metrics } from "../../src/lib/metrics.ts";
-import { getTestChain, type TestChain } from "../support/anvil.ts";
+import { getTestChain, waitFor, type TestChain } from "../support/anvil.ts";
 
 /** Dev account indices: 0 deploys and publishes prices, 9 is the keeper, 1–8 trade. */
 export const OWNER = 0;
@@ -154,8 +154,19 @@ export async function latestHead(w: World): Promise<BlockHead> {
   return { number: b.number, baseFeePerGas: b.baseFeePerGas, timestamp: b.timestamp };
 }
 
-/** Feed the executor the latest head, as the daemon's block watcher does. */
+/**
+ * Feed the executor the latest head, as the daemon's block watcher does. With automine on, first
+ * wait (bounded) until every transaction of the keeper's that the node took is in a block: Anvil
+ * can answer eth_sendRawTransaction before the block carrying it is "latest", so reading the head
+ * at once would depend on how busy the machine is.
+ */
 export async function tick(w: World, executor: Executor): Promise<BlockHead> {
+  if (await w.chain.testClient.getAutomine()) {
+    await waitFor(async () => (await keeperNonce(w, "latest")) === (await keeperNonce(w, "pending")), {
+      timeoutMs: 10_000,
+      message: "the keeper's transactions mined (automine)",
+    });
+  }
   const head = await latestHead(w);
   await executor.onBlock(head);
   return head;
@@ -183,4 +194,24 @@ type CounterLike = { get(): Promise<{ values: { value: number; labels: Record<st
 export async function counterValue(c: CounterLike, labels: Record<string, string> = {}): Promise<number> {
   const { values } = await c.get();
   return values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+}
+
+/**
+ * Write `lastPartialAt[account] = at` straight into the market's storage (anvil_setStorageAt): no
+ * event, so an indexer (and the engine valuing it) does not see it, while the contract does. The
+ * mapping's slot is found by probing: each candidate is written, read back through the public
+ * getter, and restored unless it was the one.
+ */
+export async function pokeLastPartialAt(w: World, account: Address, at: bigint): Promise<void> {
+  const test = w.chain.testClient;
+  const read = () => w.chain.publicClient.readContract({ address: w.market, abi: PerpMarket.abi, functionName: "lastPartialAt", args: [account] });
+  const value = numberToHex(at, { size: 32 });
+  for (let slot = 0n; slot < 128n; slot++) {
+    const key = keccak256(encodeAbiParameters([{ type: "address" }, { type: "uint256" }], [account, slot]));
+    const before = await w.chain.publicClient.getStorageAt({ address: w.market, slot: key });
+    await test.setStorageAt({ address: w.market, index: key, value });
+    if (BigInt(await read()) === at) return;
+    await test.setStorageAt({ address: w.market, index: key, value: before ?? numberToHex(0n, { size: 32 }) });
+  }
+  throw new Error("lastPartialAt's storage slot not found");
 }

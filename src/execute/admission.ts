@@ -1,0 +1,109 @@
+/**
+ * What the executor can take now: reservations and backoffs, and the one answer the keeper asks
+ * before it batches (`admissible`), so that it never builds a plan `submit` must refuse.
+ *
+ * - A target (account + market) is reserved from admission until its transaction is mined or
+ *   dropped. Health and the partial-liquidation cooldown are per account, so while any step on an
+ *   account is reserved, no other step on that account is admissible either ("busy account").
+ * - Backoffs are kept by key: `t:<account>:<marketId>` (a target), `a:<account>` (an account, e.g.
+ *   its cooldown) and `m:<marketId>` (a market whose price is stale or invalid), each until a time
+ *   on the executor's clock. Expired entries are pruned whenever a backoff is added, so the map
+ *   holds at most what is backing off now.
+ */
+import type { LiquidationItem } from "./types.ts";
+
+export type AdmissionRefusal =
+  /** The same target already has a job or a transaction in flight. */
+  | { reason: "duplicate"; key: string }
+  /** Another market of the same account has a job or a transaction in flight. */
+  | { reason: "account_busy"; key: string }
+  /** The target, its account or its market is backing off. */
+  | { reason: "backoff"; key: string };
+
+export function targetKey(item: Pick<LiquidationItem, "account" | "marketId">): string {
+  return `${item.account.toLowerCase()}:${item.marketId}`;
+}
+
+export function accountKey(item: Pick<LiquidationItem, "account">): string {
+  return item.account.toLowerCase();
+}
+
+export class Admission {
+  /** Reserved targets. */
+  private readonly targets = new Set<string>();
+  /** Reserved targets per account. */
+  private readonly accounts = new Map<string, number>();
+  /** Backoff key → until (the clock's ms). */
+  private readonly backoffs = new Map<string, number>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** Why `item` cannot be taken now, or `undefined` when it can. */
+  refusal(item: Pick<LiquidationItem, "account" | "marketId">): AdmissionRefusal | undefined {
+    const target = targetKey(item);
+    if (this.targets.has(target)) return { reason: "duplicate", key: target };
+    const account = accountKey(item);
+    if ((this.accounts.get(account) ?? 0) > 0) return { reason: "account_busy", key: `a:${account}` };
+    const backoff = this.backoffOf(item);
+    if (backoff !== undefined) return { reason: "backoff", key: backoff };
+    return undefined;
+  }
+
+  admissible(item: Pick<LiquidationItem, "account" | "marketId">): boolean {
+    return this.refusal(item) === undefined;
+  }
+
+  isReserved(item: Pick<LiquidationItem, "account" | "marketId">): boolean {
+    return this.targets.has(targetKey(item));
+  }
+
+  /** Reserve every item's target (the caller checked they were free). */
+  reserve(items: readonly Pick<LiquidationItem, "account" | "marketId">[]): void {
+    for (const item of items) {
+      const key = targetKey(item);
+      if (this.targets.has(key)) continue;
+      this.targets.add(key);
+      const a = accountKey(item);
+      this.accounts.set(a, (this.accounts.get(a) ?? 0) + 1);
+    }
+  }
+
+  release(item: Pick<LiquidationItem, "account" | "marketId">): void {
+    const key = targetKey(item);
+    if (!this.targets.delete(key)) return;
+    const a = accountKey(item);
+    const n = (this.accounts.get(a) ?? 1) - 1;
+    if (n > 0) this.accounts.set(a, n);
+    else this.accounts.delete(a);
+  }
+
+  /** The first of the item's target, account and market keys that is backing off now. */
+  backoffOf(item: Pick<LiquidationItem, "account" | "marketId">): string | undefined {
+    const now = this.now();
+    for (const key of [`t:${targetKey(item)}`, `a:${accountKey(item)}`, `m:${item.marketId}`]) {
+      const until = this.backoffs.get(key);
+      if (until === undefined) continue;
+      if (until > now) return key;
+      this.backoffs.delete(key);
+    }
+    return undefined;
+  }
+
+  /** Back `key` off for `ms` from now (an existing later end is kept). Returns the end. */
+  backOff(key: string, ms: number): number {
+    const now = this.now();
+    this.prune(now);
+    const until = now + Math.max(0, ms);
+    if ((this.backoffs.get(key) ?? -Infinity) < until) this.backoffs.set(key, until);
+    return this.backoffs.get(key)!;
+  }
+
+  /** Backoff entries held (expired ones go at the next `backOff`). */
+  backoffCount(): number {
+    return this.backoffs.size;
+  }
+
+  private prune(now: number): void {
+    for (const [key, until] of this.backoffs) if (until <= now) this.backoffs.delete(key);
+  }
+}
