@@ -27,6 +27,8 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { LiquidationPriceIndex } from "../plan/liquidationPriceIndex.ts";
 import { findCandidates, gasModelFor, planTransactions, type Candidate } from "../plan/planLiquidations.ts";
+import { fitPlans } from "../plan/fitPlans.ts";
+import { SkipLog } from "../plan/skipLog.ts";
 
 export type KeeperInputs = {
   publicClient: PublicClient<Transport, Chain>;
@@ -55,8 +57,8 @@ export type KeeperCheckpointFile = {
   writtenAt: string;
 };
 
-/** Gas limit of a transaction sent on the engine's word, as a multiple of the gas model's estimate. */
-const ENGINE_GAS_HEADROOM = 3n;
+/** Block gas limit assumed until one is read from the chain. */
+const DEFAULT_BLOCK_GAS_LIMIT = 30_000_000n;
 
 export class KeeperCheckpointError extends BaseError {
   override name = "KeeperCheckpointError";
@@ -91,11 +93,14 @@ export class Keeper {
   private running: Promise<void> | undefined;
   private pending: HeadWithFee | undefined;
   private stopped = false;
+  private readonly skips: SkipLog;
+  private blockGasLimit = DEFAULT_BLOCK_GAS_LIMIT;
   readonly status: KeeperStatus = { backfilledEvents: 0, resumed: false, accounts: 0, liquidatable: 0, lastTickMs: 0, ticks: 0, submitted: 0 };
 
   constructor(private readonly inputs: KeeperInputs) {
     this.now = inputs.now ?? Date.now;
     this.perfNow = inputs.perfNow ?? (() => performance.now());
+    this.skips = new SkipLog(inputs.logger, inputs.metrics.candidatesSkipped);
     const s = inputs.settings;
     this.executor = new Executor({
       publicClient: inputs.publicClient,
@@ -109,9 +114,11 @@ export class Keeper {
       priorityFeeWei: s.priorityFeeWei,
       profitPriorityShare: Number(s.profitPriorityPpm) / 1e6,
       replaceAfterBlocks: s.replaceAfterBlocks,
+      reorgMemoryBlocks: s.maxReorgDepth,
       gasBudgetWeiPerHour: s.gasBudgetWeiPerHour,
       dryRun: inputs.dryRun ?? false,
-      isStillValid: (item) => this.stillValid(item),
+      isStillValid: (item) => item.size <= this.sizeNow(item) && item.size > 0n,
+      sizeNow: (item) => this.sizeNow(item),
       now: this.perfNow,
     });
   }
@@ -150,6 +157,39 @@ export class Keeper {
     this.rebuildLpIndex(v); // the liquidation-price index, once for everyone
     this.lastTickAt = this.lastHeadChangeAt = this.now();
     this.writeCheckpoint();
+    await this.actOnStartState();
+  }
+
+  /**
+   * What is liquidatable on the state found at start is acted on now, not at the next block (the
+   * head follower's first head is this one, which onHead skips as already indexed).
+   */
+  private async actOnStartState(): Promise<void> {
+    const head = this.indexer.head;
+    if (!head) return;
+    // A transaction of our key still pending (a previous instance's, not in the checkpoint) may
+    // liquidate these very accounts: then the next head, which carries it, is the state to act on.
+    const keeper = this.inputs.walletClient.account.address;
+    const [latest, pending] = await Promise.all([
+      this.inputs.publicClient.getTransactionCount({ address: keeper, blockTag: "latest" }),
+      this.inputs.publicClient.getTransactionCount({ address: keeper, blockTag: "pending" }),
+    ]);
+    if (pending > latest) {
+      this.inputs.logger.info({ pending: pending - latest }, "transactions of ours are pending at start: acting from the next head");
+      return;
+    }
+    const observedAt = this.perfNow();
+    const b = await this.inputs.publicClient.getBlock({ blockNumber: head.number });
+    this.blockGasLimit = b.gasLimit;
+    const h: HeadWithFee = { number: head.number, hash: head.hash, parentHash: b.parentHash, timestamp: head.timestamp, baseFeePerGas: b.baseFeePerGas ?? 0n };
+    this.executor.observeHead({ number: h.number, baseFeePerGas: h.baseFeePerGas, timestamp: h.timestamp });
+    const v = this.valuation(h.timestamp);
+    const scan = this.screen.scan(v);
+    this.status.liquidatable = scan.liquidatable.length;
+    this.inputs.metrics.liquidatableNow.set(scan.liquidatable.length);
+    const found = scan.liquidatable.map((i) => this.slots[i]!);
+    this.inputs.logger.info({ block: h.number, liquidatable: found.length }, "acting on the state found at start");
+    if (found.length > 0) this.submit(this.accountsOf(found), v, h, observedAt, new Set());
   }
 
   /** Feed a new head. Returns when it (and any head that arrived meanwhile) is processed. */
@@ -252,22 +292,40 @@ export class Keeper {
   ): void {
     const s = this.inputs.settings;
     const gas = gasModelFor(s, head.baseFeePerGas);
-    const candidates = findCandidates(accounts, v, gas);
+    // Only what the executor can take now: a target in flight, a busy account or a backoff would
+    // make it refuse the whole batch, and the same batch would be planned again every head.
+    const candidates = findCandidates(accounts, v, gas, (account, marketId) => this.executor.admissible({ account, marketId }));
     for (const c of candidates) submitted.add(c.account);
-    const txs = planTransactions(candidates, gas, { minProfitUsd: s.minProfitUsd, backstopMode: s.backstopMode, maxBatch: s.maxBatch });
+    const policy = { minProfitUsd: s.minProfitUsd, backstopMode: s.backstopMode, maxBatch: s.maxBatch };
+    const planned = planTransactions(candidates, gas, policy, (c, reason) => this.skips.skipped(c.account, reason, { market: c.marketId, rewardTokens: c.rewardTokens, profitUsd: c.profitUsd }));
+    const profitWei = (items: readonly Candidate<Address>[]) => {
+      const usd = items.reduce((sum, c) => sum + c.profitUsd, 0n);
+      return usd > 0n ? (usd * 10n ** 18n) / s.nativeUsd : 0n;
+    };
+    // Sent on the engine's word, a transaction is always a liquidateBatch, and its limit is the
+    // measured model (config/keeper.json `gas`, see test/plan/gasModel.test.ts): the fixed part plus
+    // each item's worst case. A plan over the budget's room or the block gas limit is split.
+    const gasOf = (items: readonly unknown[]) => s.gas.batchBase + s.gas.batchItem * BigInt(items.length);
+    const { txs, deferred } = fitPlans(planned, {
+      gasOf,
+      worstCaseWei: (g, items) => this.executor.worstCaseWei(g, profitWei(items)),
+      roomWei: this.executor.budgetRoomWei(),
+      blockGasLimit: this.blockGasLimit,
+    });
+    if (deferred.length > 0) {
+      this.inputs.logger.info({ deferred: deferred.length, block: head.number }, "gas budget or block gas limit reached: the rest waits for a later head");
+    }
     for (const tx of txs) {
       const plan: TxPlan = {
         items: tx.items.map(toItem),
-        expectedProfitWei: tx.profitUsd > 0n ? (tx.profitUsd * 10n ** 18n) / s.nativeUsd : 0n,
+        expectedProfitWei: profitWei(tx.items),
         priceBlock: head.number,
         observedAt,
-        // Sent without a node simulation, the limit must cover the worst item: a liquidation's gas
-        // varies with positions, tiers, the slice search and bad debt (seen: 120k–450k an item
-        // against a model of 250k). Only gas used is paid; a high limit costs block packing only.
-        gasLimit: tx.gas * ENGINE_GAS_HEADROOM,
+        gasLimit: tx.gas,
       };
       const r = this.executor.submit(plan);
       if (r.accepted) {
+        for (const c of tx.items) this.skips.sent(c.account);
         this.status.submitted += plan.items.length;
         for (const c of tx.items) {
           this.inputs.logger.info(
@@ -289,15 +347,20 @@ export class Keeper {
     return { ...v, prices };
   }
 
-  private stillValid(item: LiquidationItem): boolean {
+  /**
+   * The largest slice of the item's target the engine allows at the index's head (cooldown, caps
+   * and tiers included); 0n when none, or when it cannot be valued. An item is still valid only
+   * while its size is at most this.
+   */
+  private sizeNow(item: LiquidationItem): bigint {
     const a = this.indexer.state.accounts.get(getAddress(item.account));
-    if (!a) return false;
+    if (!a) return 0n;
     const head = this.indexer.head;
     const v = this.valuation(head?.timestamp ?? BigInt(Math.floor(this.now() / 1000)));
     try {
-      return maxLiquidatable(a, item.marketId, v) > 0n;
+      return maxLiquidatable(a, item.marketId, v);
     } catch {
-      return false;
+      return 0n;
     }
   }
 
@@ -321,6 +384,7 @@ export class Keeper {
         this.free.push(i);
       }
       this.lpIndex.remove(address);
+      this.skips.sent(address);
     } else {
       if (i === undefined) {
         i = this.free.pop() ?? this.slots.length;
@@ -363,10 +427,17 @@ export class Keeper {
     const s = this.inputs.settings;
     const sinceTick = (now - this.lastTickAt) / 1000;
     const sinceHead = (now - this.lastHeadChangeAt) / 1000;
-    const ok = this.lastTickAt > 0 && sinceTick <= s.stallSeconds && sinceHead <= s.staleHeadSeconds;
+    const wallet = this.executor.walletStatus();
+    const reasons: string[] = [];
+    if (this.lastTickAt === 0 || sinceTick > s.stallSeconds) reasons.push("loop stalled");
+    if (sinceHead > s.staleHeadSeconds) reasons.push("chain head not advancing");
+    if (!wallet.ok) reasons.push("wallet has insufficient funds");
+    const ok = reasons.length === 0;
     return {
       ok,
       details: {
+        ...(ok ? {} : { reasons }),
+        ...(wallet.ok ? {} : { walletNeededWei: wallet.neededWei.toString() }),
         head: this.status.head?.toString() ?? null,
         secondsSinceTick: Math.round(sinceTick),
         secondsSinceNewHead: Math.round(sinceHead),
@@ -434,7 +505,7 @@ function toItem(c: Candidate<Address>): LiquidationItem {
 }
 
 /** InFlightTx from its checkpoint JSON (bigints were written as decimal strings). */
-function inFlightFromJson(j: Record<string, unknown>): InFlightTx {
+export function inFlightFromJson(j: Record<string, unknown>): InFlightTx {
   const big = (x: unknown) => BigInt(String(x));
   const items = (j.items as Record<string, unknown>[]).map((i) => ({
     account: getAddress(String(i.account)),
@@ -453,5 +524,7 @@ function inFlightFromJson(j: Record<string, unknown>): InFlightTx {
   };
   if (j.gas !== undefined) tx.gas = big(j.gas);
   if (Array.isArray(j.previousHashes)) tx.previousHashes = j.previousHashes as Hex[];
+  if (j.functionName === "liquidate" || j.functionName === "liquidateBatch") tx.functionName = j.functionName;
+  if (j.expectedProfitWei !== undefined) tx.expectedProfitWei = big(j.expectedProfitWei);
   return tx;
 }

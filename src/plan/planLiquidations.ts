@@ -70,12 +70,14 @@ export function gasCostUsd(gas: bigint, g: GasModel): bigint {
  * For each liquidatable account, the best position to liquidate now: the engine's max slice
  * (cooldowns, caps, backstop and dust rules included), the keeper's reward for it, gas and profit.
  * One item per account per round: after a step the account's health changes, so the next step
- * is sized on the next state.
+ * is sized on the next state. `admit` (the executor's `admissible`) leaves out positions the
+ * executor cannot take now (in flight, busy account, backing off), before the best is chosen.
  */
 export function findCandidates<K extends string>(
   accounts: Iterable<[K, Account]>,
   v: Valuation,
   g: GasModel,
+  admit?: (account: K, marketId: number) => boolean,
 ): Candidate<K>[] {
   const out: Candidate<K>[] = [];
   const single = gasCostUsd(g.singleGas, g);
@@ -84,6 +86,7 @@ export function findCandidates<K extends string>(
     if (!h.liquidatable) continue;
     let best: Candidate<K> | undefined;
     for (const value of h.positions) {
+      if (admit && !admit(key, value.marketId)) continue;
       const rules = marketOf(v, value.marketId);
       const size = maxSliceOf(h, value, rules, v.timestamp);
       if (size === 0n) continue;
@@ -109,6 +112,12 @@ export function findCandidates<K extends string>(
   return out;
 }
 
+/**
+ * Why the planner left a candidate out: its profit is below the minimum, or it is below the
+ * minimum and only a backstop keeper (backstopMode) would take it at a loss.
+ */
+export type PlanSkipReason = "below_min_profit" | "backstop_only";
+
 /** A transaction to send: one or several items, ranked by profit. */
 export type PlannedTx<K extends string = string> = { items: Candidate<K>[]; profitUsd: bigint; gas: bigint };
 
@@ -118,7 +127,12 @@ export type PlannedTx<K extends string = string> = { items: Candidate<K>[]; prof
  * batchBase + n × batchItem gas instead of n × single, so batching pays from two items on; each
  * item's gas share is re-priced inside its batch before the profit check.
  */
-export function planTransactions<K extends string>(candidates: readonly Candidate<K>[], g: GasModel, policy: PlanPolicy): PlannedTx<K>[] {
+export function planTransactions<K extends string>(
+  candidates: readonly Candidate<K>[],
+  g: GasModel,
+  policy: PlanPolicy,
+  onSkip?: (c: Candidate<K>, reason: PlanSkipReason) => void,
+): PlannedTx<K>[] {
   const batchItem = gasCostUsd(g.batchItemGas, g);
   const batchBase = gasCostUsd(g.batchBaseGas, g);
   const maxBatch = Math.max(1, policy.maxBatch);
@@ -127,6 +141,7 @@ export function planTransactions<K extends string>(candidates: readonly Candidat
     const profit = c.rewardUsd - gasShare;
     return profit >= policy.minProfitUsd || (policy.backstopMode && (c.backstop || c.full));
   };
+  const skip = (c: Candidate<K>) => onSkip?.(c, c.backstop || c.full ? "backstop_only" : "below_min_profit");
   const txs: PlannedTx<K>[] = [];
   let i = 0;
   while (i < ranked.length) {
@@ -135,9 +150,11 @@ export function planTransactions<K extends string>(candidates: readonly Candidat
     if (chunk.length === 1) {
       const c = chunk[0]!;
       if (keep(c, c.gasUsd)) txs.push({ items: [c], profitUsd: c.profitUsd, gas: g.singleGas });
+      else skip(c);
       continue;
     }
     const share = batchItem + batchBase / BigInt(chunk.length);
+    for (const c of chunk) if (!keep(c, share)) skip(c);
     const items = chunk
       .filter((c) => keep(c, share))
       .map((c) => ({ ...c, gasUsd: share, profitUsd: c.rewardUsd - share }));
@@ -145,6 +162,7 @@ export function planTransactions<K extends string>(candidates: readonly Candidat
     if (items.length === 1) {
       const c = chunk.find((x) => x.account === items[0]!.account && x.marketId === items[0]!.marketId)!;
       if (keep(c, c.gasUsd)) txs.push({ items: [c], profitUsd: c.profitUsd, gas: g.singleGas });
+      else skip(c);
       continue;
     }
     txs.push({
