@@ -9,13 +9,22 @@ import { BaseError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import { createMetrics, type Metrics } from "../lib/metrics.ts";
 import { lockFile, type PidLock } from "../lib/pidLock.ts";
-import { UsageError, defineCommand, integerFlag, required, rpcUrlFlag } from "./command.ts";
-import { accountFromEnv } from "./signer.ts";
+import { UsageError, defineCommand, integerFlag, required } from "./command.ts";
+import { envOrFile } from "./envSecret.ts";
+import { rpcUrl } from "./rpcUrl.ts";
+import { loadSigningKey } from "./signer.ts";
 
 export class MissingKeeperKeyError extends BaseError {
   override name = "MissingKeeperKeyError";
   constructor() {
-    super("KEEPER_PRIVATE_KEY is not set (put it in the environment or in .env; see .env.example)", { userError: true });
+    super("KEEPER_PRIVATE_KEY is not set and no --keystore is given (see .env.example)", { userError: true });
+  }
+}
+
+export class SendUrlsNotSupportedError extends BaseError {
+  override name = "SendUrlsNotSupportedError";
+  constructor() {
+    super("KEEPER_SEND_RPC_URLS is set, but separate send URLs are not supported yet; unset it (transactions go to the --rpc / KEEPER_RPC_URLS endpoint)", { userError: true });
   }
 }
 
@@ -50,9 +59,12 @@ const OVERRIDE_NAMES: OverrideNames = {
 export const runCommand = defineCommand({
   name: "run",
   summary: "Run the keeper daemon: index the market, watch prices, and liquidate partially, ranked by profit.",
-  synopsis: "--rpc URL --deployment FILE [options]",
+  synopsis: "[--rpc URL] --deployment FILE [--keystore FILE] [options]",
   description:
-    "The key comes from KEEPER_PRIVATE_KEY. Settings default to config/keeper.json; flags override them. " +
+    "The key comes from --keystore FILE (an encrypted keystore, as `cast wallet import` writes it; its password " +
+    "from KEEPER_KEYSTORE_PASSWORD or KEEPER_KEYSTORE_PASSWORD_FILE) or, for local chains and tests, from " +
+    "KEEPER_PRIVATE_KEY. The RPC URL comes from --rpc or, kept out of argv, from KEEPER_RPC_URLS or " +
+    "KEEPER_RPC_URLS_FILE (one URL for now). Settings default to config/keeper.json; flags override them. " +
     "Serves /healthz and /metrics on 127.0.0.1:--health-port. SIGINT/SIGTERM stop intake, let in-flight " +
     "transactions settle for --grace seconds, write the checkpoint and exit. If the stop takes longer than " +
     "--grace plus 3 s (a node that no longer answers), the process writes what it can and exits anyway. " +
@@ -62,8 +74,9 @@ export const runCommand = defineCommand({
     "checkpoint lists them, and the next start follows them).",
   handlesSignals: true,
   options: {
-    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (required)" },
+    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names)" },
     deployment: { type: "string", value: "FILE", description: "deployment JSON written by deploy/devnet (required)" },
+    keystore: { type: "string", value: "FILE", description: "encrypted keystore of the keeper's key (password from KEEPER_KEYSTORE_PASSWORD[_FILE])" },
     "dry-run": { type: "boolean", description: "plan and simulate, never send" },
     backstop: { type: "boolean", description: "liquidate at a loss when needed to protect solvency" },
     "min-profit": { type: "string", value: "USD", description: "minimum profit per liquidation" },
@@ -79,9 +92,14 @@ export const runCommand = defineCommand({
     pretty: { type: "boolean", description: "human log lines instead of JSON (default on a terminal)" },
     config: { type: "string", value: "FILE", description: "keeper settings file (default config/keeper.json)" },
   },
-  examples: ["KEEPER_PRIVATE_KEY=0x… perp-keeper run --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json"],
+  examples: [
+    "KEEPER_PRIVATE_KEY=0x… perp-keeper run --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json",
+    "KEEPER_RPC_URLS_FILE=/run/secrets/rpc KEEPER_KEYSTORE_PASSWORD_FILE=/run/secrets/pw perp-keeper run --keystore keeper.json --deployment deployments/mine.json",
+  ],
   async run(flags, io) {
-    const rpc = rpcUrlFlag("run", required("run", flags, "rpc"));
+    const rpc = rpcUrl("run", flags.rpc, io);
+    // Send URLs come with the fallback transport; until then a set variable is refused, not ignored.
+    if (envOrFile(io.env, "KEEPER_SEND_RPC_URLS", io.cwd) !== undefined) throw new SendUrlsNotSupportedError();
     const deploymentPath = resolve(io.cwd, required("run", flags, "deployment"));
     const num = (name: string, v: string | undefined, min: number, max: number) =>
       v === undefined ? undefined : integerFlag("run", name, v, min, max);
@@ -103,14 +121,14 @@ export const runCommand = defineCommand({
     checkOutputPath(settings.checkpointPath);
     const graceSeconds = num("grace", flags.grace, 0, 3_600) ?? 15;
     const deployment = readDeployment(deploymentPath);
-    const account = accountFromEnv(io.env, "KEEPER_PRIVATE_KEY");
-    if (!account) throw new MissingKeeperKeyError();
-    const secret = io.env.KEEPER_PRIVATE_KEY!.trim();
+    const key = await loadSigningKey("keeper", flags.keystore, io);
+    if (!key) throw new MissingKeeperKeyError();
+    const account = key.account;
 
     const logger = createLogger({
       level: settings.logLevel,
       pretty: flags.pretty || process.stderr.isTTY === true,
-      secrets: [secret.startsWith("0x") ? secret : `0x${secret}`, ...urlSecrets(rpc)],
+      secrets: [key.privateKey, ...urlSecrets(rpc)],
     });
     const metrics = createMetrics({ defaultMetrics: true });
     // The health port is taken before any network work: a busy port fails now, not after a backfill.
@@ -124,7 +142,7 @@ export const runCommand = defineCommand({
       await checkDeploymentCode(c, deployment, deploymentPath);
       await checkDeploymentMatchesChain(c, deployment, deploymentPath);
       lock = lockFile(settings.checkpointPath);
-      const k = new Keeper({ publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"] });
+      const k = new Keeper({ publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"], signal: io.signal });
       keeper = k;
       logger.info(
         { rpc: redactUrl(rpc), chainId: c.chainId, market: deployment.contracts.market, keeper: account.address, dryRun: flags["dry-run"] },

@@ -36,12 +36,14 @@ import {
   type WalletClient,
 } from "viem";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { stringifyWithBigints } from "../lib/atomicFile.ts";
 import { BaseError, ConfigError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { Admission, targetKey } from "./admission.ts";
 import { bumpFees, quoteFees, shareToPpm, type FeePolicy, type Fees } from "./fees.ts";
 import { GasBudget } from "./gasBudget.ts";
+import { SendJournal } from "./journal.ts";
 import { liquidationCall, type LiquidationCall } from "./liquidationCall.ts";
 import { NonceManager } from "./nonceManager.ts";
 import { decodeLiquidationLogs, type FailedItem } from "./receipt.ts";
@@ -65,6 +67,11 @@ import type {
 
 export type ExecutorInputs = {
   publicClient: PublicClient<Transport, Chain>;
+  /**
+   * Every broadcast is written here (fsynced) before it is sent, and every settled nonce after, so
+   * a restart finds what a crash left in the pool (see journal.ts and `adoptOrphans`).
+   */
+  journal?: SendJournal;
   /** Signs and sends; its account is the keeper. A local account is signed with directly. */
   walletClient: WalletClient<Transport, Chain, Account>;
   /** The PerpMarket contract. */
@@ -142,6 +149,8 @@ export class GasBudgetExceededError extends BaseError {
   }
 }
 
+/** Fee bumps tried on the cancel of an orphaned nonce whose fees are unknown. */
+const ORPHAN_ATTEMPTS = 6;
 /** Gas of a plain transfer: the cancel transaction. */
 const CANCEL_GAS = 21_000n;
 /** Worst-case gas assumed for a restored transaction whose checkpoint has no gas limit. */
@@ -156,7 +165,8 @@ type Kind = "single" | "batch";
 /** What the executor tracks per nonce beyond the checkpointed InFlightTx. */
 type Tracked = {
   tx: InFlightTx;
-  call: LiquidationCall;
+  /** The market call; absent for the cancel of an orphaned nonce (see adoptOrphans). */
+  call?: LiquidationCall;
   expectedProfitWei: bigint;
   /** The latest broadcast is a cancel (self-transfer). */
   cancelled: boolean;
@@ -206,6 +216,7 @@ export class Executor {
   private readonly drainPollMs: number;
   private readonly nonces: NonceManager;
   private readonly budget: GasBudget;
+  private readonly journal: SendJournal | undefined;
 
   /** Reserved targets (and so busy accounts) and backoffs: see admission.ts. */
   private readonly admission: Admission;
@@ -283,6 +294,7 @@ export class Executor {
     this.failedItemBackoffMs = inputs.failedItemBackoffMs ?? 15_000;
     this.drainPollMs = inputs.drainPollMs ?? inputs.publicClient.pollingInterval;
     this.nonces = new NonceManager({ publicClient: inputs.publicClient, address: this.keeper, logger: this.logger });
+    this.journal = inputs.journal;
     this.budget = new GasBudget({ budgetWei: inputs.gasBudgetWeiPerHour, now: this.now });
     this.admission = new Admission(this.now);
     this.reorgMemoryBlocks = BigInt(inputs.reorgMemoryBlocks ?? REORG_MEMORY_BLOCKS);
@@ -415,19 +427,20 @@ export class Executor {
       }
 
       try {
-        sent = await this.broadcastNew(call, gas, fees, (hash, nonce) => {
-          const tx: InFlightTx = {
-            hash,
-            nonce,
-            items,
-            sentAtBlock: this.head?.number ?? head.number,
-            maxFeePerGas: fees.maxFeePerGas,
-            maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-            replacements: 0,
-            gas,
-            functionName: call.functionName,
-            expectedProfitWei: plan.expectedProfitWei,
-          };
+        const entry = (hash: Hex, nonce: number): InFlightTx => ({
+          hash,
+          nonce,
+          items,
+          sentAtBlock: this.head?.number ?? head.number,
+          maxFeePerGas: fees.maxFeePerGas,
+          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+          replacements: 0,
+          gas,
+          functionName: call.functionName,
+          expectedProfitWei: plan.expectedProfitWei,
+        });
+        sent = await this.broadcastNew(call, gas, fees, entry, (tx) => {
+          const nonce = tx.nonce;
           const superseded = this.tracked.get(nonce);
           if (superseded !== undefined) this.dropped(superseded, "the node took a new transaction at its nonce");
           this.tracked.set(nonce, { tx, call, expectedProfitWei: plan.expectedProfitWei, cancelled: false, capWarned: false, engineOnly, priceBlock: plan.priceBlock });
@@ -634,7 +647,8 @@ export class Executor {
     call: LiquidationCall,
     gas: bigint,
     fees: Fees,
-    track: (hash: Hex, nonce: number) => InFlightTx,
+    entry: (hash: Hex, nonce: number) => InFlightTx,
+    track: (tx: InFlightTx) => InFlightTx,
   ): Promise<InFlightTx> {
     await this.nonces.init();
     return this.nonces.exclusive(async () => {
@@ -658,18 +672,21 @@ export class Executor {
           throw e;
         }
         const hash = keccak256(signed);
+        const tx = entry(hash, nonce);
+        this.journal?.sent(nonce, journalEntry(tx));
         try {
           await this.walletClient.sendRawTransaction({ serializedTransaction: signed });
           this.nonces.confirm(nonce);
-          return track(hash, nonce);
+          return track(tx);
         } catch (e) {
           const { kind, error } = classifySendError(e, nonce);
           last = error;
           if ((kind === "nonce_too_low" || kind === "unknown") && (await this.nodeKnows(hash))) {
             this.nonces.confirm(nonce);
-            return track(hash, nonce);
+            return track(tx);
           }
           // Not ours at this nonce: hand it back, then let a resync say where the key really is.
+          this.journal?.settled(nonce);
           this.nonces.release(nonce);
           if (kind === "nonce_too_low" || kind === "nonce_too_high" || kind === "underpriced") {
             this.logger.warn({ msg: "nonce taken or out of order: resyncing", nonce, kind });
@@ -732,7 +749,9 @@ export class Executor {
   private async processBlock(block: BlockHead): Promise<void> {
     await this.funds.recheck();
     if (this.tracked.size === 0) return;
-    const latestNonce = await this.publicClient.getTransactionCount({ address: this.keeper, blockTag: "latest" });
+    // Settled as of this head, not the node's latest: the planner works on the index at this head,
+    // and an account freed by a receipt from a later block would be planned on a stale state.
+    const latestNonce = await this.publicClient.getTransactionCount({ address: this.keeper, blockNumber: block.number });
     const recs = [...this.tracked.values()].sort((a, b) => a.tx.nonce - b.tx.nonce);
     for (const rec of recs) {
       try {
@@ -749,6 +768,7 @@ export class Executor {
     const hashes = [rec.tx.hash, ...(rec.tx.previousHashes ?? [])];
     const receipts = await Promise.all(hashes.map((hash) => this.receiptOf(hash)));
     const receipt = receipts.find((r) => r !== undefined);
+    if (receipt !== undefined && receipt.blockNumber > block.number) return; // mined after this head: settled at its own
     if (receipt === undefined) {
       // One block of grace, in case the node's receipt index lags its nonce.
       if (rec.missingSince === undefined) {
@@ -828,7 +848,7 @@ export class Executor {
       this.backOff(`t:${targetKey(item)}`, this.failedItemBackoffMs, { ...describe(item), why: "failed on chain", error: f.errorName });
     }
     const call = rec.call;
-    if (!rec.engineOnly || this.preflight !== "engine" || rec.priceBlock === undefined || call.functionName !== "liquidateBatch") return;
+    if (!call || !rec.engineOnly || this.preflight !== "engine" || rec.priceBlock === undefined || call.functionName !== "liquidateBatch") return;
     const requests = call.args[0];
     const indices = failed
       .map((f) => requests.findIndex((r) => isAddressEqual(r.account, f.account) && Number(r.marketId) === f.marketId))
@@ -919,21 +939,27 @@ export class Executor {
 
   /** Stop tracking `rec` and free its targets. */
   private finish(rec: Tracked): void {
-    if (this.tracked.get(rec.tx.nonce) === rec) this.tracked.delete(rec.tx.nonce);
+    if (this.tracked.get(rec.tx.nonce) === rec) {
+      this.tracked.delete(rec.tx.nonce);
+      this.journal?.settled(rec.tx.nonce);
+    }
     for (const item of [...rec.tx.items, ...(rec.released ?? [])]) this.admission.release(item);
   }
 
   /** Not mined after `replaceAfterBlocks`: bump fees at the same nonce, or cancel. */
   private async maybeReplace(rec: Tracked, block: BlockHead): Promise<void> {
     rec.missingSince = undefined;
-    if (block.number - rec.tx.sentAtBlock < this.replaceAfterBlocks) return;
+    // A transaction offering less than the base fee cannot be included at all: replace it now.
+    const underpriced = block.baseFeePerGas != null && rec.tx.maxFeePerGas < block.baseFeePerGas;
+    if (!underpriced && block.number - rec.tx.sentAtBlock < this.replaceAfterBlocks) return;
     // Every item is checked again at this head: calldata with an item that would fail is never
     // rebroadcast (see revalidate.ts).
-    const check: Revalidation = rec.cancelled
+    const check: Revalidation = rec.cancelled || rec.call === undefined
       ? { kind: "cancel" }
       : revalidate(rec.tx.items, { isStillValid: (i) => this.stillValid(i), sizeNow: this.sizeNow && ((i) => this.sizeNowOf(i)) });
     const cancel = check.kind === "cancel";
-    const call = check.kind === "replan" ? liquidationCall(check.items, { isolate: true }) : rec.call;
+    // Defined whenever the transaction is not a cancel (a rec without a call is always cancelled).
+    const call = (check.kind === "replan" ? liquidationCall(check.items, { isolate: true }) : rec.call) as LiquidationCall;
     const expectedProfitWei = cancel ? 0n : check.kind === "replan" ? scaleProfit(rec.expectedProfitWei, rec.tx.items, check.items) : rec.expectedProfitWei;
     const gas = cancel ? CANCEL_GAS : (rec.tx.gas ?? (await this.regas(rec)));
     const fees = bumpFees(
@@ -958,6 +984,19 @@ export class Executor {
       : { to: this.market, data: call.data, value: 0n, nonce: rec.tx.nonce, gas, ...pickFees(fees) };
     const signed = await this.sign(tx);
     const hash = keccak256(signed);
+    // The journal names every hash that may be mined at this nonce, the new one included.
+    this.journal?.sent(
+      rec.tx.nonce,
+      journalEntry({
+        ...rec.tx,
+        hash,
+        previousHashes: [...(rec.tx.previousHashes ?? []), rec.tx.hash],
+        maxFeePerGas: fees.maxFeePerGas,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+        gas,
+        ...(cancel ? { items: rec.tx.items } : { items: check.kind === "replan" ? check.items : rec.tx.items, functionName: call.functionName }),
+      }),
+    );
     try {
       await this.walletClient.sendRawTransaction({ serializedTransaction: signed });
     } catch (e) {
@@ -1027,6 +1066,7 @@ export class Executor {
 
   /** Gas for a restored transaction whose checkpoint lacks it. */
   private async regas(rec: Tracked): Promise<bigint> {
+    if (!rec.call) return CANCEL_GAS;
     const estimate = await this.estimate(rec.call);
     return (estimate * this.gasMarginPpm + 999_999n) / 1_000_000n;
   }
@@ -1109,6 +1149,56 @@ export class Executor {
   }
 
   /**
+   * After a restart: a nonce in [latest, pending) that no restored transaction accounts for was
+   * sent by an earlier instance whose record was lost. It may carry stale calldata, or sit
+   * underpriced in the pool and hold back every later nonce. Each is replaced by a cancel (a
+   * 0-value self-transfer) priced over it, followed like any other transaction. Returns the nonces.
+   */
+  async adoptOrphans(): Promise<number[]> {
+    if (this.dryRun) return [];
+    const [latest, pending] = await Promise.all([
+      this.publicClient.getTransactionCount({ address: this.keeper, blockTag: "latest" }),
+      this.publicClient.getTransactionCount({ address: this.keeper, blockTag: "pending" }),
+    ]);
+    const orphans: number[] = [];
+    for (let n = latest; n < pending; n++) if (!this.tracked.has(n)) orphans.push(n);
+    for (const nonce of orphans) await this.nonces.exclusive(() => this.cancelOrphan(nonce));
+    return orphans;
+  }
+
+  private async cancelOrphan(nonce: number): Promise<void> {
+    const head = await this.currentHead();
+    // What the orphan offered is unknown: start from a fresh quote and bump until the node takes it.
+    let fees: Fees | undefined;
+    const fresh = quoteFees({ baseFeePerGas: head.baseFeePerGas, policy: this.policy, expectedProfitWei: 0n, gas: CANCEL_GAS });
+    if (fresh.ok) fees = pickFees(fresh);
+    for (let attempt = 0; fees !== undefined && attempt < ORPHAN_ATTEMPTS; attempt++) {
+      const signed = await this.sign({ to: this.keeper, data: "0x", value: 0n, nonce, gas: CANCEL_GAS, ...fees });
+      const tx: InFlightTx = { hash: keccak256(signed), nonce, items: [], sentAtBlock: head.number, ...fees, replacements: 1, gas: CANCEL_GAS };
+      this.journal?.sent(nonce, journalEntry(tx));
+      try {
+        await this.walletClient.sendRawTransaction({ serializedTransaction: signed });
+      } catch (e) {
+        const { kind } = classifySendError(e, nonce);
+        if (kind === "underpriced") {
+          const next = bumpFees(fees, { baseFeePerGas: head.baseFeePerGas, policy: this.policy, expectedProfitWei: 0n, gas: CANCEL_GAS });
+          fees = next.ok ? pickFees(next) : undefined;
+          continue;
+        }
+        this.journal?.settled(nonce);
+        // nonce_too_low: the orphan was mined meanwhile; anything else: the next head's follow-up decides.
+        this.logger.info({ msg: "orphaned nonce: cancel not accepted", nonce, kind });
+        return;
+      }
+      this.tracked.set(nonce, { tx, expectedProfitWei: 0n, cancelled: true, capWarned: false });
+      this.counters.cancelled++;
+      this.logger.warn({ msg: "orphaned nonce from an earlier run (no record of it): cancelled", nonce, hash: tx.hash, maxFeePerGas: fees.maxFeePerGas });
+      return;
+    }
+    this.logger.warn({ msg: "orphaned nonce from an earlier run could not be cancelled under the fee cap; later sends wait behind it", nonce });
+  }
+
+  /**
    * Stop accepting plans, let queued jobs finish, and follow what is in flight until it settles
    * or `timeoutMs` (real time) passes. Returns what is still in flight, for the checkpoint.
    */
@@ -1130,6 +1220,11 @@ export class Executor {
     const settled = this.tracked.size === 0 && this.queue.size === 0 && this.queue.pending === 0;
     this.logger.info({ msg: settled ? "drained" : "drain timed out", inFlight: this.tracked.size });
     return { settled, inFlight: this.inFlight() };
+  }
+
+  /** Jobs queued or running (plans admitted and not yet sent or skipped). */
+  get jobs(): number {
+    return this.queue.size + this.queue.pending;
   }
 
   /** Resolves when no job is queued or running (every admitted plan has been sent or skipped). */
@@ -1180,4 +1275,9 @@ async function raceTimeout(p: Promise<unknown>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An InFlightTx as the journal and the checkpoint store it (bigints as decimal strings). */
+export function journalEntry(tx: InFlightTx): Record<string, unknown> {
+  return JSON.parse(stringifyWithBigints(tx, 0)) as Record<string, unknown>;
 }

@@ -19,6 +19,7 @@ import type { Deployment } from "../chain/deploy.ts";
 import type { KeeperSettings } from "../config/keeper.ts";
 import { HealthScreen, maxLiquidatable, type Account, type Valuation } from "../engine/index.ts";
 import { Executor } from "../execute/executor.ts";
+import { SendJournal } from "../execute/journal.ts";
 import type { InFlightTx, LiquidationItem, TxPlan } from "../execute/types.ts";
 import { Indexer, type BlockHead, type IndexerCheckpoint } from "../index/index.ts";
 import { stringifyWithBigints, writeFileAtomic } from "../lib/atomicFile.ts";
@@ -44,6 +45,8 @@ export type KeeperInputs = {
   now?: () => number;
   /** Monotonic clock in ms (latency). */
   perfNow?: () => number;
+  /** Shutdown: the indexer's requests and retries stop when it fires. */
+  signal?: AbortSignal;
 };
 
 type HeadWithFee = BlockHead & { baseFeePerGas: bigint };
@@ -93,11 +96,14 @@ export class Keeper {
   private running: Promise<void> | undefined;
   private pending: HeadWithFee | undefined;
   private stopped = false;
+  /** Every broadcast, written before it is sent (beside the checkpoint; see execute/journal.ts). */
+  private readonly journal: SendJournal | undefined;
   private readonly skips: SkipLog;
   private blockGasLimit = DEFAULT_BLOCK_GAS_LIMIT;
   readonly status: KeeperStatus = { backfilledEvents: 0, resumed: false, accounts: 0, liquidatable: 0, lastTickMs: 0, ticks: 0, submitted: 0 };
 
   constructor(private readonly inputs: KeeperInputs) {
+    this.journal = inputs.checkpoint === false ? undefined : new SendJournal(`${inputs.settings.checkpointPath}.sends`);
     this.now = inputs.now ?? Date.now;
     this.perfNow = inputs.perfNow ?? (() => performance.now());
     this.skips = new SkipLog(inputs.logger, inputs.metrics.candidatesSkipped);
@@ -117,6 +123,7 @@ export class Keeper {
       reorgMemoryBlocks: s.maxReorgDepth,
       gasBudgetWeiPerHour: s.gasBudgetWeiPerHour,
       dryRun: inputs.dryRun ?? false,
+      ...(this.journal ? { journal: this.journal } : {}),
       isStillValid: (item) => item.size <= this.sizeNow(item) && item.size > 0n,
       sizeNow: (item) => this.sizeNow(item),
       now: this.perfNow,
@@ -137,21 +144,32 @@ export class Keeper {
       logger: logger.child({ part: "indexer" }),
       metrics: this.inputs.metrics,
       maxReorgDepth: settings.maxReorgDepth,
+      ...(this.inputs.signal ? { signal: this.inputs.signal } : {}),
     };
     const saved = this.readCheckpoint();
     if (saved) {
       this.indexer = await Indexer.fromCheckpoint(indexerInputs, saved.index);
-      this.executor.restore(saved.inFlight.map(inFlightFromJson));
       this.status.resumed = true;
       logger.info({ block: this.indexer.head?.number, inFlight: saved.inFlight.length }, "resumed from checkpoint");
     } else {
       this.indexer = new Indexer(indexerInputs);
+    }
+    // What may be in flight: the checkpoint's list, and the send journal's, which is newer (it is
+    // written before every broadcast; a crash after a send and before the next checkpoint is in it).
+    const inFlight = new Map<number, Record<string, unknown>>((saved?.inFlight ?? []).map((j) => [Number(j.nonce), j]));
+    const journalled = this.journal?.read() ?? new Map<number, Record<string, unknown>>();
+    for (const [nonce, j] of journalled) inFlight.set(nonce, j);
+    if (inFlight.size > 0) {
+      this.executor.restore([...inFlight.values()].map(inFlightFromJson));
+      logger.info({ checkpoint: saved?.inFlight.length ?? 0, journal: journalled.size }, "following transactions a previous run left in flight");
     }
     const t0 = this.perfNow();
     const events = await this.indexer.backfill();
     this.status.backfilledEvents = events;
     logger.info({ events, block: this.indexer.head?.number, ms: Math.round(this.perfNow() - t0) }, "index up to date");
     await this.executor.init?.();
+    const orphans = await this.executor.adoptOrphans();
+    if (orphans.length > 0) logger.warn({ nonces: orphans }, "nonces of ours pending with no record of them: cancelled");
     const v = this.indexer.head ? this.valuation(this.indexer.head.timestamp) : undefined;
     for (const [address, account] of this.indexer.state.accounts) this.track(address, account, undefined);
     this.rebuildLpIndex(v); // the liquidation-price index, once for everyone
@@ -251,7 +269,12 @@ export class Keeper {
       if (suspects.length > 0) this.submit(this.accountsOf(suspects), v, head, observedAt, submitted);
       const tFast = this.perfNow();
 
-      // 2. Safety net: a full screened rescan.
+      // 2. Follow our transactions up to this head: what was mined frees its accounts and its share
+      // of the gas budget, so the rescan below can send what the fast path had to defer.
+      await this.executor.onBlock({ number: head.number, baseFeePerGas: head.baseFeePerGas, timestamp: head.timestamp });
+      const tFollowed = this.perfNow();
+
+      // 3. Safety net: a full screened rescan.
       const scan = this.screen.scan(v);
       metrics.liquidatableNow.set(scan.liquidatable.length);
       this.status.liquidatable = scan.liquidatable.length;
@@ -262,13 +285,10 @@ export class Keeper {
       if (moved.size > 0 || rest.length > 0) {
         const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
         logger.debug(
-          { block: head.number, moved: moved.size, suspects: suspects.length, missed: rest.length, syncMs: ms(observedAt, tSynced), fastPathMs: ms(tSynced, tFast), rescanMs: ms(tFast, tRest) },
+          { block: head.number, moved: moved.size, suspects: suspects.length, missed: rest.length, syncMs: ms(observedAt, tSynced), fastPathMs: ms(tSynced, tFast), followMs: ms(tFast, tFollowed), rescanMs: ms(tFollowed, tRest) },
           "tick phases",
         );
       }
-
-      // 3. Follow our transactions.
-      await this.executor.onBlock({ number: head.number, baseFeePerGas: head.baseFeePerGas, timestamp: head.timestamp });
 
       if (++this.blocksSinceLpRebuild >= 50 && c.prices.size > 0) this.rebuildLpIndex(v);
       if (++this.blocksSinceCheckpoint >= this.inputs.settings.checkpointEveryBlocks) this.writeCheckpoint();
@@ -312,6 +332,8 @@ export class Keeper {
       roomWei: this.executor.budgetRoomWei(),
       blockGasLimit: this.blockGasLimit,
     });
+    // Deferred accounts stay open to the rest of this tick (the rescan, after receipts free room).
+    for (const c of deferred) submitted.delete(c.account);
     if (deferred.length > 0) {
       this.inputs.logger.info({ deferred: deferred.length, block: head.number }, "gas budget or block gas limit reached: the rest waits for a later head");
     }
@@ -495,6 +517,8 @@ export class Keeper {
       writtenAt: new Date(this.now()).toISOString(),
     };
     writeFileAtomic(path, stringifyWithBigints(file));
+    // The checkpoint now holds what is in flight: the journal shrinks to the same list.
+    this.journal?.rewrite(new Map(file.inFlight.map((j) => [Number(j.nonce), j])));
     this.blocksSinceCheckpoint = 0;
   }
 }
