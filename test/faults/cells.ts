@@ -242,7 +242,7 @@ const BURST_EXTRA_TRADERS = 48;
 
 /** More traders for the burst (the harness restores the world's list after the cell; the chain is reverted). */
 async function burstTraders(h: CellRun): Promise<void> {
-  const seeded = await seedTraders(clientsOf(h.chain, 0), h.world.deployment, { count: BURST_EXTRA_TRADERS, seed: "burst" });
+  const seeded = await seedTraders(clientsOf(h.chain, 0), h.world.deployment, { count: BURST_EXTRA_TRADERS, seed: "burst", ordered: true });
   h.world.traders = [...h.world.traders, ...seeded.traders.map((t) => getAddress(t.address))];
 }
 async function burstShock(h: CellRun): Promise<void> {
@@ -301,7 +301,10 @@ export const CELLS: readonly CellSpec[] = [
     shock: burstShock,
     during: burstBlocks,
     clear: restoreBaseFee,
-    withinBlocks: 3,
+    // 46 accounts holding ~90 positions, one step per account in flight, and the default budget of
+    // 1 ETH an hour counted at gas limit × maxFeePerGas (190k gas × 201 gwei an item): about 20 items
+    // a block, fewer as the hour's spend grows. Before the fix: 7 to 12 blocks, some refused whole.
+    withinBlocks: 8,
     minTargets: 32,
   },
   { id: "competitor", title: "competitor front-runs half the targets", inject: automineOff, shock: shockKeepingPool, during: frontRunHalf },

@@ -173,7 +173,9 @@ async function inProcessKeeper(rpcUrl: string, world: World, settings: KeeperSet
     kind: "in-process",
     address: c.walletClient.account.address,
     lines,
-    processedHead: async () => keeper.status.head ?? keeper.index.head?.number,
+    // A head is processed once its tick is done and what it planned has been sent (or skipped):
+    // on a chain with 12-second blocks a keeper's sends reach the pool long before the next block.
+    processedHead: async () => (keeper.executor.jobs > 0 ? undefined : (keeper.status.head ?? keeper.index.head?.number)),
     indexedHash: () => keeper.index.head?.hash,
     inFlight: async () => keeper.executor.inFlight().length,
     async stop() {
