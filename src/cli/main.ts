@@ -3,25 +3,25 @@ import { config as loadDotenv } from "dotenv";
 import { BaseError as ViemBaseError } from "viem";
 import { BaseError, oneLine } from "../lib/errors.ts";
 import { watchParent } from "../lib/parentWatch.ts";
-import { UsageError, helpText, parseFlags, type CliIO, type Command } from "./command.ts";
-import { deployCommand } from "./deploy.ts";
-import { devnetCommand } from "./devnet.ts";
-import { demoCommand } from "./demo.ts";
-import { quoteCommand } from "./quote.ts";
-import { runCommand } from "./run.ts";
-import { simulateCommand } from "./simulate.ts";
-import { statusCommand } from "./status.ts";
+import { UsageError, helpText, parseFlags, type CliIO } from "./command.ts";
+import { COMMANDS } from "./commands.ts";
 
 /**
  * perp-keeper's entry point: pick the command, parse its flags, run it, and turn any error into
  * one line on stderr with an exit code (2: the command line is wrong; 1: anything else).
  */
 
-const COMMANDS: readonly Command[] = [runCommand, statusCommand, demoCommand, devnetCommand, deployCommand, quoteCommand, simulateCommand] as unknown as readonly Command[];
-
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-  return pkg.version ?? "unknown";
+  // src/cli/main.ts (through tsx) is two levels below package.json; dist/src/cli/main.js three.
+  for (const up of ["../../package.json", "../../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "perp-keeper") return pkg.version ?? "unknown";
+    } catch {
+      // not this level
+    }
+  }
+  return "unknown";
 }
 
 function usage(): string {
@@ -70,18 +70,19 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
       const target = first === "help" ? rest[0] : undefined;
       const c = target === undefined ? undefined : COMMANDS.find((x) => x.name === target);
       if (target !== undefined && !c) throw new UsageError(`unknown command "${target}"; commands: ${COMMANDS.map((x) => x.name).join(", ")}`);
-      io.stdout(c ? helpText(c) : usage());
+      io.stdout(c ? helpText(await c.load()) : usage());
       return 0;
     }
     if (first === "--version" || first === "-V") {
       io.stdout(version());
       return 0;
     }
-    const command = COMMANDS.find((c) => c.name === first);
-    if (!command) {
+    const entry = COMMANDS.find((c) => c.name === first);
+    if (!entry) {
       const what = first.startsWith("-") ? `expected a command before ${first}` : `unknown command "${first}"`;
       throw new UsageError(`${what}; commands: ${COMMANDS.map((c) => c.name).join(", ")} (see perp-keeper --help)`);
     }
+    const command = await entry.load();
     const flags = parseFlags(command.name, rest, command.options);
     if (flags.help) {
       io.stdout(helpText(command));
