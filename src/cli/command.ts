@@ -145,7 +145,8 @@ export function didYouMean(command: string, name: string, options: readonly stri
   const lower = name.toLowerCase();
   if (KEY_FLAGS.has(lower)) {
     const variable = command === "run" ? "KEEPER_PRIVATE_KEY" : "DEPLOYER_PRIVATE_KEY";
-    return `; keys are never flags: set ${variable} in the environment or in .env`;
+    const keystore = options.includes("keystore") ? ", or pass --keystore FILE (an encrypted keystore)" : "";
+    return `; keys are never flags: set ${variable} in the environment or in .env${keystore}`;
   }
   const alias = Object.hasOwn(KNOWN_ALIASES, lower) ? KNOWN_ALIASES[lower]! : undefined;
   if (alias !== undefined && options.includes(alias)) return `; did you mean --${alias}?`;

@@ -7,7 +7,8 @@ import { checkPresetFits, loadMarkets, loadPreset, type MarketSpec, type Preset 
 import { HumanNumberError, TOKEN_SCALE, formatWad, parseWad, type Account, type MarketState, type Valuation } from "../engine/index.ts";
 import { BaseError } from "../lib/errors.ts";
 import { quoteAccount, type AccountQuote } from "../sim/quoteAccount.ts";
-import { UsageError, defineCommand, required, rpcUrlFlag } from "./command.ts";
+import { UsageError, defineCommand, required, type CliIO } from "./command.ts";
+import { rpcUrl } from "./rpcUrl.ts";
 import { fields, formatPpm, formatPrice, formatSize, formatTokens, formatUsd } from "./format.ts";
 
 const HYPOTHETICAL = ["market", "side", "size", "entry", "collateral", "mark", "preset", "markets", "presets"] as const;
@@ -32,7 +33,7 @@ export const quoteCommand = defineCommand({
     preset: { type: "string", value: "NAME", description: "liquidation preset (hypothetical)", default: "hyperliquid" },
     markets: { type: "string", value: "FILE", description: "markets file (hypothetical; default: config/markets.json)" },
     presets: { type: "string", value: "FILE", description: "presets file (hypothetical; default: config/presets.json)" },
-    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (on-chain)" },
+    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (on-chain; default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names)" },
     deployment: { type: "string", value: "FILE", description: "deployment file written by deploy/devnet (on-chain)" },
     account: { type: "string", value: "ADDRESS", description: "account to quote (on-chain)" },
     json: { type: "boolean", description: "print one JSON object (amounts as decimal strings, plus formatted fields)" },
@@ -50,7 +51,7 @@ export const quoteCommand = defineCommand({
         `quote: --${hypothetical[0]} is for a hypothetical quote and --${onChain[0]} for an on-chain one; use one set (see perp-keeper quote --help)`,
       );
     }
-    const view = onChain.length > 0 ? await onChainView(flags, io.cwd) : hypotheticalView(flags, io.cwd);
+    const view = onChain.length > 0 ? await onChainView(flags, io) : hypotheticalView(flags, io.cwd);
     const q = quoteAccount(view.account, view.valuation);
     if (flags.json) io.stdout(JSON.stringify(toJson(view, q), null, 2));
     else for (const line of toText(view, q)) io.stdout(line);
@@ -130,8 +131,10 @@ export class MarketReadError extends BaseError {
   override name = "MarketReadError";
 }
 
-async function onChainView(flags: QuoteFlags, cwd: string): Promise<View> {
-  const rpc = rpcUrlFlag("quote", required("quote", flags, "rpc"));
+async function onChainView(flags: QuoteFlags, io: CliIO): Promise<View> {
+  const cwd = io.cwd;
+  // The mode is decided by the flags alone; the environment only supplies the URL of an on-chain quote.
+  const rpc = rpcUrl("quote", flags.rpc, io);
   const path = required("quote", flags, "deployment");
   const who = required("quote", flags, "account");
   if (!isAddress(who, { strict: false })) throw new UsageError(`quote: --account "${who}" is not an address`);

@@ -267,7 +267,7 @@ const pointingRows: Row[] = [
     argv: runWith(`--private-key=${KEY}`),
     files: settings({}),
     code: 2,
-    match: /^perp-keeper: run: unknown option --private-key; keys are never flags: set KEEPER_PRIVATE_KEY in the environment or in \.env \(see perp-keeper run --help\)$/,
+    match: /^perp-keeper: run: unknown option --private-key; keys are never flags: set KEEPER_PRIVATE_KEY in the environment or in \.env, or pass --keystore FILE \(an encrypted keystore\) \(see perp-keeper run --help\)$/,
   },
   {
     name: 'deploy --private-key points at DEPLOYER_PRIVATE_KEY',

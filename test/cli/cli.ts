@@ -12,10 +12,24 @@ import { expect } from 'vitest';
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = path.join(REPO_ROOT, 'bin', 'perp-keeper.js');
 
-/** The environment for a CLI child: no signing keys from the developer's shell, no colour. */
+/** Variables a developer's shell may hold that change what the CLI signs with or connects to. */
+const SECRET_VARIABLES = [
+  'DEPLOYER_PRIVATE_KEY',
+  'KEEPER_PRIVATE_KEY',
+  'KEEPER_KEYSTORE_PASSWORD',
+  'KEEPER_KEYSTORE_PASSWORD_FILE',
+  'DEPLOYER_KEYSTORE_PASSWORD',
+  'DEPLOYER_KEYSTORE_PASSWORD_FILE',
+  'KEEPER_RPC_URLS',
+  'KEEPER_RPC_URLS_FILE',
+  'KEEPER_SEND_RPC_URLS',
+  'KEEPER_SEND_RPC_URLS_FILE',
+] as const;
+
+/** The environment for a CLI child: no keys, passwords or RPC URLs from the developer's shell, no colour. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
-  for (const k of ['DEPLOYER_PRIVATE_KEY', 'KEEPER_PRIVATE_KEY'] as const) if (!(k in extra)) delete env[k];
+  for (const k of SECRET_VARIABLES) if (!(k in extra)) delete env[k];
   return env;
 }
 
