@@ -5,7 +5,7 @@
  * price by --move percent. Prints how many of the accounts liquidatable at that block are still
  * liquidatable 1, 2 and 3 blocks later, read from the contract (`isLiquidatable`).
  *
- *   npx tsx scripts/bench/burst.ts [--traders 250] [--preset bitmex] [--move -7] [--base-fee-gwei 100]
+ *   npx tsx scripts/bench/burst.ts [--traders 250] [--preset bitmex] [--move -7] [--base-fee-gwei 100] [--backstop]
  *
  * Both programs run as separate processes in their own process groups, stopped by group at the end.
  * Blocks are mined by this script (automine off once the devnet is ready), each after the daemon
@@ -35,6 +35,8 @@ const { values: flags } = parseArgs({
     move: { type: "string", default: "-7" },
     "base-fee-gwei": { type: "string", default: "100" },
     "settle-ms": { type: "string", default: "1500" },
+    /** Run the daemon in backstop mode (it then also closes accounts that pay no reward). */
+    backstop: { type: "boolean", default: false },
   },
 });
 
@@ -100,7 +102,7 @@ async function main(): Promise<void> {
 
     const keeperKey = mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 1 }).getHdKey().privateKey!;
     const started = await startCli(
-      ["run", "--rpc", rpc, "--deployment", out, "--health-port", "0", "--checkpoint", join(dir, "checkpoint.json")],
+      ["run", "--rpc", rpc, "--deployment", out, "--health-port", "0", "--checkpoint", join(dir, "checkpoint.json"), ...(flags.backstop ? ["--backstop"] : [])],
       { KEEPER_PRIVATE_KEY: Buffer.from(keeperKey).toString("hex") },
       /"port":(\d+).*serving \/healthz/,
     );
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
     }
     const priceBlock = await mineAt();
     const targets = await liquidatable(priceBlock);
-    process.stdout.write(`${accounts.length} accounts; ${targets.length} liquidatable at the price block ${priceBlock} (every price ${flags.move}%, base fee ${flags["base-fee-gwei"]} gwei)\n`);
+    process.stdout.write(`${flags.backstop ? "backstop daemon" : "daemon with the default settings"}: ${accounts.length} accounts; ${targets.length} liquidatable at the price block ${priceBlock} (every price ${flags.move}%, base fee ${flags["base-fee-gwei"]} gwei)\n`);
     let block = priceBlock;
     for (let k = 1; k <= 3; k++) {
       await daemonAt(block);
@@ -147,6 +149,14 @@ async function main(): Promise<void> {
       const left = (await liquidatable(block)).filter((a) => targets.includes(a));
       process.stdout.write(`  ${k} block(s) later: ${left.length} of ${targets.length} still liquidatable\n`);
     }
+    // Why the daemon left any: its once-per-account skip lines, by reason.
+    const reasons = new Map<string, number>();
+    for (const line of started.lines) {
+      const m = /"reason":"([a-z_]+)".*"msg":"not liquidating/.exec(line);
+      if (m) reasons.set(m[1]!, (reasons.get(m[1]!) ?? 0) + 1);
+    }
+    const sent = started.lines.filter((l) => l.includes('"liquidation sent"')).length;
+    process.stdout.write(`  the daemon: ${sent} transaction(s) sent; accounts skipped by reason: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ") || "none"}\n`);
   } finally {
     stopGroup(daemon);
     stopGroup(devnet);
