@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
@@ -16,6 +15,7 @@ import {
   type Tier,
 } from "../engine/index.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { layerFiles, layered, readJson, throwProblems, withoutComment, type Resolved } from "./layers.ts";
 
 /** The repo's config/ folder. */
 export const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "config");
@@ -63,6 +63,9 @@ export type MarketSpec = {
   tradingFeePpm: bigint;
   tiers: Tier[];
   cums: bigint[];
+  /** The file that defined it (a catalogue's entries), and the market it extends, if any. */
+  source?: string;
+  extends?: string;
 };
 
 export type Preset = {
@@ -70,6 +73,9 @@ export type Preset = {
   description: string;
   global: GlobalLiquidationParams;
   liquidation: LiquidationParams;
+  /** The file that defined it, and the preset it extends, if any (set by {@link loadPreset}). */
+  source?: string;
+  extends?: string;
 };
 
 /** Runs `fn`, turning a parse error into a problem line at `path`. */
@@ -87,28 +93,6 @@ function field<T>(problems: string[], path: string, fn: () => T): T | undefined 
 
 function zodProblems(error: z.ZodError, prefix: string): string[] {
   return error.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join(".")}: ${i.message}`);
-}
-
-function readJson(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    throw new ConfigError(path, [`cannot read the file (${(e as NodeJS.ErrnoException).code ?? "error"})`]);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(path, [`not valid JSON (${(e as Error).message})`]);
-  }
-}
-
-function withoutComment(raw: unknown): unknown {
-  if (raw && typeof raw === "object" && !Array.isArray(raw)) {
-    const { $comment: _ignored, ...rest } = raw as Record<string, unknown>;
-    return rest;
-  }
-  return raw;
 }
 
 /** Parse and check a markets file: every problem is collected, then one ConfigError. */
@@ -207,20 +191,63 @@ export function checkPresetFits(preset: Preset, markets: readonly Pick<MarketSpe
   if (problems.length > 0) throw new ConfigError(source, problems);
 }
 
-export function presetNames(path = join(CONFIG_DIR, "presets.json")): string[] {
-  const raw = withoutComment(readJson(path));
-  return raw && typeof raw === "object" ? Object.keys(raw) : [];
+/** config/presets.json and config/markets.json: the built-ins every user file is layered on. */
+export const BUILTIN_PRESETS = join(CONFIG_DIR, "presets.json");
+export const BUILTIN_MARKETS = join(CONFIG_DIR, "markets.json");
+
+/** Every preset name: the built-ins, then each user file's additions. A broken `extend` is refused. */
+export function presetNames(files?: string | readonly string[]): string[] {
+  const { entries, problems } = layered(layerFiles(BUILTIN_PRESETS, files), "preset");
+  throwProblems(problems);
+  return [...entries.keys()];
 }
 
-export function loadMarkets(path = join(CONFIG_DIR, "markets.json")): MarketSpec[] {
-  return parseMarkets(readJson(path), path);
-}
-
-/** Load preset `name`, refusing an unknown name with the list of known ones. */
-export function loadPreset(name: string, path = join(CONFIG_DIR, "presets.json")): Preset {
-  const raw = withoutComment(readJson(path)) as Record<string, unknown>;
-  if (!Object.hasOwn(raw, name)) {
-    throw new ConfigError(path, [`unknown preset "${name}"; known presets: ${Object.keys(raw).join(", ")}`]);
+/**
+ * Markets of the built-ins and every file (later over earlier), `extend` resolved. A market that
+ * extends another says so in `extends`; `source` is the file that defined it.
+ */
+export function loadMarketCatalogue(files?: string | readonly string[]): MarketSpec[] {
+  const { entries, problems } = layered(layerFiles(BUILTIN_MARKETS, files), "market");
+  throwProblems(problems);
+  const bySource = new Map<string, [string, Resolved][]>();
+  for (const [name, r] of entries) bySource.set(r.source, [...(bySource.get(r.source) ?? []), [name, r]]);
+  const out: MarketSpec[] = [];
+  for (const [source, list] of bySource) {
+    const specs = parseMarkets(Object.fromEntries(list.map(([n, r]) => [n, r.raw])), source);
+    for (const spec of specs) {
+      const r = entries.get(spec.symbol)!;
+      out.push({ ...spec, source, ...(r.extends !== undefined ? { extends: r.extends } : {}) });
+    }
   }
-  return parsePreset(name, raw[name], path);
+  const order = [...entries.keys()];
+  return out.sort((a, b) => order.indexOf(a.symbol) - order.indexOf(b.symbol));
+}
+
+/**
+ * The markets a file defines, in its order (`extend` may name a built-in market); without a file,
+ * the built-in markets. What `deploy` and `devnet` deploy.
+ */
+export function loadMarkets(path = BUILTIN_MARKETS): MarketSpec[] {
+  const own = withoutComment(readJson(path));
+  const names = own && typeof own === "object" && !Array.isArray(own) ? Object.keys(own) : [];
+  const all = loadMarketCatalogue(path);
+  const out = names.flatMap((n) => all.filter((m) => m.symbol === n && m.source === path));
+  if (out.length === 0) throw new ConfigError(path, ["no markets defined"]);
+  return out;
+}
+
+/**
+ * Load preset `name` from the built-ins and the user's files (later over earlier; a user preset may
+ * `extend` another and change a few fields), refusing an unknown name with the list of known ones.
+ */
+export function loadPreset(name: string, files?: string | readonly string[]): Preset {
+  const layers = layerFiles(BUILTIN_PRESETS, files);
+  const { entries, broken, problems } = layered(layers, "preset");
+  const r = entries.get(name);
+  if (!r) {
+    // Broken: the problems of its extend chain (a cycle, an unknown base), said once.
+    if (broken.has(name)) throwProblems(problems);
+    throw new ConfigError(layers[layers.length - 1]!, [`unknown preset "${name}"; known presets: ${[...entries.keys(), ...broken].join(", ")}`]);
+  }
+  return { ...parsePreset(name, r.raw, r.source), source: r.source, ...(r.extends !== undefined ? { extends: r.extends } : {}) };
 }
