@@ -1,16 +1,18 @@
 import { accessSync, chmodSync, constants as fsConstants } from "node:fs";
 import { join, resolve } from "node:path";
 import { readDeployment } from "../chain/deployment.ts";
-import { checkPresetFits, loadPreset } from "../config/presets.ts";
+import { loadMarketCatalogue, presetNames } from "../config/presets.ts";
 import { parseWad } from "../engine/index.ts";
 import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createLogger } from "../lib/logger.ts";
 import { formatCount } from "../sim/report/render/format.ts";
 import { renderReport } from "../sim/report/render/index.ts";
+import { capLines, inputLines } from "../sim/report/render/inputs.ts";
 import { NO_KEEPER_REASON, lossNotCovered, stillUnderwater } from "../sim/report/render/loss.ts";
 import type { LabReport } from "../sim/report/types.ts";
 import { runScenario, type ForkTarget } from "../sim/runScenario.ts";
+import { planRuns } from "../sim/runs.ts";
 import { loadScenario } from "../sim/scenario.ts";
 import { UsageError, defineCommand, integerFlag, required } from "./command.ts";
 import { formatUsd, table } from "./format.ts";
@@ -19,18 +21,24 @@ import { createProgress } from "./progress.ts";
 export const simulateCommand = defineCommand({
   name: "simulate",
   summary: "The parameter lab: run a scenario's price path against one or more liquidation presets, for real, and report.",
-  synopsis: "--scenario FILE --out DIR [--compare PRESET,PRESET,...] [--fork-url URL --fork-block N [--deployment F]] [--seed S]",
+  synopsis: "--scenario FILE --out DIR [--compare RUN,RUN,...] [--markets FILE] [--presets FILE] [--fork-url URL --fork-block N [--deployment F]] [--seed S]",
   description:
     "Starts Anvil (or a fork of --fork-url at --fork-block), deploys the reference market with each preset\n" +
     "(or, on a fork, uses the upstream's market named by --deployment, re-parameterised by its owner), seeds\n" +
     "the scenario's traders, runs the real keeper(s) and the price path block by block, and writes\n" +
     "report.json (read back from the chain), report.html and charts/ to --out. Runs are deterministic:\n" +
-    "the same scenario, seed and presets give the same report.json apart from its wall-clock fields.",
+    "the same scenario, seed and presets give the same report.json apart from its wall-clock fields.\n" +
+    "--markets and --presets add to the built-in markets and presets (and the scenario's files) and may\n" +
+    "override them; an entry may \"extend\" another and change a few fields. A run of --compare is a preset,\n" +
+    "or a preset with market variants: hyperliquid+BTC-steep runs BTC with the tiers of BTC-steep (a market\n" +
+    "that extends BTC), on the same traders as every other run.",
   handlesSignals: true,
   options: {
     scenario: { type: "string", value: "FILE", description: "scenario file, JSON or YAML (see config/scenarios/)" },
     out: { type: "string", value: "DIR", description: "directory for report.json, report.html and charts/" },
-    compare: { type: "string", value: "LIST", description: "presets to run and compare, comma-separated (default: the scenario's)" },
+    compare: { type: "string", value: "LIST", description: "runs to compare, comma-separated: PRESET or PRESET+MARKET-VARIANT (default: the scenario's preset)" },
+    markets: { type: "string", value: "FILE", description: "markets file layered over config/markets.json (and the scenario's marketsFile)" },
+    presets: { type: "string", value: "FILE", description: "presets file layered over config/presets.json (and the scenario's presetsFile)" },
     "fork-url": { type: "string", value: "URL", description: "fork this RPC instead of starting an empty chain" },
     "fork-block": { type: "string", value: "N", description: "block to fork at (required with --fork-url)" },
     deployment: { type: "string", value: "F", description: "with --fork-url: the market already deployed upstream" },
@@ -41,6 +49,7 @@ export const simulateCommand = defineCommand({
   examples: [
     "perp-keeper simulate --scenario config/scenarios/crash-30pct-10min.json --out out/crash --compare hyperliquid,binance,bitmex",
     "perp-keeper simulate --scenario config/scenarios/wick-15pct.yaml --out out/wick --seed 7",
+    "perp-keeper simulate --scenario config/scenarios/crash-25pct-btc.json --markets config/scenarios/btc-steeper-tiers.json --out out/tiers --compare hyperliquid,hyperliquid+BTC-steep",
     "perp-keeper simulate --scenario my.yaml --out out/fork --fork-url http://127.0.0.1:8545 --fork-block 1200 --deployment deployments/devnet.json",
   ],
   async run(flags, io) {
@@ -59,15 +68,21 @@ export const simulateCommand = defineCommand({
     if (flags.seed !== undefined && flags.seed.trim() === "") throw new UsageError("simulate: --seed must not be empty");
     const compare = flags.compare?.split(",").map((x) => x.trim());
     if (compare && (compare.length === 0 || compare.some((x) => x === ""))) throw new UsageError("simulate: --compare takes preset names separated by commas, e.g. hyperliquid,binance");
+    for (const f of ["markets", "presets"] as const) {
+      if (flags[f] !== undefined && flags[f].trim() === "") throw new UsageError(`simulate: --${f} must name a file`);
+    }
 
     checkOutputDir(out, outShown);
-    const scenario = loadScenario(scenarioFile, io.cwd);
+    // The command line's own files first: their mistakes name them, not the scenario.
+    if (flags.markets !== undefined) loadMarketCatalogue(resolve(io.cwd, flags.markets));
+    if (flags.presets !== undefined) presetNames(resolve(io.cwd, flags.presets));
+    const scenario = loadScenario(scenarioFile, io.cwd, {
+      ...(flags.markets !== undefined ? { marketsFile: flags.markets } : {}),
+      ...(flags.presets !== undefined ? { presetsFile: flags.presets } : {}),
+    });
     const presets = compare ?? [scenario.preset];
-    for (const name of presets) {
-      const preset = scenario.presetsFile ? loadPreset(name, scenario.presetsFile) : loadPreset(name);
-      // Refused here, in percent, rather than by the contract once a chain runs (a fork's own market is checked there).
-      if (flags.deployment === undefined) checkPresetFits(preset, scenario.marketSpecs, scenario.presetsFile ?? "presets");
-    }
+    // Refused here, in percent, rather than by the contract once a chain runs (a fork's own market is checked there).
+    planRuns(scenario, presets, { source: "--compare", checkFits: flags.deployment === undefined, forkMarket: flags.deployment !== undefined });
     const fork: ForkTarget | undefined =
       forkUrl === undefined
         ? undefined
@@ -162,7 +177,7 @@ export function comparisonTable(report: LabReport): string[] {
   ];
   const header = [report.scenario.name, ...report.runs.map((r) => r.preset)];
   const body = rows.map(([label, f]) => [label, ...report.runs.map(f)]);
-  const notes = [...underwaterNotes(report), ...defaultNotes(report)];
+  const notes = [...underwaterNotes(report), ...defaultNotes(report), ...capLines(report), ...inputLines(report)];
   return [...table(header, body, report.runs.map((_, i) => i + 1)), ...(notes.length > 0 ? ["", ...notes] : [])];
 }
 

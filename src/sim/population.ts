@@ -1,4 +1,4 @@
-import { PPM, WAD } from "../engine/index.ts";
+import { PPM, WAD, tierIndex, type Tier } from "../engine/index.ts";
 import { FloatRandom } from "./random.ts";
 import {
   SeedPlanError,
@@ -38,6 +38,19 @@ export type PlanPopulationParameters = {
   seed: string;
   /** Derive each trader's key (default true); see {@link TraderPlan.privateKey}. */
   keys?: boolean;
+  /**
+   * Other tier tables each market is run with (a comparison's variants): a position's leverage is
+   * capped to the lowest maximum of them all at its notional, so one population fits every run.
+   */
+  leverageCaps?: ReadonlyMap<string, readonly (readonly Tier[])[]>;
+};
+
+/** The positions whose drawn leverage was above their tier's maximum, and was capped to it. */
+export type LeverageCapped = {
+  traders: number;
+  positions: number;
+  /** Capped positions per market symbol. */
+  markets: Record<string, number>;
 };
 
 /** Leverages are drawn to a tenth of an x. */
@@ -51,6 +64,11 @@ const LEVERAGE_STEP = 100_000n;
  * rounded up to whole tokens; the engine checks every trade keeps initial margin.
  */
 export function planPopulation(p: PlanPopulationParameters): TraderPlan[] {
+  return planPopulationCapped(p).plans;
+}
+
+/** {@link planPopulation}, and how many traders and positions had their leverage capped to a tier's maximum. */
+export function planPopulationCapped(p: PlanPopulationParameters): { plans: TraderPlan[]; capped: LeverageCapped } {
   const s = p.spec;
   if (!Number.isSafeInteger(s.count) || s.count < 0) throw new SeedPlanError("trader count must be a whole number ≥ 0");
   const markets = s.markets.map((sym) => {
@@ -60,26 +78,37 @@ export function planPopulation(p: PlanPopulationParameters): TraderPlan[] {
   });
   if (markets.length === 0) throw new SeedPlanError("no markets to trade");
   const plans: TraderPlan[] = [];
+  const capped: LeverageCapped = { traders: 0, positions: 0, markets: {} };
   for (let index = 0; index < s.count; index++) {
     const rng = FloatRandom.from("population", p.seed, index);
     const most = Math.min(s.positions.max, markets.length);
     const least = Math.min(s.positions.min, most);
     const k = least + Number(rng.ints.below(BigInt(most - least + 1)));
     const chosen = rng.ints.shuffle(markets).slice(0, k);
-    const positions = chosen.map((m) => planPosition(rng, m, s));
-    plans.push(traderPlan(p.seed, index, positions, p.markets, p.keys !== false));
+    const drawn = chosen.map((m) => planPosition(rng, m, s, p.leverageCaps?.get(m.symbol) ?? []));
+    const cut = drawn.filter((d) => d.capped);
+    if (cut.length > 0) capped.traders++;
+    for (const d of cut) {
+      capped.positions++;
+      capped.markets[d.position.symbol] = (capped.markets[d.position.symbol] ?? 0) + 1;
+    }
+    plans.push(traderPlan(p.seed, index, drawn.map((d) => d.position), p.markets, p.keys !== false));
   }
-  return plans;
+  return { plans, capped };
 }
 
-function planPosition(rng: FloatRandom, m: SeedMarket, s: PopulationSpec): PlannedPosition {
+function planPosition(rng: FloatRandom, m: SeedMarket, s: PopulationSpec, caps: readonly (readonly Tier[])[]): { position: PlannedPosition; capped: boolean } {
   const log = (d: Distribution) => d === "log-uniform";
   const dollars = Math.floor(rng.between(Number(s.size.min / WAD), Number(s.size.max / WAD), log(s.size.distribution)));
   const sized = sizeForNotional(m, BigInt(dollars));
   const drawn = rng.between(Number(s.leverage.min) / 1e6, Number(s.leverage.max) / 1e6, log(s.leverage.distribution));
   let leveragePpm = BigInt(Math.round(drawn * 10)) * LEVERAGE_STEP;
-  const tierMax = m.tiers[sized.tier]!.maxLeverage * PPM;
-  if (leveragePpm > tierMax) leveragePpm = tierMax;
+  const tierMax = [m.tiers, ...caps].reduce((low, tiers) => {
+    const max = tiers[tierIndex(tiers, sized.notional)]!.maxLeverage * PPM;
+    return max < low ? max : low;
+  }, m.tiers[sized.tier]!.maxLeverage * PPM);
+  const capped = leveragePpm > tierMax;
+  if (capped) leveragePpm = tierMax;
   if (leveragePpm < PPM) leveragePpm = PPM;
-  return plannedPosition(m, sized, leveragePpm, rng.ints.below(PPM) < s.longShare);
+  return { position: plannedPosition(m, sized, leveragePpm, rng.ints.below(PPM) < s.longShare), capped };
 }

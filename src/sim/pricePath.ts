@@ -35,10 +35,18 @@ export type PricePathSpec =
   | { kind: "bleed"; dropPpm: bigint; startSeconds: number; overSeconds: number; volatility: number }
   /** Geometric Brownian motion with Merton jumps: drift per second, volatility per √second. */
   | { kind: "gbm"; drift: number; volatility: number; jumps?: JumpSpec }
+  /**
+   * Legs one after the other from `startSeconds`: each moves the price by `movePpm` (signed; above
+   * −100%) of the price it starts at, in a straight line over `overSeconds`, then flat. A pump is
+   * one upward leg. Exact in bigint at each leg's end.
+   */
+  | { kind: "legs"; startSeconds: number; legs: readonly PathLeg[] }
   /** Prices from a file (csvPrices.ts): each block takes the last point at or before its time (the first before it). */
   | { kind: "csv"; points: readonly PricePoint[] };
 
 export type PricePathKind = PricePathSpec["kind"];
+
+export type PathLeg = { movePpm: bigint; overSeconds: number };
 
 /** A point of a CSV path: seconds since the scenario starts, and a WAD price. */
 export type PricePoint = { t: number; price: bigint };
@@ -73,6 +81,7 @@ export function pricePath(p: PricePathParameters): bigint[] {
   const spec = p.spec;
   if (spec.kind !== "csv" && p.startPrice <= 0n) throw new PricePathError("the start price must be above 0");
   if ("dropPpm" in spec && (spec.dropPpm < 0n || spec.dropPpm >= PPM)) throw new PricePathError("a drop must be in [0%, 100%)");
+  if (spec.kind === "legs" && spec.legs.some((l) => l.movePpm <= -PPM || l.overSeconds < 0)) throw new PricePathError("a leg must move by more than −100%, over a duration ≥ 0");
   const times = Array.from({ length: p.steps + 1 }, (_, i) => i * p.blockTimeSeconds);
   const raw = rawPath(spec, p.startPrice, times, FloatRandom.from("price-path", p.seed, p.market));
   return raw.map((x) => {
@@ -99,9 +108,29 @@ function rawPath(spec: PricePathSpec, s: bigint, times: readonly number[], rng: 
       return bleed(spec, s, times, rng);
     case "gbm":
       return gbm(spec, s, times, rng);
+    case "legs":
+      return legsPath(spec, s, times);
     case "csv":
       return csvPath(spec.points, times);
   }
+}
+
+function legsPath(spec: Extract<PricePathSpec, { kind: "legs" }>, s: bigint, times: readonly number[]): bigint[] {
+  // Each leg's start time and price; the price at t is on the leg that holds t, or the last end.
+  const starts: { t: number; from: bigint; to: bigint; over: number }[] = [];
+  let t = spec.startSeconds;
+  let price = s;
+  for (const leg of spec.legs) {
+    const to = price + (price * leg.movePpm) / PPM;
+    starts.push({ t, from: price, to, over: leg.overSeconds });
+    t += leg.overSeconds;
+    price = to;
+  }
+  return times.map((x) => {
+    if (starts.length === 0 || x <= starts[0]!.t) return s;
+    const leg = [...starts].reverse().find((l) => x > l.t) ?? starts[0]!;
+    return lerp(leg.from, leg.to, x - leg.t, leg.over);
+  });
 }
 
 /** s − s × drop × min(max(elapsed, 0), over) / over, exact in bigint (over 0: a step at elapsed 0). */

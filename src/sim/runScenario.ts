@@ -33,16 +33,18 @@ import { checkDeploymentCode } from "../chain/deployment.ts";
 import { feedAnswer } from "../chain/prices.ts";
 import { readMarketStates } from "../chain/reads.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
-import { checkPresetFits, loadPreset, type Preset } from "../config/presets.ts";
-import { PPM, WAD } from "../engine/index.ts";
+import { checkPresetFits } from "../config/presets.ts";
+import { PPM, WAD, type Tier } from "../engine/index.ts";
 import { Keeper } from "../keeper/keeper.ts";
 import { BaseError } from "../lib/errors.ts";
 import { silentLogger, type Logger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
-import { planPopulation } from "./population.ts";
+import { planPopulationCapped } from "./population.ts";
 import { pricePath } from "./pricePath.ts";
 import { assembleRunReport, observeRun, type RunKeeper } from "./report/build.ts";
+import { inputFiles, relativeToRepo, runMarkets } from "./report/inputs.ts";
 import { REPORT_VERSION, type LabReport, type RunReport } from "./report/types.ts";
+import { leverageCaps, planRuns, type RunPlan } from "./runs.ts";
 import type { Scenario } from "./scenario.ts";
 import { seedMarkets, seedPlannedTraders } from "./seedTraders.ts";
 
@@ -69,7 +71,7 @@ export type RunProgress = {
 
 export type RunScenarioParameters = {
   scenario: Scenario;
-  /** Presets to run, in order. Default: the scenario's own. */
+  /** Runs, in order: a preset, or a preset with market variants (`hyperliquid+BTC-steep`, see runs.ts). Default: the scenario's preset. */
   presets?: readonly string[];
   /** Overrides the scenario's seed. */
   seed?: string;
@@ -111,14 +113,16 @@ const OWNER_GAS = 500_000n;
 export async function runScenario(p: RunScenarioParameters): Promise<LabReport> {
   const s = p.scenario;
   const names = p.presets && p.presets.length > 0 ? [...p.presets] : [s.preset];
-  const presets = names.map((n) => (s.presetsFile ? loadPreset(n, s.presetsFile) : loadPreset(n)));
+  // A fork's own market is checked against its on-chain tiers when the run starts.
+  const plans = planRuns(s, names, { source: "--compare", checkFits: !p.fork?.deployment, forkMarket: p.fork?.deployment !== undefined });
+  const caps = leverageCaps(plans);
   const seed = p.seed ?? s.seed;
   const now = p.now ?? Date.now;
   const runs: RunReport[] = [];
   let chainId = 0;
-  for (const [i, preset] of presets.entries()) {
+  for (const [i, run] of plans.entries()) {
     if (p.signal?.aborted) throw new SimulationError("interrupted", { userError: true });
-    const r = await runOnce({ ...p, seed, preset, index: i, count: presets.length, now });
+    const r = await runOnce({ ...p, seed, run, caps, index: i, count: plans.length, now });
     chainId = r.chainId;
     runs.push(r.report);
   }
@@ -141,6 +145,8 @@ export async function runScenario(p: RunScenarioParameters): Promise<LabReport> 
             liquidity: { pool: s.liquidity.poolTokens.toString(), insuranceFund: s.liquidity.insuranceTokens.toString() },
             defaults: s.defaults.map((d) => ({ ...d })),
           }),
+      ...(s.sha256 ? { sha256: s.sha256 } : {}),
+      files: inputFiles(s),
     },
     chain: p.fork
       ? { chainId, mode: "fork", forkUrl: redactUrl(p.fork.url), forkBlock: Number(p.fork.block) }
@@ -149,7 +155,7 @@ export async function runScenario(p: RunScenarioParameters): Promise<LabReport> 
   };
 }
 
-type RunOnce = RunScenarioParameters & { seed: string; preset: Preset; index: number; count: number; now: () => number };
+type RunOnce = RunScenarioParameters & { seed: string; run: RunPlan; caps: ReadonlyMap<string, Tier[][]>; index: number; count: number; now: () => number };
 
 type LabKeeper = RunKeeper & { keeper: Keeper; delayBlocks: number; jobs: Promise<unknown>[] };
 
@@ -157,7 +163,7 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
   const s = p.scenario;
   const logger = p.logger ?? silentLogger();
   const progress = (phase: RunPhase, done = 0, total = 0) =>
-    p.onProgress?.({ run: p.index, runs: p.count, preset: p.preset.name, phase, done, total });
+    p.onProgress?.({ run: p.index, runs: p.count, preset: p.run.name, phase, done, total });
   const t0 = p.now();
   progress("chain");
   const anvil = await startChain(p.fork);
@@ -186,7 +192,7 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
     await sendAndMine(funder, owner, markets.flatMap((m) => (startPrices.get(m.symbol) === m.prices[0] ? [] : [oracleUpdate(m.feed, m.prices[0]!, m.feedDecimals)])));
     progress("seed");
     const seedInfo = await seedMarkets(funder, deployment, s.traders.markets);
-    const plans = planPopulation({ spec: s.traders, markets: seedInfo, seed: p.seed });
+    const { plans, capped } = planPopulationCapped({ spec: s.traders, markets: seedInfo, seed: p.seed, leverageCaps: p.caps });
     await seedPlannedTraders(funder, deployment, plans, { ordered: true, pollingInterval: 20 });
 
     // The keepers: the real daemon, each its own dev account.
@@ -288,7 +294,15 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
       logger,
       onBlock: (done, total) => progress("report", done, total),
     });
-    const report = assembleRunReport(observations, { preset: p.preset, keepers: runKeepers, nativeUsd: s.nativeUsd, wallClockMs: Math.round(p.now() - t0), before });
+    const report: RunReport = {
+      ...assembleRunReport(observations, { preset: p.run.preset, keepers: runKeepers, nativeUsd: s.nativeUsd, wallClockMs: Math.round(p.now() - t0), before }),
+      preset: p.run.name,
+      ...(p.run.variants.length > 0 ? { variants: p.run.variants.map((v) => ({ ...v })) } : {}),
+      ...(p.run.preset.source ? { presetSource: relativeToRepo(p.run.preset.source) } : {}),
+      ...(p.run.preset.extends !== undefined ? { presetExtends: p.run.preset.extends } : {}),
+      ...(p.fork?.deployment ? {} : { markets: runMarkets(p.run) }),
+      leverageCapped: capped,
+    };
     await p.inspect?.({ rpcUrl: anvil.rpcUrl, deployment, startBlock, endBlock, keepers: runKeepers, traders: plans.map((t) => t.address), report });
     return { chainId: funder.chainId, report };
   } finally {
@@ -321,14 +335,14 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
   const s = p.scenario;
   const existing = p.fork?.deployment;
   if (!existing) {
-    const specs = s.marketSpecs.map((spec) => {
+    const specs = p.run.marketSpecs.map((spec) => {
       const m = s.markets.find((x) => x.symbol === spec.symbol)!;
       return { ...spec, initialPrice: m.startPrice ?? spec.initialPrice };
     });
-    checkPresetFits(p.preset, specs);
+    checkPresetFits(p.run.preset, specs);
     const deployment = await deployReferenceMarket(funder, {
       markets: specs,
-      preset: p.preset,
+      preset: p.run.preset,
       poolTokens: s.liquidity.poolTokens,
       insuranceTokens: s.liquidity.insuranceTokens,
     });
@@ -352,17 +366,17 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
   }
   const states = await readMarketStates(funder, market);
   checkPresetFits(
-    p.preset,
+    p.run.preset,
     existing.markets.map((d) => ({ symbol: d.symbol, tiers: [...(states.get(d.id)?.tiers ?? [])] })),
   );
-  const l = p.preset.liquidation;
+  const l = p.run.preset.liquidation;
   const calls: OwnerCall[] = [
     marketCall(
       market,
       encodeFunctionData({
         abi: PerpMarket.abi,
         functionName: "setGlobalLiquidationParams",
-        args: [globalParamsArg(p.preset.global)],
+        args: [globalParamsArg(p.run.preset.global)],
       }),
     ),
     ...existing.markets.map((d) =>
@@ -385,7 +399,7 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
       return [m.symbol, m.startPrice ?? onChain] as const;
     }),
   );
-  return { deployment: { ...existing, preset: p.preset.name }, owner, startPrices: new Map(prices) };
+  return { deployment: { ...existing, preset: p.run.preset.name }, owner, startPrices: new Map(prices) };
 }
 
 /** An owner transaction (a market setter or a feed update), encoded. */

@@ -1,12 +1,13 @@
 import { readFileSync, statSync } from "node:fs";
-import { dirname, extname, join, resolve } from "node:path";
+import { dirname, extname, resolve } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { CONFIG_DIR, checkPresetFits, loadMarkets, loadPreset, type MarketSpec, type Preset } from "../config/presets.ts";
+import { checkPresetFits, loadMarketCatalogue, loadPreset, type MarketSpec, type Preset } from "../config/presets.ts";
 import { PPM, WAD, formatUsd, parsePpm, parseWad } from "../engine/index.ts";
 import { ConfigError } from "../lib/errors.ts";
 import type { Distribution, PopulationSpec } from "./population.ts";
 import type { PricePathSpec } from "./pricePath.ts";
+import { sha256 } from "./report/inputs.ts";
 import { PATH_KINDS, parsePath } from "./scenarioPath.ts";
 import { human, parseCollecting, parseDurationMs, parseLeveragePpm, parseRatePer, prose, says, text, value, type Problems } from "./scenarioValues.ts";
 
@@ -51,10 +52,16 @@ export type Scenario = {
   description: string;
   /** The scenario file, as given. */
   file: string;
+  /** SHA-256 (hex) of the file's bytes, when it was read from a file. */
+  sha256?: string;
   seed: string;
   preset: string;
-  /** Presets file (absolute); undefined: config/presets.json. */
-  presetsFile?: string;
+  /** User presets files (absolute), layered in order over config/presets.json: the scenario's `presetsFile`, then `--presets`. */
+  presetsFiles: string[];
+  /** User markets files (absolute), layered in order over config/markets.json: `marketsFile`, then `--markets`. */
+  marketsFiles: string[];
+  /** Every market of the built-ins and the markets files (variants included), `extend` resolved. */
+  marketCatalogue: MarketSpec[];
   blockTimeSeconds: number;
   /** Blocks after the start block. */
   blocks: number;
@@ -65,7 +72,7 @@ export type Scenario = {
   /** Fields the file leaves out whose defaults shape the outcome (the insurance fund, the pool), with the value used. */
   defaults: ScenarioDefault[];
   markets: ScenarioMarket[];
-  /** The markets' specs (from config/markets.json or `marketsFile`), in the scenario's order. */
+  /** The markets' specs (from the catalogue), in the scenario's order. */
   marketSpecs: MarketSpec[];
   traders: PopulationSpec;
   keepers: KeeperSpec[];
@@ -136,8 +143,11 @@ const ScenarioSchema = z
 /** Scenario files are a few kilobytes; a price path's CSV is a file of its own. */
 const MAX_SCENARIO_BYTES = 16 * 1024 * 1024;
 
+/** Files given beside the scenario (`simulate --markets/--presets`), layered over the scenario's own. */
+export type ScenarioFiles = { marketsFile?: string; presetsFile?: string };
+
 /** Read and validate a scenario file (JSON, or YAML by extension .yaml/.yml). One ScenarioError on any problem. */
-export function loadScenario(file: string, cwd = process.cwd()): Scenario {
+export function loadScenario(file: string, cwd = process.cwd(), extra: ScenarioFiles = {}): Scenario {
   const path = resolve(cwd, file);
   let content: string;
   try {
@@ -148,7 +158,13 @@ export function loadScenario(file: string, cwd = process.cwd()): Scenario {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ScenarioError(file, [code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : `cannot read the file (${code ?? "error"})`]);
   }
-  return parseScenario(parseScenarioText(content, file), { file, baseDir: dirname(path) });
+  const s = parseScenario(parseScenarioText(content, file), {
+    file,
+    baseDir: dirname(path),
+    ...(extra.marketsFile !== undefined ? { marketsFile: resolve(cwd, extra.marketsFile) } : {}),
+    ...(extra.presetsFile !== undefined ? { presetsFile: resolve(cwd, extra.presetsFile) } : {}),
+  });
+  return { ...s, sha256: sha256(content) };
 }
 
 /** The raw document: YAML for .yaml/.yml, else JSON. Syntax errors → one ScenarioError with the position. */
@@ -199,26 +215,27 @@ const MAX_KEEPERS = 10;
  * Validate a parsed document. `baseDir` resolves the files it names (CSV prices, markets and
  * presets files). Every problem is collected; one ScenarioError lists them all.
  */
-export function parseScenario(raw: unknown, opts: { file: string; baseDir: string }): Scenario {
+export function parseScenario(raw: unknown, opts: { file: string; baseDir: string } & ScenarioFiles): Scenario {
   const file = opts.file;
   // An unknown key is a problem, but the values are still checked: one pass reports them all.
   const { data: d, problems } = parseCollecting(ScenarioSchema, raw ?? {});
   if (d === undefined) throw new ScenarioError(file, problems);
   const local = (p: string) => resolve(opts.baseDir, p);
 
-  // Markets file and preset.
+  // Markets and presets: the built-ins, the scenario's files, then the command line's.
+  const marketsFiles = [...(d.marketsFile ? [local(d.marketsFile)] : []), ...(opts.marketsFile ? [opts.marketsFile] : [])];
+  const presetsFiles = [...(d.presetsFile ? [local(d.presetsFile)] : []), ...(opts.presetsFile ? [opts.presetsFile] : [])];
   let specs: MarketSpec[] = [];
   try {
-    specs = d.marketsFile ? loadMarkets(local(d.marketsFile)) : loadMarkets();
+    specs = loadMarketCatalogue(marketsFiles);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     problems.push(`marketsFile: ${e.shortMessage}`);
   }
   const preset = d.preset ?? DEFAULT_PRESET;
-  const presetsFile = d.presetsFile ? local(d.presetsFile) : undefined;
   let presetSpec: Preset | undefined;
   try {
-    presetSpec = loadPreset(preset, presetsFile ?? join(CONFIG_DIR, "presets.json"));
+    presetSpec = loadPreset(preset, presetsFiles);
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     problems.push(`preset: ${e.problems.join("; ")}`);
@@ -339,7 +356,9 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
     file,
     seed: d.seed === undefined ? "1" : String(d.seed),
     preset,
-    ...(presetsFile ? { presetsFile } : {}),
+    presetsFiles,
+    marketsFiles,
+    marketCatalogue: specs,
     blockTimeSeconds: blockTimeMs! / 1_000,
     blocks: blocks!,
     nativeUsd: nativeUsd!,

@@ -4,14 +4,17 @@ import { z } from "zod";
 import { PPM, parsePpm, parseWad } from "../engine/index.ts";
 import { CsvPricesError, csvTimeFormName, parseCsvPrices, type CsvPrices } from "./csvPrices.ts";
 import type { PricePathSpec } from "./pricePath.ts";
-import { human, parseCollecting, parseDurationMs, parseFrequency, parseRatePer, parseSignedPpm, text, value, type Problems } from "./scenarioValues.ts";
+import { human, parseCollecting, says, parseDurationMs, parseFrequency, parseRatePer, parseSignedPpm, text, value, type Problems } from "./scenarioValues.ts";
 
 /**
  * A scenario market's price path: the kind's own schema, then its values, as a PricePathSpec.
  * A csv path reads its file (csvPrices.ts says which forms it takes).
  */
 
-export const PATH_KINDS = ["flat", "crash", "wick", "bleed", "gbm", "csv"] as const;
+export const PATH_KINDS = ["flat", "crash", "wick", "bleed", "gbm", "csv", "pump", "legs"] as const;
+const MAX_LEGS = 50;
+/** A leg or a pump moves by at most ten times the price: anything more is a typo. */
+const MAX_RISE_PPM = 10n * PPM;
 const PathSchemas = {
   flat: z.object({ kind: z.literal("flat") }).strict(),
   crash: z.object({ kind: z.literal("crash"), drop: human, over: human, start: human.optional() }).strict(),
@@ -26,6 +29,14 @@ const PathSchemas = {
     })
     .strict(),
   csv: z.object({ kind: z.literal("csv"), file: text, column: text.optional() }).strict(),
+  pump: z.object({ kind: z.literal("pump"), rise: human, over: human, start: human.optional() }).strict(),
+  legs: z
+    .object({
+      kind: z.literal("legs"),
+      start: human.optional(),
+      legs: z.array(z.object({ move: human, over: human }).strict(), { error: says("expected a list of legs: { move, over }") }),
+    })
+    .strict(),
 } as const;
 
 export type PathKind = (typeof PATH_KINDS)[number];
@@ -49,8 +60,8 @@ export function parsePath(problems: Problems, base: string, raw: { kind: PathKin
     return ms === undefined ? undefined : ms / 1_000;
   };
   const drop = (v: string | number): bigint | undefined => {
-    const x = value(problems, `${base}.drop`, () => parsePpm(v, "drop"));
-    if (x !== undefined && (x <= 0n || x >= PPM)) return void problems.push(`${base}.drop: must be above 0% and below 100%`);
+    const x = value(problems, `${base}.drop`, () => parseSignedPpm(v, "drop"));
+    if (x !== undefined && (x <= 0n || x >= PPM)) return void problems.push(`${base}.drop: must be above 0% and below 100%${x < 0n ? " (for a rise, use kind pump or legs)" : ""}`);
     return x;
   };
   /** "80%/y" → per √second (a variance rate); "5%/h" drift → per second. */
@@ -110,6 +121,28 @@ export function parsePath(problems: Problems, base: string, raw: { kind: PathKin
       if (volatility !== undefined && driftRate !== undefined && (p.jumps === undefined || jumps !== undefined)) {
         spec = { kind: "gbm", drift: Number(driftRate.ppm) / 1e6 / driftRate.perSeconds, volatility, ...(jumps ? { jumps } : {}) };
       }
+      break;
+    }
+    case "pump": {
+      const rise = value(problems, `${base}.rise`, () => parsePpm(p.rise, "rise"));
+      if (rise !== undefined && (rise <= 0n || rise > MAX_RISE_PPM)) problems.push(`${base}.rise: must be above 0% and at most 1000%`);
+      const overSeconds = seconds("over", p.over);
+      const startSeconds = seconds("start", p.start);
+      if (rise !== undefined && rise > 0n && rise <= MAX_RISE_PPM && overSeconds !== undefined && startSeconds !== undefined) {
+        spec = { kind: "legs", startSeconds, legs: [{ movePpm: rise, overSeconds }] };
+      }
+      break;
+    }
+    case "legs": {
+      const startSeconds = seconds("start", p.start);
+      if (p.legs.length < 1 || p.legs.length > MAX_LEGS) problems.push(`${base}.legs: give 1 to ${MAX_LEGS} legs`);
+      const legs = p.legs.map((l, i) => {
+        const movePpm = value(problems, `${base}.legs[${i}].move`, () => parseSignedPpm(l.move, "move"));
+        if (movePpm !== undefined && (movePpm <= -PPM || movePpm > MAX_RISE_PPM)) problems.push(`${base}.legs[${i}].move: must be above -100% and at most +1000%`);
+        return { movePpm, overSeconds: seconds(`legs[${i}].over`, l.over) };
+      });
+      const ok = legs.every((l): l is { movePpm: bigint; overSeconds: number } => l.movePpm !== undefined && l.overSeconds !== undefined);
+      if (ok && startSeconds !== undefined && legs.length > 0) spec = { kind: "legs", startSeconds, legs };
       break;
     }
     case "csv": {

@@ -93,3 +93,34 @@ describe("noisy paths are seeded", () => {
     expect(FloatRandom.from("t").uniform()).toBe(u[0]);
   });
 });
+
+describe("issue 15: upward moves and multi-leg paths", () => {
+  it("legs compound: −12% over 90 s, +6% over 60 s, −14% over 60 s, each from the price its leg starts at, exact at each leg's end", () => {
+    const legs = [
+      { movePpm: -120_000n, overSeconds: 90 },
+      { movePpm: 60_000n, overSeconds: 60 },
+      { movePpm: -140_000n, overSeconds: 60 },
+    ];
+    const p = path({ kind: "legs", startSeconds: 30, legs }, 60);
+    expect(p.slice(0, 7).every((x) => x === 60_000n * WAD)).toBe(true); // up to t = 30 s
+    expect(p[24]).toBe(52_800n * WAD); // t = 120 s: −12%
+    expect(p[36]).toBe(55_968n * WAD); // t = 180 s: +6% of 52,800
+    expect(p[48]).toBe(48_132_480_000_000_000_000_000n); // t = 240 s: −14% of 55,968 = 48,132.48
+    expect(p[60]).toBe(p[48]); // flat after the last leg
+    for (let i = 25; i <= 36; i++) expect(p[i]!).toBeGreaterThanOrEqual(p[i - 1]!); // the +6% leg rises
+  });
+
+  it("a pump is one upward leg: +40% over 2 minutes, then flat; rises above 100% are allowed", () => {
+    const p = path({ kind: "legs", startSeconds: 0, legs: [{ movePpm: 400_000n, overSeconds: 120 }] }, 30);
+    expect(p[0]).toBe(60_000n * WAD);
+    expect(p[12]).toBe(72_000n * WAD); // half-way: +20%
+    expect(p[24]).toBe(84_000n * WAD);
+    expect(p[30]).toBe(84_000n * WAD);
+    const triple = path({ kind: "legs", startSeconds: 0, legs: [{ movePpm: 2_000_000n, overSeconds: 10 }] }, 2);
+    expect(triple[2]).toBe(180_000n * WAD);
+  });
+
+  it("a leg to zero or below is refused", () => {
+    expect(() => path({ kind: "legs", startSeconds: 0, legs: [{ movePpm: -1_000_000n, overSeconds: 10 }] }, 2)).toThrow(/a leg must move by more than −100%/);
+  });
+});

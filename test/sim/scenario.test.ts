@@ -44,7 +44,7 @@ const GOOD = {
 const json = (over: Record<string, unknown>) => JSON.stringify({ ...GOOD, ...over });
 
 describe("the example scenarios", () => {
-  it.each(["crash-30pct-10min.json", "wick-15pct.yaml", "slow-bleed-funding.json", "csv-btc-klines.json"])("%s loads", (name) => {
+  it.each(["crash-30pct-10min.json", "wick-15pct.yaml", "slow-bleed-funding.json", "csv-btc-klines.json", "crash-25pct-btc.json", "squeeze-pump-40pct.json", "legs-chop.json"])("%s loads", (name) => {
     const s = loadScenario(path.join(REPO_ROOT, "config", "scenarios", name));
     expect(s.description.length).toBeGreaterThan(40);
     expect(s.blocks).toBeGreaterThanOrEqual(60);
@@ -254,5 +254,40 @@ describe("defect 10: preset errors speak percent, as the preset files do", () =>
     expect(line).toContain("nostep.market.maxStep: must be above 0% and at most 100%");
     expect(line).toContain("nostep.market.targetBuffer: must be below 100%");
     expect(line).not.toMatch(/ppm|1e6/);
+  });
+});
+
+describe("issue 15: pump and legs paths in a scenario", () => {
+  const market = (p: Record<string, unknown>) => json({ markets: { BTC: { path: p } } });
+
+  it("a pump rises; legs read signed moves and durations in order", () => {
+    const pump = loadScenario(write("pump.json", market({ kind: "pump", rise: "40%", over: "2m", start: "30s" })), tmp.dir);
+    expect(pump.markets[0]!.path).toEqual({ kind: "legs", startSeconds: 30, legs: [{ movePpm: 400_000n, overSeconds: 120 }] });
+    expect(pump.markets[0]!.pathText).toBe("pump rise=40% over=2m start=30s");
+    const legs = loadScenario(
+      write("legs.yaml", `blockTime: 5s\nduration: 5m\nmarkets:\n  BTC:\n    path:\n      kind: legs\n      legs:\n        - { move: -12%, over: 90s }\n        - { move: +6%, over: 60s }\n        - { move: -14%, over: 60s }\ntraders: { count: 3, leverage: { min: 2x, max: 10x }, size: { min: $1000, max: $5000 } }\n`),
+      tmp.dir,
+    );
+    expect(legs.markets[0]!.path).toEqual({
+      kind: "legs",
+      startSeconds: 0,
+      legs: [
+        { movePpm: -120_000n, overSeconds: 90 },
+        { movePpm: 60_000n, overSeconds: 60 },
+        { movePpm: -140_000n, overSeconds: 60 },
+      ],
+    });
+  });
+
+  it.each([
+    ["a pump that falls", market({ kind: "pump", rise: "-5%", over: "1m" }), /markets\.BTC\.path\.rise: "-5%" must not be negative|markets\.BTC\.path\.rise: must be above 0%/],
+    ["a pump of 0%", market({ kind: "pump", rise: "0%", over: "1m" }), /markets\.BTC\.path\.rise: must be above 0% and at most 1000%$/],
+    ["no legs", market({ kind: "legs", legs: [] }), /markets\.BTC\.path\.legs: give 1 to 50 legs$/],
+    ["a leg to zero", market({ kind: "legs", legs: [{ move: "-100%", over: "1m" }] }), /markets\.BTC\.path\.legs\[0\]\.move: must be above -100% and at most \+1000%$/],
+    ["a leg without a duration", market({ kind: "legs", legs: [{ move: "5%" }] }), /markets\.BTC\.path\.legs\[0\]\.over: missing$/],
+    ["a leg with a bad duration", market({ kind: "legs", legs: [{ move: "5%", over: "soon" }] }), /markets\.BTC\.path\.legs\[0\]\.over: "soon" is not a duration/],
+    ["a negative drop names the upward kinds", market({ kind: "crash", drop: "-10%", over: "1m" }), /markets\.BTC\.path\.drop: .*for a rise, use kind pump or legs/],
+  ] as const)("%s: one line at the field", (name, content, match) => {
+    expect(problem(write(`${name.replace(/\W+/g, "-")}.json`, content))).toMatch(match);
   });
 });

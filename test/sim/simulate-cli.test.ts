@@ -4,6 +4,7 @@
  * report) and prints the comparison table and the paths; the progress display is quiet for short
  * runs, one rewritten line on a terminal, plain lines otherwise.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,6 +44,9 @@ beforeAll(async () => {
   const presetsFile = JSON.parse(readFileSync(path.join(REPO_ROOT, "config", "presets.json"), "utf8"));
   writeFileSync(file("fat-presets.json"), JSON.stringify({ ...presetsFile, fat }));
   writeFileSync(file("fat.json"), JSON.stringify({ ...GOOD, presetsFile: "fat-presets.json" }));
+  writeFileSync(file("cycle-presets.json"), JSON.stringify({ a: { extend: "b" }, b: { extend: "a" } }));
+  writeFileSync(file("leg-to-zero.json"), JSON.stringify({ ...GOOD, markets: { BTC: { path: { kind: "legs", legs: [{ move: "-40%", over: "10s" }, { move: "-100%", over: "10s" }] } } } }));
+  writeFileSync(file("lot-markets.json"), JSON.stringify({ "BTC-lot": { extend: "BTC", lotSize: "0.01" } }));
   const sim = (scenario: string, out: string, ...rest: string[]) => ["simulate", "--scenario", scenario, "--out", out, ...rest];
   cases.push(
     { name: "missing scenario file", args: sim("missing.json", "o1"), code: 1, match: /^perp-keeper: missing\.json: no such file$/, out: "o1" },
@@ -64,6 +68,24 @@ beforeAll(async () => {
       code: 1,
       match: /^perp-keeper: .*fat-presets\.json: fat on BTC: penalty 1% must be below the first tier's maintenance rate plus buffer \(0\.4% \+ 0\.25% = 0\.65%\) \(PenaltyNotBelowTarget\)$/,
       out: "o12",
+    },
+    { name: "issue 15: --markets names a missing file", args: sim("good.json", "o13", "--markets", "nope.json"), code: 1, match: /^perp-keeper: .*nope\.json: cannot read the file \(ENOENT\)$/, out: "o13" },
+    { name: "issue 15: --markets is empty", args: sim("good.json", "o14", "--markets", " "), code: 2, match: /^perp-keeper: simulate: --markets must name a file$/, out: "o14" },
+    { name: "issue 15: --presets extends in a cycle", args: sim("good.json", "o15", "--presets", "cycle-presets.json"), code: 1, match: /^perp-keeper: .*cycle-presets\.json: .*\.extend: a cycle \(/, out: "o15" },
+    {
+      name: "issue 15: --compare names an unknown market variant",
+      args: sim("good.json", "o16", "--compare", "hyperliquid,hyperliquid+BTC-stp"),
+      code: 1,
+      match: /^perp-keeper: --compare: hyperliquid\+BTC-stp: unknown market variant "BTC-stp"; markets: BTC, ETH, SMALLCAP$/,
+      out: "o16",
+    },
+    { name: "issue 15: a leg to zero", args: sim("leg-to-zero.json", "o18"), code: 1, match: /^perp-keeper: leg-to-zero\.json: markets\.BTC\.path\.legs\[1\]\.move: must be above -100% and at most \+1000%$/, out: "o18" },
+    {
+      name: "issue 15: a variant that would change the traders",
+      args: sim("good.json", "o17", "--markets", "lot-markets.json", "--compare", "hyperliquid+BTC-lot"),
+      code: 1,
+      match: /^perp-keeper: --compare: hyperliquid\+BTC-lot: BTC-lot changes BTC's lotSize; a variant may change only tiers and maxStaleness, so the traders stay the same$/,
+      out: "o17",
     },
   );
   // A few at a time: each child pays the CLI's start-up, and the machine is shared.
@@ -90,6 +112,12 @@ describe("simulate refuses bad input: one line, non-zero exit, nothing written",
     "a fork URL that is not http",
     "--deployment without a fork",
     "defect 10: a --compare preset that does not fit the markets, in percent",
+    "issue 15: --markets names a missing file",
+    "issue 15: --markets is empty",
+    "issue 15: --presets extends in a cycle",
+    "issue 15: --compare names an unknown market variant",
+    "issue 15: a variant that would change the traders",
+    "issue 15: a leg to zero",
   ])("%s", (name) => {
     const c = cases.find((x) => x.name === name)!;
     const r = results.get(name)!;
@@ -135,6 +163,45 @@ describe("a good run", () => {
     expect(r.stdout.every((l) => l.startsWith(file("reports/quiet")))).toBe(true);
     const report = JSON.parse(readFileSync(file("reports/quiet/report.json"), "utf8")) as LabReport;
     expect(report.scenario.seed).toBe("other");
+  });
+});
+
+describe("issue 15: the team's own presets and markets, and a tier variant on the same traders", () => {
+  it("--presets adds `mine` beside the built-ins; hyperliquid+BTC-steep runs BTC's steeper tiers on the same population", { timeout: 180_000 }, async () => {
+    const scenarios = path.join(REPO_ROOT, "config", "scenarios");
+    const r = await runMain([
+      "simulate", "--scenario", "good.json", "--out", "reports/tiers", "--quiet",
+      "--presets", path.join(scenarios, "presets-mine.json"),
+      "--markets", path.join(scenarios, "markets-btc-steeper.json"),
+      "--compare", "mine,hyperliquid,hyperliquid+BTC-steep",
+    ]);
+    expect(r.stderr).toEqual([]);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(file("reports/tiers/report.json"), "utf8")) as LabReport;
+    expect(report.runs.map((x) => x.preset)).toEqual(["mine", "hyperliquid", "hyperliquid+BTC-steep"]);
+    expect(report.runs[2]!.variants).toEqual([{ market: "BTC", variant: "BTC-steep" }]);
+    expect(report.runs[0]!.presetSummary.penalty).toBe("0.35%");
+    // One population: the same open interest when the run starts, and the same capped traders.
+    const start = report.runs.map((x) => x.blocks[0]!.markets.BTC!.longOpenInterest);
+    expect(new Set(start).size).toBe(1);
+    const capped = report.runs.map((x) => x.leverageCapped);
+    expect(capped[0]!.positions).toBeGreaterThan(0);
+    expect(capped[1]).toEqual(capped[0]);
+    expect(capped[2]).toEqual(capped[0]);
+    // The inputs, so the report still says what was run.
+    expect(report.scenario.sha256).toBe(createHash("sha256").update(readFileSync(file("good.json"))).digest("hex"));
+    expect(report.scenario.liquidity).toEqual({ pool: "100000000", insuranceFund: "0" });
+    expect(report.scenario.files!.map((f) => [f.kind, f.builtin, path.basename(f.path), f.sha256?.length])).toEqual([
+      ["markets", true, "markets.json", 64],
+      ["markets", false, "markets-btc-steeper.json", 64],
+      ["presets", true, "presets.json", 64],
+      ["presets", false, "presets-mine.json", 64],
+    ]);
+    expect(report.runs[0]).toMatchObject({ presetSource: path.join(scenarios, "presets-mine.json"), presetExtends: "hyperliquid" });
+    expect(report.runs[1]!.markets![0]).toMatchObject({ symbol: "BTC", source: "config/markets.json", tiers: expect.arrayContaining([{ floor: "0", mmr: "0.4%", maxLeverage: "125x" }]) });
+    expect(report.runs[2]!.markets![0]).toMatchObject({ symbol: "BTC", variant: "BTC-steep", extends: "BTC", tiers: expect.arrayContaining([{ floor: "0", mmr: "1%", maxLeverage: "50x" }]) });
+    const table = comparisonTable(report);
+    expect(table.find((l) => l.startsWith("trader leverage capped"))).toMatch(/^trader leverage capped to the lowest maximum of the tier tables compared \(so every run has the same traders\) for \d+ of 15 traders \(\d+ positions?: BTC \d+\)$/);
   });
 });
 

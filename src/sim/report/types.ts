@@ -134,7 +134,20 @@ export type RunWorst = {
 
 /** One run: the scenario under one preset. */
 export type RunReport = {
+  /** The run's name: the preset, followed by `+VARIANT` for each market variant (`hyperliquid+BTC-steep`). */
   preset: string;
+  /** Markets of the scenario run with a variant's tier table instead of their own. */
+  variants?: { market: string; variant: string }[];
+  /** The preset's file, and the preset it extends, if any. */
+  presetSource?: string;
+  presetExtends?: string;
+  /** The markets as this run deployed them, with their tier tables (absent on a fork's own market). */
+  markets?: MarketRules[];
+  /**
+   * Positions whose drawn leverage was above the maximum of their tier (the lowest maximum over
+   * every tier table the comparison uses, so all runs have the same traders), capped to it.
+   */
+  leverageCapped?: { traders: number; positions: number; markets: Record<string, number> };
   /** Preset parameters as configured (human units), so a reader can see what was compared. */
   presetSummary: Record<string, string>;
   startBlock: number;
@@ -159,6 +172,30 @@ export type RunReport = {
   };
 };
 
+/** A file the run read: the scenario, a markets or presets file (built-in or the user's). */
+export type InputFile = {
+  kind: "scenario" | "markets" | "presets";
+  /** Built-ins relative to the repository (config/markets.json); a user's file as resolved. */
+  path: string;
+  builtin: boolean;
+  /** SHA-256 of the file's bytes, hex; absent when it could not be read back. */
+  sha256?: string;
+};
+
+/** A market's rules as deployed, in the files' units. */
+export type MarketRules = {
+  /** The scenario's symbol the market was deployed under. */
+  symbol: string;
+  /** The catalogue market whose table was used instead (a variant), if any. */
+  variant?: string;
+  description: string;
+  /** The file that defined it, and the market it extends. */
+  source?: string;
+  extends?: string;
+  /** Floor (USD notional), maintenance rate ("0.4%"), max leverage ("125x"). */
+  tiers: { floor: string; mmr: string; maxLeverage: string }[];
+};
+
 export type LabReport = {
   version: typeof REPORT_VERSION;
   generatedAt: string;
@@ -176,6 +213,10 @@ export type LabReport = {
     liquidity?: { pool: string; insuranceFund: string };
     /** Fields the scenario left out whose defaults shape the outcome, with the value used. */
     defaults?: { field: string; value: string }[];
+    /** The scenario file's SHA-256 (hex): the file a report was run from. */
+    sha256?: string;
+    /** The markets and presets files, built-ins first, in the order they were layered. */
+    files?: InputFile[];
   };
   chain: {
     chainId: number;

@@ -140,6 +140,54 @@ describe.skipIf(!available)("report in Chromium", () => {
     await checkReport(fixtureReport());
   });
 
+  it("issue 15: a small-priced market's price axis has distinct labels, formatted by its range", async () => {
+    // SOL at $0.50 drifting to $0.495: with labels formatted by magnitude every tick read "$0.5".
+    const base = fixtureReport({ presets: ["hyperliquid", "binance"] });
+    const n = base.runs[0]!.blocks.length;
+    const report: LabReport = {
+      ...base,
+      runs: base.runs.map((r) => ({
+        ...r,
+        blocks: r.blocks.map((b, i) => ({ ...b, markets: { ...b.markets, SOL: { ...b.markets.SOL!, price: (0.5 - (0.005 * i) / (n - 1)).toFixed(6) } } })),
+      })),
+    };
+    await checkReport(report);
+    const [html] = await render(report);
+    const { page, errors } = await open(browser, pathToFileURL(html!).href);
+    const panelOf = (m: string) => page.locator('figure[data-chart-id="price"] g.role-scope', { has: page.locator(`.role-title-text text:text-is("${m}")`) });
+    const panel = panelOf("SOL");
+    expect(await panel.count()).toBe(1);
+    const labels = (await panel.locator(".role-axis-label text").allTextContents()).map((t) => t.trim()).filter((t) => t.startsWith("$"));
+    expect(labels.length, labels.join(" ")).toBeGreaterThanOrEqual(3);
+    expect(new Set(labels).size, labels.join(" ")).toBe(labels.length);
+    for (const l of labels) expect(l).toMatch(/^\$0\.4\d{2}\d?$|^\$0\.50{1,2}$/);
+    // BTC's axis keeps whole dollars.
+    const btc = panelOf("BTC");
+    const btcLabels = (await btc.locator(".role-axis-label text").allTextContents()).map((t) => t.trim()).filter((t) => t.startsWith("$"));
+    expect(new Set(btcLabels).size).toBe(btcLabels.length);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("issue 15: the inputs section is laid out: files, tier tables", async () => {
+    const base = fixtureReport({ presets: ["hyperliquid", "hyperliquid+BTC-steep"] });
+    const tiers = (mmr: string) => [{ floor: "0", mmr, maxLeverage: "50x" }, { floor: "50000", mmr: "2%", maxLeverage: "25x" }];
+    const report: LabReport = {
+      ...base,
+      scenario: { ...base.scenario, sha256: "ab".repeat(32), liquidity: { pool: "100000000", insuranceFund: "0" }, files: [{ kind: "markets", path: "config/markets.json", builtin: true, sha256: "cd".repeat(32) }] },
+      runs: base.runs.map((r, i) => ({ ...r, markets: [{ symbol: "BTC", description: "BTC / USD", tiers: tiers(i === 0 ? "0.4%" : "1%"), ...(i === 1 ? { variant: "BTC-steep" } : {}) }] })),
+    };
+    await checkReport(report);
+    const [html] = await render(report);
+    const { page, errors } = await open(browser, pathToFileURL(html!).href);
+    expect(await page.locator("#inputs table.tiers").count()).toBe(2);
+    const box = await page.locator("#inputs table.tiers").first().boundingBox();
+    expect(box?.width ?? 0).toBeGreaterThan(200);
+    expect(await page.locator("#inputs dl.inputs dd").first().textContent()).toContain(report.scenario.file);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("draws a single-run report", async () => {
     await checkReport(fixtureReport({ presets: ["binance"] }));
   });

@@ -83,8 +83,18 @@ export function usdLabelExpr(maxAbs: number): string {
   return `format(datum.value, '$,.2~f')`;
 }
 
-/** Price axes are independent per market, so the style follows each label's own magnitude. */
-const PRICE_LABELS = `abs(datum.value) >= 1e4 ? replace(format(datum.value, '$.3~s'), 'G', 'B') : abs(datum.value) >= 100 ? format(datum.value, '$,.0f') : format(datum.value, '$,.2~f')`;
+/**
+ * A price axis's labels, formatted by the axis's range rather than the price's magnitude: as many
+ * decimals as its ticks need to differ ($0.495, $0.496, … rather than "$0.5" on every tick). An
+ * axis has about five ticks on a nice step of at least range / 5, so 10^floor(log10(range / 5))
+ * is a lower bound of the step; a flat path keeps three significant digits of its price.
+ */
+export function priceLabelFormat(min: number, max: number): string {
+  const range = Math.abs(max - min);
+  const scale = range > 0 ? range / 5 : Math.max(Math.abs(max), Math.abs(min)) / 1_000;
+  const decimals = scale > 0 ? Math.min(10, Math.max(0, -Math.floor(Math.log10(scale)))) : 2;
+  return `$,.${decimals}f`;
+}
 
 type Point = { block: number; run: string; value: number };
 
@@ -117,7 +127,7 @@ function colour(columns: readonly RunColumn[], width: number) {
     type: "nominal" as const,
     scale: { domain: columns.map((c) => c.label), range: columns.map((c) => c.colour) },
     sort: columns.map((c) => c.label),
-    legend: { orient: "top" as const, direction: "horizontal" as const, title: null, columns: legendColumns(columns.length, width) },
+    legend: { orient: "top" as const, direction: "horizontal" as const, title: null, columns: legendColumns(columns.length, width), labelLimit: 260 },
   };
 }
 
@@ -175,47 +185,45 @@ function sumOpenInterest(row: RunReport["blocks"][number]): number {
   return Object.values(row.markets).reduce((acc, m) => acc + toChartNumber(m.openInterestUsd), 0);
 }
 
-/** The price path per market, from the first run (every run replays the same path): small multiples. */
+/**
+ * The price path per market, from the first run (every run replays the same path): small
+ * multiples, one panel per market, each with its own axis and labels formatted by its own range.
+ */
 function priceChart(report: LabReport): TopLevelSpec {
   const run = report.runs[0];
   const markets = report.scenario.markets.length > 0 ? report.scenario.markets : Object.keys(run?.blocks[0]?.markets ?? {});
-  const values = run
-    ? run.blocks.flatMap((b) =>
-        markets.flatMap((m) => {
-          const row = b.markets[m];
-          return row ? [{ block: x(run, b.block), market: m, value: toChartNumber(row.price) }] : [];
-        }),
-      )
-    : [];
   const cols = Math.min(3, Math.max(1, markets.length));
   // About 90 px per panel go to its y axis and the gap: the whole fits a 1152 px wide card.
   const width = Math.floor((WIDE_WIDTH - 90 * cols) / cols);
+  const panel = (m: string) => {
+    const values = run ? run.blocks.flatMap((b) => (b.markets[m] ? [{ block: x(run, b.block), value: toChartNumber(b.markets[m].price) }] : [])) : [];
+    const prices = values.map((v) => v.value);
+    const format = priceLabelFormat(prices.length > 0 ? Math.min(...prices) : 0, prices.length > 0 ? Math.max(...prices) : 0);
+    return {
+      title: { text: m, fontSize: 13, fontWeight: 600 as const, anchor: "start" as const, subtitle: "" },
+      width,
+      height: 170,
+      data: { values },
+      layer: [
+        {
+          mark: { type: "area" as const, interpolate: "linear" as const, color: "#0072B2", opacity: 0.08 },
+          encoding: {
+            x: xBlocks(run ? maxBlock([run]) : 1),
+            y: { field: "value", type: "quantitative" as const, stack: null, scale: { zero: false, nice: true }, axis: { title: "USD", format } },
+          },
+        },
+        {
+          mark: { type: "line" as const, interpolate: "linear" as const, color: "#0072B2", strokeWidth: 2 },
+          encoding: { x: { field: "block", type: "quantitative" as const }, y: { field: "value", type: "quantitative" as const } },
+        },
+      ],
+    };
+  };
   return {
     config: CONFIG,
     title: { text: "Price path", subtitle: "Mark price per market, the same in every run" },
-    data: { values },
     columns: cols,
-    facet: { field: "market", type: "nominal", sort: markets, title: null },
-    spec: {
-      width,
-      height: 170,
-      layer: [
-        {
-          mark: { type: "area", interpolate: "linear", color: "#0072B2", opacity: 0.08 },
-          encoding: {
-            x: xBlocks(run ? maxBlock([run]) : 1),
-            y: { field: "value", type: "quantitative", stack: null, scale: { zero: false, nice: true }, axis: { title: "USD", labelExpr: PRICE_LABELS } },
-          },
-        },
-        {
-          mark: { type: "line", interpolate: "linear", color: "#0072B2", strokeWidth: 2 },
-          encoding: {
-            x: { field: "block", type: "quantitative" },
-            y: { field: "value", type: "quantitative" },
-          },
-        },
-      ],
-    },
+    concat: markets.map(panel),
     resolve: { scale: { y: "independent" }, axis: { y: "independent" } },
   };
 }

@@ -4,6 +4,7 @@ import { FONT } from "./charts.ts";
 import { buildComparisonTable, runColumns, type ComparisonTable, type RunColumn } from "./comparison.ts";
 import { formatCount, formatDecimal, formatDuration, formatPrice, formatUsd, formatUsdDelta, shortHex, toDecimal } from "./format.ts";
 import { glanceHtml } from "./glance.ts";
+import { inputsHtml } from "./inputs.ts";
 import { escapeHtml, runName } from "./markup.ts";
 import { STYLE } from "./style.ts";
 
@@ -69,7 +70,7 @@ function headerHtml(report: LabReport, columns: readonly RunColumn[]): string {
   <h1>${h(s.name)}</h1>
   ${s.description ? `<p class="lede">${h(s.description)}</p>` : ""}
   <dl class="meta">${meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("")}</dl>
-  <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a><a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a></nav>
+  <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a><a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a>${report.scenario.files || report.scenario.sha256 ? `<a href="#inputs">Inputs</a>` : ""}</nav>
 </header>`;
 }
 
@@ -258,6 +259,7 @@ ${chartsHtml(charts, report.runs.length)}
 ${comparisonHtml(report)}
 ${keepersHtml(report.runs, columns)}
 ${liquidationsHtml(report.runs, columns, top)}
+${inputsHtml(report, columns)}
 ${footerHtml(report, columns)}
 </main>
 </body>

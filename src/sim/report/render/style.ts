@@ -108,6 +108,14 @@ details.run-liquidations[open] > summary { border-bottom: 1px solid var(--line);
 details.run-liquidations .section-note, details.run-liquidations .empty { margin: 10px 14px; }
 details.run-liquidations table { margin-bottom: 8px; }
 
+dl.inputs { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px 28px; margin: 0 0 14px; padding: 14px 18px; background: var(--card); border: 1px solid var(--line); border-radius: 12px; }
+dl.inputs dt { font-size: 11px; font-weight: 650; text-transform: uppercase; letter-spacing: 0.06em; color: var(--faint); }
+dl.inputs dd { margin: 2px 0 0; font-size: 13.5px; overflow-wrap: anywhere; }
+.tier-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 14px; }
+.tier-card { margin: 0; padding: 12px 14px; }
+.tier-card figcaption { font-size: 13px; margin-bottom: 6px; }
+table.tiers { width: 100%; font-size: 13px; }
+
 footer { margin-top: 40px; padding-top: 16px; border-top: 1px solid var(--line); font-size: 12.5px; color: var(--muted); }
 footer p { margin: 4px 0; }
 
