@@ -5,14 +5,14 @@
  * price by --move percent. Prints how many of the accounts liquidatable at that block are still
  * liquidatable 1, 2 and 3 blocks later, read from the contract (`isLiquidatable`).
  *
- *   npx tsx scripts/bench/burst.ts [--traders 250] [--preset bitmex] [--move -7] [--base-fee-gwei 100] [--backstop]
+ *   npx tsx scripts/bench/burst.ts [--traders 250] [--preset bitmex] [--move -7] [--base-fee-gwei 100] [--backstop] [--gas-budget-eth N]
  *
  * Both programs run as separate processes in their own process groups, stopped by group at the end.
  * Blocks are mined by this script (automine off once the devnet is ready), each after the daemon
  * has reported the previous head on /healthz and its sends have had `--settle-ms` to reach the pool.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -37,6 +37,8 @@ const { values: flags } = parseArgs({
     "settle-ms": { type: "string", default: "1500" },
     /** Run the daemon in backstop mode (it then also closes accounts that pay no reward). */
     backstop: { type: "boolean", default: false },
+    /** Override config/keeper.json's gasBudgetPerHourEth (written to a temporary settings file). */
+    "gas-budget-eth": { type: "string" },
   },
 });
 
@@ -100,9 +102,15 @@ async function main(): Promise<void> {
     const owner = createWalletClient({ chain: foundry, transport: http(rpc), account: mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 0 }) });
     await test.setAutomine(false);
 
+    const settingsArgs: string[] = [];
+    if (flags["gas-budget-eth"] !== undefined) {
+      const file = JSON.parse(readFileSync(join(REPO, "config", "keeper.json"), "utf8")) as Record<string, unknown>;
+      writeFileSync(join(dir, "keeper.json"), JSON.stringify({ ...file, gasBudgetPerHourEth: flags["gas-budget-eth"] }));
+      settingsArgs.push("--config", join(dir, "keeper.json"));
+    }
     const keeperKey = mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 1 }).getHdKey().privateKey!;
     const started = await startCli(
-      ["run", "--rpc", rpc, "--deployment", out, "--health-port", "0", "--checkpoint", join(dir, "checkpoint.json"), ...(flags.backstop ? ["--backstop"] : [])],
+      ["run", "--rpc", rpc, "--deployment", out, "--health-port", "0", "--checkpoint", join(dir, "checkpoint.json"), ...(flags.backstop ? ["--backstop"] : []), ...settingsArgs],
       { KEEPER_PRIVATE_KEY: Buffer.from(keeperKey).toString("hex") },
       /"port":(\d+).*serving \/healthz/,
     );
@@ -140,7 +148,7 @@ async function main(): Promise<void> {
     }
     const priceBlock = await mineAt();
     const targets = await liquidatable(priceBlock);
-    process.stdout.write(`${flags.backstop ? "backstop daemon" : "daemon with the default settings"}: ${accounts.length} accounts; ${targets.length} liquidatable at the price block ${priceBlock} (every price ${flags.move}%, base fee ${flags["base-fee-gwei"]} gwei)\n`);
+    process.stdout.write(`${flags.backstop ? "backstop daemon" : "daemon with the default settings"}: ${accounts.length} accounts; ${targets.length} liquidatable at the price block ${priceBlock} (every price ${flags.move}%, base fee ${flags["base-fee-gwei"]} gwei${flags["gas-budget-eth"] ? `, gas budget ${flags["gas-budget-eth"]} ETH/h` : ""})\n`);
     let block = priceBlock;
     for (let k = 1; k <= 3; k++) {
       await daemonAt(block);
@@ -160,7 +168,7 @@ async function main(): Promise<void> {
   } finally {
     stopGroup(daemon);
     stopGroup(devnet);
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); // the daemons may still be writing as they stop
   }
 }
 
