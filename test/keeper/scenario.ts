@@ -33,7 +33,8 @@ export function clientsOf(chain: World["chain"], walletIndex: number): ChainClie
 export async function seedWorld(chain: World["chain"], preset = "hyperliquid", count = 24): Promise<World> {
   const owner = clientsOf(chain, 0);
   const deployment = await deployReferenceMarket(owner, { markets: loadMarkets(), preset: loadPreset(preset) });
-  const seeded = await seedTraders(owner, deployment, { count, seed: "keeper-e2e" });
+  // Ordered: automine alone can strand a burst that fills a block (no block comes for the rest).
+  const seeded = await seedTraders(owner, deployment, { count, seed: "keeper-e2e", ordered: true });
   return { chain, deployment, traders: seeded.traders.map((t) => getAddress(t.address)) };
 }
 

@@ -83,7 +83,7 @@ beforeAll(async () => {
   rpcUrl = chain.anvil.rpcUrl;
   upstream = await connect(rpcUrl, mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 0 }), { pollingInterval: 20 });
   deployment = await deployReferenceMarket(upstream, { markets: loadMarkets(), preset: loadPreset("hyperliquid") });
-  const seeded = await seedTraders(upstream, deployment, { count: 40, seed: "upstream", markets: ["BTC", "ETH"] });
+  const seeded = await seedTraders(upstream, deployment, { count: 40, seed: "upstream", markets: ["BTC", "ETH"], ordered: true });
   traders = seeded.traders.map((t) => t.address);
   pinned = await upstream.publicClient.getBlockNumber();
 }, 120_000);
