@@ -35,8 +35,18 @@ export class Admission {
   private readonly accounts = new Map<string, number>();
   /** Backoff key → until (the clock's ms). */
   private readonly backoffs = new Map<string, number>();
+  /**
+   * Backoff key → until a chain timestamp (seconds): waits that the chain's own rules set (a
+   * cooldown's end, a state that must move on), which a test chain may warp past and a wall clock
+   * would not see.
+   */
+  private readonly chainBackoffs = new Map<string, bigint>();
 
-  constructor(private readonly now: () => number) {}
+  /** `chainNow`: the latest head's timestamp, undefined before the first head. */
+  constructor(
+    private readonly now: () => number,
+    private readonly chainNow: () => bigint | undefined = () => undefined,
+  ) {}
 
   /** Why `item` cannot be taken now, or `undefined` when it can. */
   refusal(item: Pick<LiquidationItem, "account" | "marketId">): AdmissionRefusal | undefined {
@@ -80,11 +90,18 @@ export class Admission {
   /** The first of the item's target, account and market keys that is backing off now. */
   backoffOf(item: Pick<LiquidationItem, "account" | "marketId">): string | undefined {
     const now = this.now();
+    const chainNow = this.chainNow();
     for (const key of [`t:${targetKey(item)}`, `a:${accountKey(item)}`, `m:${item.marketId}`]) {
       const until = this.backoffs.get(key);
-      if (until === undefined) continue;
-      if (until > now) return key;
-      this.backoffs.delete(key);
+      if (until !== undefined) {
+        if (until > now) return key;
+        this.backoffs.delete(key);
+      }
+      const chainUntil = this.chainBackoffs.get(key);
+      if (chainUntil !== undefined) {
+        if (chainNow === undefined || chainUntil > chainNow) return key;
+        this.chainBackoffs.delete(key);
+      }
     }
     return undefined;
   }
@@ -98,12 +115,20 @@ export class Admission {
     return this.backoffs.get(key)!;
   }
 
+  /** Back `key` off until the chain's clock passes `timestamp` (an existing later end is kept). */
+  backOffUntilChainTime(key: string, timestamp: bigint): void {
+    this.prune(this.now());
+    if ((this.chainBackoffs.get(key) ?? -1n) < timestamp) this.chainBackoffs.set(key, timestamp);
+  }
+
   /** Backoff entries held (expired ones go at the next `backOff`). */
   backoffCount(): number {
-    return this.backoffs.size;
+    return this.backoffs.size + this.chainBackoffs.size;
   }
 
   private prune(now: number): void {
     for (const [key, until] of this.backoffs) if (until <= now) this.backoffs.delete(key);
+    const chainNow = this.chainNow();
+    if (chainNow !== undefined) for (const [key, until] of this.chainBackoffs) if (until <= chainNow) this.chainBackoffs.delete(key);
   }
 }

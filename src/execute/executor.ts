@@ -296,7 +296,7 @@ export class Executor {
     this.nonces = new NonceManager({ publicClient: inputs.publicClient, address: this.keeper, logger: this.logger });
     this.journal = inputs.journal;
     this.budget = new GasBudget({ budgetWei: inputs.gasBudgetWeiPerHour, now: this.now });
-    this.admission = new Admission(this.now);
+    this.admission = new Admission(this.now, () => this.head?.timestamp);
     this.reorgMemoryBlocks = BigInt(inputs.reorgMemoryBlocks ?? REORG_MEMORY_BLOCKS);
     this.funds = new WalletFunds({
       client: inputs.publicClient,
@@ -595,9 +595,10 @@ export class Executor {
         this.logger.info({ msg: "skipped: state moved", ...fields });
         break;
       case "cooldown": {
-        const chainNow = this.head?.timestamp;
-        const waitS = chainNow === undefined ? 1n : action.endsAt > chainNow ? action.endsAt - chainNow : 0n;
-        this.backOff(`a:${action.account.toLowerCase()}`, Number(waitS) * 1000, { ...fields, endsAt: action.endsAt });
+        // Until the cooldown's end on the chain's clock (a wall-clock wait would outlast a warped chain).
+        const key = `a:${action.account.toLowerCase()}`;
+        this.admission.backOffUntilChainTime(key, action.endsAt);
+        this.logger.info({ msg: "backing off", key, untilChainTime: action.endsAt, ...fields });
         break;
       }
       case "market_backoff":
@@ -825,14 +826,18 @@ export class Executor {
   }
 
   /**
-   * Items that failed inside a mined batch (LiquidationFailed): each backs its target off (a
-   * cooldown until its real end, read from the chain when the event lacks it); and when the batch
-   * went out on the engine's word and an item fails on the very state the engine planned on, the
-   * engine and the contract disagree: node simulation for a while.
+   * Items that failed inside a mined batch (LiquidationFailed). Each applies what its error asks (a
+   * cooldown until its real end, read from the chain when the event lacks it; a market backoff),
+   * and its target backs off for `failedItemBackoffMs` of chain time: the state it was planned on
+   * has moved, and the next plan is made on a head that shows it. When the batch went out on the
+   * engine's word, the call is replayed on the state the engine planned on: an item that fails there
+   * too means the engine and the contract disagree (node simulation for a while); one that succeeds
+   * there lost a race.
    */
   private async failedItems(rec: Tracked, failed: readonly FailedItem[], kind: Kind): Promise<void> {
     if (failed.length === 0) return;
     const items = [...rec.tx.items, ...(rec.released ?? [])];
+    const waitS = BigInt(Math.ceil(this.failedItemBackoffMs / 1000));
     for (const f of failed) {
       this.metrics.liquidations.inc({ result: "reverted", kind });
       const item = items.find((i) => isAddressEqual(i.account, f.account) && i.marketId === f.marketId);
@@ -843,17 +848,12 @@ export class Executor {
       } catch (e) {
         this.logger.warn({ msg: "could not read the cooldown's end; the target's own backoff applies", ...describe(item), err: e });
       }
-      // The target backs off whatever the error (its cooldown, or its market's price, may hold longer).
       this.applyRevert(item, decoded);
-      this.backOff(`t:${targetKey(item)}`, this.failedItemBackoffMs, { ...describe(item), why: "failed on chain", error: f.errorName });
+      const until = (this.head?.timestamp ?? 0n) + waitS;
+      this.admission.backOffUntilChainTime(`t:${targetKey(item)}`, until);
+      this.logger.info({ msg: "backing off", key: `t:${targetKey(item)}`, untilChainTime: until, ...describe(item), why: "failed on chain", error: f.errorName });
     }
-    const call = rec.call;
-    if (!call || !rec.engineOnly || this.preflight !== "engine" || rec.priceBlock === undefined || call.functionName !== "liquidateBatch") return;
-    const requests = call.args[0];
-    const indices = failed
-      .map((f) => requests.findIndex((r) => isAddressEqual(r.account, f.account) && Number(r.marketId) === f.marketId))
-      .filter((i) => i >= 0);
-    const onPlanState = await failedOnPlanState(this.publicClient, { market: this.market, keeper: this.keeper, data: call.data, priceBlock: rec.priceBlock, failed: indices });
+    const onPlanState = await this.replayOnPlanState(rec, failed);
     if (onPlanState === false) {
       this.logger.info({ msg: "batch items failed because the state moved after the plan (lost a race)", failed: failed.length });
       return;
@@ -863,6 +863,22 @@ export class Executor {
         ? "an item sent on the engine's word failed on the state the engine planned on"
         : "an item sent on the engine's word failed, and the plan's state could not be re-checked",
     );
+  }
+
+  /**
+   * Do the failed items fail on the state the batch was planned on (true), or succeed there (false:
+   * a lost race), or could that not be told ("unknown")? A node-simulated send passed on the state
+   * it was sent at, so its failures are races too (false).
+   */
+  private async replayOnPlanState(rec: Tracked, failed: readonly FailedItem[]): Promise<boolean | "unknown"> {
+    const call = rec.call;
+    if (!call || !rec.engineOnly || this.preflight !== "engine" || rec.priceBlock === undefined || call.functionName !== "liquidateBatch") return false;
+    const requests = call.args[0];
+    const indices = failed
+      .map((f) => requests.findIndex((r) => isAddressEqual(r.account, f.account) && Number(r.marketId) === f.marketId))
+      .filter((i) => i >= 0);
+    const r = await failedOnPlanState(this.publicClient, { market: this.market, keeper: this.keeper, data: call.data, priceBlock: rec.priceBlock, failed: indices });
+    return r === undefined ? "unknown" : r;
   }
 
   /** Switch to node simulation for `distrustMs`. */

@@ -14,6 +14,7 @@ import { withCooldownEnd } from "../../src/execute/failedItems.ts";
 import {
   SMALL,
   OWNER,
+  advanceChainTime,
   counterValue,
   latestHead,
   pokeLastPartialAt,
@@ -470,10 +471,13 @@ describe("Executor (automine)", () => {
     expect(out).toMatchObject({ status: "skipped", reason: "reverted", skipped: [{ errorName: "CooldownActive" }] });
     const backoff = { accepted: false, reason: "backoff", target: `a:${account.toLowerCase()}` };
     expect(executor.submit(plan([oneLot]))).toMatchObject(backoff);
-    // The step was a block or two before the head: the cooldown has 58–59 s left in chain time.
-    clock += 50_000;
+    // The step was a block or two before the head: the cooldown has 58–59 s left in chain time,
+    // and the backoff follows the chain's clock, not the wall clock.
+    clock += 120_000;
     expect(executor.submit(plan([oneLot]))).toMatchObject(backoff);
-    clock += 11_000;
+    await advanceChainTime(w, executor, 50);
+    expect(executor.submit(plan([oneLot]))).toMatchObject(backoff);
+    await advanceChainTime(w, executor, 11);
     await admitted(executor, plan([oneLot]));
   });
 
@@ -537,13 +541,15 @@ describe("defect 2: a failed batch item backs its target off", () => {
     expect(executor.preflightMode()).toBe("node");
     expect(await counterValue(metrics.engineDistrusted)).toBe(1);
 
-    // The target backs off (15 s), and its account until the cooldown's end (pokedAt + 60 s in
-    // chain time; the head is a few s later).
+    // The target backs off (15 s), and its account until the cooldown's end (pokedAt + 60 s), both
+    // in chain time (the head is a few s later than pokedAt).
     expect(executor.admissible(a)).toBe(false);
     expect(executor.submit(plan([a]))).toMatchObject({ accepted: false, reason: "backoff", target: `t:${a.account.toLowerCase()}:${SMALL}` });
-    clock += 50_000;
+    clock += 120_000;
+    expect(executor.admissible(a)).toBe(false);
+    await advanceChainTime(w, executor, 50);
     expect(executor.submit(plan([a]))).toMatchObject({ accepted: false, reason: "backoff", target: `a:${a.account.toLowerCase()}` });
-    clock += 11_000;
+    await advanceChainTime(w, executor, 11);
     expect(executor.admissible(a)).toBe(true);
   });
 

@@ -172,6 +172,13 @@ export async function tick(w: World, executor: Executor): Promise<BlockHead> {
   return head;
 }
 
+/** Warp the chain's clock by `seconds`, mine a block, and hand the executor the new head. */
+export async function advanceChainTime(w: World, executor: Executor, seconds: number): Promise<BlockHead> {
+  await w.chain.testClient.increaseTime({ seconds });
+  await w.chain.testClient.mine({ blocks: 1 });
+  return tick(w, executor);
+}
+
 export function keeperNonce(w: World, blockTag: "latest" | "pending" = "pending"): Promise<number> {
   return w.chain.publicClient.getTransactionCount({ address: w.keeper, blockTag });
 }
