@@ -82,6 +82,8 @@ export const RECOVERY_BLOCKS = 30;
 export const BLOCK_MS = 150;
 /** Default shock: every market −5% in one block (14 of the 48 seeded traders become liquidatable). */
 export const SHOCK_PERMILLE = -50;
+/** Empty blocks mined after each cell's snapshot, above the deepest reorg a cell makes (5). */
+const SNAPSHOT_MARGIN_BLOCKS = 8;
 /** Traders seeded. */
 export const TRADERS = 48;
 
@@ -374,6 +376,9 @@ async function resetWorld(m: MatrixWorld): Promise<void> {
   await test.request({ method: "anvil_dropAllTransactions" } as never);
   await revertSnapshot(m.snapshot);
   m.snapshot = await takeSnapshot();
+  // Blocks between the snapshot and the cell: a reorg cell rolls back at most 5 blocks, and one that
+  // reached the snapshot's block would invalidate it for every cell after (evm_revert: not found).
+  await test.mine({ blocks: SNAPSHOT_MARGIN_BLOCKS });
   // Not part of a snapshot: a base fee raised by an earlier cell, and the clock (warped by earlier
   // cells' cooldowns): prices are published afresh so no feed is stale.
   await test.setNextBlockBaseFeePerGas({ baseFeePerGas: m.baselineBaseFee });
