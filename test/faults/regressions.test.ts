@@ -54,11 +54,22 @@ describe("keeper under faults: regressions", () => {
   /** The first wave, and the keeper following the chain until its transactions are settled. */
   async function settledWave() {
     const k = await firstWave();
+    // Block by block until nothing is queued or in flight: a tick may send further steps (one step
+    // per account at a time, plans split to fit the budget), which the next heads settle.
     for (let i = 0; i < 4; i++) {
       await world.chain.testClient.mine({ blocks: 1 });
       await k.keeper.onHead(await headOf(world.chain));
     }
-    await waitFor(() => k.keeper.executor.inFlight().length === 0, { timeoutMs: 10_000, message: "the wave settled" });
+    await waitFor(
+      async () => {
+        await k.keeper.executor.idle();
+        if (k.keeper.executor.inFlight().length === 0) return true;
+        await world.chain.testClient.mine({ blocks: 1 });
+        await k.keeper.onHead(await headOf(world.chain));
+        return false;
+      },
+      { timeoutMs: 30_000, message: "the wave settled" },
+    );
     return k;
   }
 
