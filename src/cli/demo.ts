@@ -8,7 +8,8 @@ import { publishPrice } from "../chain/prices.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
 import { checkPresetFits, loadMarkets, loadPreset } from "../config/presets.ts";
 import { formatUsd } from "../engine/index.ts";
-import { followHeads, sleepUnlessAborted } from "../keeper/followHeads.ts";
+import { followHeads } from "../keeper/followHeads.ts";
+import { sleep } from "../lib/sleep.ts";
 import { Keeper } from "../keeper/keeper.ts";
 import { createLogger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
@@ -16,8 +17,6 @@ import { seedTraders } from "../sim/seedTraders.ts";
 import { defineCommand, integerFlag } from "./command.ts";
 import { fields, formatTokens } from "./format.ts";
 import { anvilDevAccount } from "./signer.ts";
-
-const sleep = sleepUnlessAborted;
 
 export const demoCommand = defineCommand({
   name: "demo",

@@ -48,6 +48,3 @@ export async function followHeads(
     await sleep(intervalMs, signal);
   }
 }
-
-/** Wait `ms`, or less if `signal` aborts (the one abortable sleep, src/lib/sleep.ts). */
-export const sleepUnlessAborted = sleep;
