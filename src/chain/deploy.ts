@@ -28,6 +28,8 @@ export function liquidationParamsArg(l: LiquidationParams) {
 
 /** What `perp-keeper deploy` writes: enough for any client to find and read the market. */
 export type Deployment = {
+  /** The protocol module that keeps this market (src/protocols/<name>); absent: "reference". */
+  protocol?: string;
   chainId: number;
   deployBlock: bigint;
   deployer: Address;
@@ -127,6 +129,7 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
   await fund(p.poolTokens ?? 100_000_000n, "fundPool");
   await fund(p.insuranceTokens ?? 1_000_000n, "fundInsurance");
   return {
+    protocol: "reference",
     chainId: await c.publicClient.getChainId(),
     deployBlock: token.block,
     deployer,

@@ -20,6 +20,8 @@ const blockNumber = z.union([
 ]);
 
 const DeploymentSchema = z.object({
+  /** Which protocol module keeps this market (src/protocols/<name>); absent: the reference market. */
+  protocol: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, { error: "not a protocol name (lowercase letters, digits, dashes)" }).optional(),
   chainId: z.number().int().positive(),
   deployBlock: blockNumber,
   deployer: address,
@@ -40,6 +42,7 @@ const DeploymentSchema = z.object({
 /** The deployment as JSON: bigint → decimal string, addresses checksummed. */
 export function deploymentToJson(d: Deployment): string {
   const out = {
+    ...(d.protocol === undefined ? {} : { protocol: d.protocol }),
     chainId: d.chainId,
     deployBlock: d.deployBlock.toString(),
     deployer: getAddress(d.deployer),
@@ -66,6 +69,7 @@ export function parseDeployment(raw: unknown, source = "deployment"): Deployment
   const ids = d.markets.map((m) => m.id);
   if (new Set(ids).size !== ids.length) throw new ConfigError(source, ["markets: duplicate market ids"]);
   return {
+    ...(d.protocol === undefined ? {} : { protocol: d.protocol }),
     chainId: d.chainId,
     deployBlock: BigInt(d.deployBlock),
     deployer: getAddress(d.deployer),

@@ -7,10 +7,11 @@ import { deployReferenceMarket } from "../chain/deploy.ts";
 import { publishPrice } from "../chain/prices.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
 import { checkPresetFits, loadMarkets, loadPreset } from "../config/presets.ts";
-import { formatUsd } from "../engine/index.ts";
+import { formatUsd } from "../lib/units.ts";
 import { followHeads } from "../keeper/followHeads.ts";
 import { sleep } from "../lib/sleep.ts";
-import { Keeper } from "../keeper/keeper.ts";
+import { createKeeper } from "../keeper/createKeeper.ts";
+import { protocolFor } from "../protocols/index.ts";
 import { createLogger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { seedTraders } from "../sim/seedTraders.ts";
@@ -60,7 +61,7 @@ export const demoCommand = defineCommand({
       const kc = await connect(anvil.rpcUrl, keeperAccount, { pollingInterval: 50, metrics });
       const logger = createLogger({ pretty: true, level: "info", destination: { write: (s: string) => (io.stdout(s.trimEnd()), true) } as unknown as NodeJS.WritableStream });
       const settings = { ...loadKeeperSettings({ pollingIntervalMs: 50, minProfitUsd: "0" }), checkpointPath: "" };
-      const keeper = new Keeper({ publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false });
+      const keeper = createKeeper({ protocol: protocolFor(deployment), publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false });
       await keeper.start();
       const following = followHeads(kc.publicClient, keeper, 50, stopFollowing.signal, logger);
 

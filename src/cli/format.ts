@@ -1,4 +1,5 @@
-import { TOKEN_SCALE, WAD, formatPpm, formatUsd, formatWad } from "../engine/index.ts";
+import { TOKEN_SCALE, WAD } from "../engine/index.ts";
+import { formatPpm, formatUsd, formatWad } from "../lib/units.ts";
 
 /** Number formatting and plain-text tables for the CLI's human output. */
 

@@ -4,7 +4,9 @@ import { checkDeploymentChain, checkDeploymentCode, checkDeploymentMatchesChain,
 import { SettingsFlagError, loadKeeperSettings, type KeeperSettings, type OverrideNames } from "../config/keeper.ts";
 import { startHealthServer, type HealthProbe } from "../keeper/healthServer.ts";
 import { followHeads } from "../keeper/followHeads.ts";
-import { Keeper } from "../keeper/keeper.ts";
+import { createKeeper } from "../keeper/createKeeper.ts";
+import type { Keeper } from "../keeper/keeper.ts";
+import { protocolFor } from "../protocols/index.ts";
 import { BaseError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import { createMetrics, type Metrics } from "../lib/metrics.ts";
@@ -142,7 +144,7 @@ export const runCommand = defineCommand({
       await checkDeploymentCode(c, deployment, deploymentPath);
       await checkDeploymentMatchesChain(c, deployment, deploymentPath);
       lock = lockFile(settings.checkpointPath);
-      const k = new Keeper({ publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"], signal: io.signal });
+      const k = createKeeper({ protocol: protocolFor(deployment), publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"], signal: io.signal });
       keeper = k;
       logger.info(
         { rpc: redactUrl(rpc), chainId: c.chainId, market: deployment.contracts.market, keeper: account.address, dryRun: flags["dry-run"] },

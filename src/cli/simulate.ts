@@ -2,7 +2,7 @@ import { accessSync, chmodSync, constants as fsConstants } from "node:fs";
 import { join, resolve } from "node:path";
 import { readDeployment } from "../chain/deployment.ts";
 import { loadMarketCatalogue, presetNames } from "../config/presets.ts";
-import { parseWad } from "../engine/index.ts";
+import { parseWad } from "../lib/units.ts";
 import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { createLogger } from "../lib/logger.ts";

@@ -3,13 +3,15 @@ import { privateKeyToAccount } from "viem/accounts";
 import { connect } from "../chain/clients.ts";
 import { checkDeploymentChain, checkDeploymentCode, readDeployment } from "../chain/deployment.ts";
 import { Indexer } from "../index/index.ts";
+import { referenceOf } from "../protocols/index.ts";
+import { valuationAt } from "../protocols/reference/index.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { quoteAccount } from "../sim/quoteAccount.ts";
 import { defineCommand, integerFlag, required } from "./command.ts";
 import { rpcUrl } from "./rpcUrl.ts";
 import { formatPrice, formatSize, table } from "./format.ts";
-import { formatPpm, formatUsd } from "../engine/index.ts";
+import { formatPpm, formatUsd } from "../lib/units.ts";
 
 /** A throwaway signer: status only reads. */
 const READ_ONLY = privateKeyToAccount(`0x${"11".repeat(32)}`);
@@ -34,16 +36,17 @@ export const statusCommand = defineCommand({
     checkDeploymentChain(deployment, c.chainId, path);
     await checkDeploymentCode(c, deployment, path);
 
+    const protocol = referenceOf(deployment);
     const indexer = new Indexer({
       client: c.publicClient,
-      market: deployment.contracts.market,
+      source: protocol.index,
       deployBlock: deployment.deployBlock,
       logger: silentLogger(),
       metrics: createMetrics(),
     });
     await indexer.backfill();
     const head = indexer.head!;
-    const v = indexer.valuation(head.timestamp);
+    const v = valuationAt(indexer.state, head.timestamp);
     const lots = new Map([...indexer.state.markets].map(([id, m]) => [id, m.lotSize]));
     const symbols = new Map(deployment.markets.map((m) => [m.id, m.symbol]));
     const rows = [];

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { HumanNumberError, parsePpm, parseWad } from "../engine/index.ts";
+import { HumanNumberError, parsePpm, parseWad } from "../lib/units.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { CONFIG_DIR } from "./presets.ts";
+import { CONFIG_DIR } from "./dir.ts";
 
 /** A decimal amount ("0.10", "500", "10%"); a long string is a mistake, not a number to parse. */
 const decimalString = z.union([z.string().max(64), z.number()]).transform(String);
@@ -29,7 +29,8 @@ const KeeperFileSchema = z
         batchBase: z.number().int().min(21_000).max(30_000_000),
         batchItem: z.number().int().min(1).max(30_000_000),
       })
-      .strict(),
+      .strict()
+      .optional(),
     checkpointPath: z.string().min(1).max(4_096),
     checkpointEveryBlocks: z.number().int().min(1).max(100_000),
     healthPort: z.number().int().min(0).max(65_535),
@@ -62,7 +63,8 @@ export type KeeperSettings = {
   replaceAfterBlocks: number;
   gasBudgetWeiPerHour: bigint;
   nativeUsd: bigint;
-  gas: { single: bigint; batchBase: bigint; batchItem: bigint };
+  /** Overrides the protocol's measured gas model (see src/protocols/<name>/gas.ts); absent: the protocol's. */
+  gas?: { single: bigint; batchBase: bigint; batchItem: bigint };
   checkpointPath: string;
   checkpointEveryBlocks: number;
   healthPort: number;
@@ -143,7 +145,7 @@ export function parseKeeperSettings(
     replaceAfterBlocks: c.replaceAfterBlocks,
     gasBudgetWeiPerHour: gasBudgetWeiPerHour!,
     nativeUsd: nativeUsd!,
-    gas: { single: BigInt(c.gas.single), batchBase: BigInt(c.gas.batchBase), batchItem: BigInt(c.gas.batchItem) },
+    ...(c.gas ? { gas: { single: BigInt(c.gas.single), batchBase: BigInt(c.gas.batchBase), batchItem: BigInt(c.gas.batchItem) } } : {}),
     checkpointPath: c.checkpointPath,
     checkpointEveryBlocks: c.checkpointEveryBlocks,
     healthPort: c.healthPort,

@@ -1,24 +1,13 @@
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { z } from "zod";
-import {
-  HumanNumberError,
-  PPM,
-  cumAmounts,
-  parseLeverage,
-  parsePpm,
-  parseSeconds,
-  parseWad,
-  validateMarketRules,
-  type GlobalLiquidationParams,
-  type LiquidationParams,
-  type Tier,
-} from "../engine/index.ts";
+import { PPM, cumAmounts, validateMarketRules, type GlobalLiquidationParams, type LiquidationParams, type Tier, NEUTRAL_LIQUIDATION } from "../engine/index.ts";
+import { HumanNumberError, parseLeverage, parsePpm, parseSeconds, parseWad } from "../lib/units.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { layerFiles, layered, readJson, throwProblems, withoutComment, type Resolved } from "./layers.ts";
 
-/** The repo's config/ folder. */
-export const CONFIG_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "config");
+import { CONFIG_DIR } from "./dir.ts";
+
+export { CONFIG_DIR };
 
 const MAX_UINT256 = 2n ** 256n - 1n;
 const num = z.union([z.string(), z.number()]);
@@ -122,8 +111,7 @@ export function parseMarkets(raw: unknown, source = "markets"): MarketSpec[] {
     if (tradingFeePpm !== undefined && tradingFeePpm >= 1_000_000n) problems.push(`${symbol}.tradingFee: must be below 100%`);
     if (tiers.length === m.tiers.length) {
       // The tier rules alone (a neutral liquidation policy); policy-dependent checks come with the preset.
-      const neutral = { penaltyPpm: 0n, targetBufferPpm: 0n, maxStepPpm: 1_000_000n, tierStepDown: false, partialThreshold: 0n, dustNotional: 0n };
-      for (const v of validateMarketRules(tiers, neutral)) problems.push(`${symbol}.tiers: ${v.message} (${v.error})`);
+      for (const v of validateMarketRules(tiers, NEUTRAL_LIQUIDATION)) problems.push(`${symbol}.tiers: ${v.message} (${v.error})`);
     }
     if (initialPrice === undefined || lotSize === undefined || maxStaleness === undefined || tradingFeePpm === undefined) continue;
     out.push({

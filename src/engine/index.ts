@@ -10,5 +10,4 @@ export * from "./tiers.ts";
 export * from "./health.ts";
 export * from "./liquidation.ts";
 export * from "./prices.ts";
-export * from "./human.ts";
 export * from "./screen.ts";

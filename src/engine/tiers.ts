@@ -1,4 +1,4 @@
-import { formatPpm } from "./human.ts";
+import { formatPpm } from "../lib/units.ts";
 import { PPM, ceilDiv } from "./math.ts";
 import type { LiquidationParams, Tier } from "./types.ts";
 

@@ -25,6 +25,19 @@ export type LiquidationParams = {
   dustNotional: bigint;
 };
 
+/**
+ * A liquidation policy that changes nothing: no penalty, no buffer, no step cap, no dust rule.
+ * For checks of a market's tier rules alone (presets, seeding, tests).
+ */
+export const NEUTRAL_LIQUIDATION: Readonly<LiquidationParams> = Object.freeze({
+  penaltyPpm: 0n,
+  targetBufferPpm: 0n,
+  maxStepPpm: 1_000_000n,
+  tierStepDown: false,
+  partialThreshold: 0n,
+  dustNotional: 0n,
+});
+
 export type GlobalLiquidationParams = {
   cooldown: bigint;
   backstopPpm: bigint;

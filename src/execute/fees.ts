@@ -98,3 +98,8 @@ export function bumpFees(previous: Fees, p: FeeQuoteParameters): FeeQuote {
   if (priority > maxFee) priority = maxFee;
   return { ok: true, maxFeePerGas: maxFee, maxPriorityFeePerGas: priority };
 }
+
+/** Just the two fee fields of `f` (a quote carries `ok` too). */
+export function pickFees(f: Fees): Fees {
+  return { maxFeePerGas: f.maxFeePerGas, maxPriorityFeePerGas: f.maxPriorityFeePerGas };
+}

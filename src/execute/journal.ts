@@ -17,8 +17,14 @@ import { closeSync, existsSync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSy
 import { dirname } from "node:path";
 import { stringifyWithBigints, writeFileAtomic } from "../lib/atomicFile.ts";
 import { BaseError } from "../lib/errors.ts";
+import type { InFlightTx } from "./types.ts";
 
 export type JournalTx = Record<string, unknown>;
+
+/** An InFlightTx as the journal and the checkpoint store it (bigints as decimal strings). */
+export function journalEntry(tx: InFlightTx): Record<string, unknown> {
+  return JSON.parse(stringifyWithBigints(tx, 0)) as Record<string, unknown>;
+}
 
 type Line = { op: "sent"; nonce: number; tx: JournalTx } | { op: "settled"; nonce: number };
 

@@ -41,6 +41,16 @@ export type SendErrorKind =
   /** Anything else, including transport failures: whether the node got it is unknown. */
   | "unknown";
 
+/** A send the node refused for a reason a resync did not cure. */
+export class SendFailedError extends BaseError {
+  override name = "SendFailedError";
+  readonly kind: SendErrorKind;
+  constructor(kind: SendErrorKind, cause: unknown) {
+    super(`the node refused the transaction (${kind})`, { cause });
+    this.kind = kind;
+  }
+}
+
 /** Classify a failed `sendRawTransaction` by error class; `nonce` only decorates the message. */
 export function classifySendError(e: unknown, nonce?: number): { kind: SendErrorKind; error: unknown } {
   if (!(e instanceof ViemBaseError)) return { kind: "unknown", error: e };

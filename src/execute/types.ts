@@ -48,10 +48,10 @@ export type InFlightTx = {
   /** Earlier broadcasts at this nonce: any of them may be the one that gets mined. */
   previousHashes?: Hex[];
   /**
-   * The market function called (a lone item sent on the engine's word goes out isolated in
-   * liquidateBatch). Absent in old checkpoints: then 1 item → liquidate, more → liquidateBatch.
+   * The protocol function called (a lone item sent on the engine's word goes out isolated in a
+   * batch). Absent in old checkpoints: then the protocol's default call for the items.
    */
-  functionName?: "liquidate" | "liquidateBatch";
+  functionName?: string;
   /** The plan's expected profit (wei), which prices a fee bump. Absent in old checkpoints (0). */
   expectedProfitWei?: bigint;
   raw?: never;
@@ -133,4 +133,4 @@ export type ExecutorStats = {
 };
 
 /** The block fields the executor needs from each new head. */
-export type BlockHead = { number: bigint; baseFeePerGas: bigint | null; timestamp: bigint };
+export type { FeeHead as BlockHead } from "../chain/heads.ts";

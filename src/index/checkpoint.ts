@@ -1,6 +1,6 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { z } from "zod";
-import { CheckpointFormatError, type IndexStateJson } from "./stateJson.ts";
+import { BaseError } from "../lib/errors.ts";
 
 /**
  * What the indexer hands out to be saved, and takes back to resume without a full backfill:
@@ -20,8 +20,20 @@ export type IndexerCheckpoint = {
   cursor: BlockRefJson | null;
   /** Recent canonical blocks as seen by the indexer, ascending, at most maxReorgDepth + 1. */
   recentBlocks: BlockRefJson[];
-  state: IndexStateJson;
+  /** The protocol state's own JSON (see ReducerState.toJSON). */
+  state: unknown;
 };
+
+/** A checkpoint that does not parse: the index is rebuilt from the chain, or the user moves the file. */
+export class CheckpointFormatError extends BaseError {
+  override name = "CheckpointFormatError";
+  constructor(problems: string[]) {
+    super(`not a valid index checkpoint: ${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ""}`, {
+      userError: true,
+    });
+  }
+}
+
 
 const integer = z.string().regex(/^\d+$/, { error: "not a block number (decimal string)" });
 const hash = z.string().refine((s) => isHex(s) && s.length === 66, { error: "not a 32-byte hash" });

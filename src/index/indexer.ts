@@ -1,35 +1,39 @@
-import { decodeFunctionResult, encodeFunctionData, getAddress, type Address, type Hex, type PublicClient } from "viem";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
-import type { GlobalLiquidationParams, MarketState, Valuation } from "../engine/index.ts";
+import { getAddress, type Address, type Hex, type PublicClient } from "viem";
+import type { BlockRefHead } from "../chain/heads.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { blockRefToJson, parseCheckpoint, type BlockRef, type IndexerCheckpoint } from "./checkpoint.ts";
-import { compareLogs, type IndexLog } from "./events.ts";
+import { mapConcurrent } from "../lib/mapConcurrent.ts";
+import { CheckpointMismatchError, IndexerBusyError, ReorgTooDeepError } from "./errors.ts";
 import { LogSource } from "./logSource.ts";
-import { ChainMovedError, IndexRpc, type BlockHead, type RetryPolicy } from "./rpc.ts";
-import { IndexState, RollbackTooDeepError, type FeedSnapshot, type IndexChanges, type IndexStateView } from "./state.ts";
+import { afterSeeds, readSeeds, type Seed } from "./seeds.ts";
+import { ChainMovedError, IndexRpc, type RetryPolicy } from "./rpc.ts";
+import { compareLogs, RollbackTooDeepError, type IndexChanges, type IndexSource, type LogPosition, type ReducerState } from "./source.ts";
 
 /**
- * The indexer: keeps an {@link IndexState} in step with the chain, from events only.
+ * The indexer: keeps a protocol's state (its {@link ReducerState}) in step with the chain, from
+ * events only. Everything protocol-specific (which logs, how to decode them, the reducer, what a
+ * price source needs) comes from the protocol's {@link IndexSource}; the indexer knows no ABI.
  *
  * Two ways of reading, by depth:
  * - Blocks more than `maxReorgDepth` below the target are read in ranges (adaptive eth_getLogs
  *   chunks, {@link LogSource}) and treated as final: no header per block, only for blocks whose
- *   events need a timestamp (MarketAdded, a partial Liquidated), whose hash is then checked
- *   against the logs'.
+ *   events need a timestamp (the source's `needsTimestamp`), whose hash is then checked against
+ *   the logs'.
  * - The last `maxReorgDepth` blocks are read block by block: headers linked by parent hash down to
  *   a block whose hash the indexer recorded, and logs pinned to each block's hash (EIP-234), so a
  *   log is applied only with the block it belongs to. If the new chain does not link to what was
  *   recorded, the indexer walks back (headers by hash) to the common ancestor, rolls the state back
  *   there with its undo journal and applies the new blocks (a reorg).
  *
- * Feeds: a market's feed is discovered from MarketParamsUpdated/MarketAdded. At that block the
- * indexer reads the feed's decimals() and latestRoundData() (eth_call pinned to the block hash),
- * which seeds its price exactly as of that block, then reads the feed's AnswerUpdated logs from
- * that block on: for the rest of the current range/block with one extra eth_getLogs, and in every
- * later request through the address list. Reading the feed's logs from the deploy block instead
- * would not be enough: a feed usually exists, with its last answer, before the market points at it.
+ * Price sources: a log can point a market at a source (a price feed) the state does not track yet
+ * (the source's `newSourceOf`). At that block the indexer has the source's seed read
+ * (`readSeed`, eth_calls pinned to the block hash: a feed's decimals and latest round), which seeds
+ * its price exactly as of that block, then reads the source's logs from that block on: for the
+ * rest of the current range/block with one extra eth_getLogs, and in every later request through
+ * the address list. Reading the source's logs from the deploy block instead would not be enough: a
+ * feed usually exists, with its last answer, before the market points at it.
  *
  * Failures: logs are applied only after everything a block or range needs has been fetched, and
  * a failure half-way is undone with the journal, so the state is always as of a whole block. The
@@ -38,10 +42,11 @@ import { IndexState, RollbackTooDeepError, type FeedSnapshot, type IndexChanges,
  * rebuilds the index from the deploy block.
  */
 
-export type IndexerInputs = {
+export type IndexerInputs<S extends ReducerState<L>, L extends LogPosition> = {
   client: PublicClient;
-  market: Address;
-  /** The first block that can hold the market's events (its deployment). */
+  /** The protocol's logs, decoder and reducer. */
+  source: IndexSource<S, L>;
+  /** The first block that can hold the protocol's events (its deployment). */
   deployBlock: bigint;
   logger: Logger;
   metrics: Metrics;
@@ -60,8 +65,8 @@ export type IndexerInputs = {
   signal?: AbortSignal;
 };
 
-export type { BlockHead };
-export type PriceStatus = "ok" | "stale" | "invalid" | "missing";
+
+export { CheckpointMismatchError, IndexerBusyError, ReorgTooDeepError } from "./errors.ts";
 
 export type SyncResult = {
   /** Events applied. */
@@ -72,51 +77,13 @@ export type SyncResult = {
   changes: IndexChanges;
 };
 
-/** The common ancestor is below what the journal can undo: the index must be rebuilt. */
-export class ReorgTooDeepError extends BaseError {
-  override name = "ReorgTooDeepError";
-}
-
-export class IndexerBusyError extends BaseError {
-  override name = "IndexerBusyError";
-  constructor() {
-    super("a sync is running: take the checkpoint after it resolves");
-  }
-}
-
-export class CheckpointMismatchError extends BaseError {
-  override name = "CheckpointMismatchError";
-  constructor(what: string) {
-    super(`the checkpoint is for another ${what}`, { userError: true });
-  }
-}
-
-export class FeedReadError extends BaseError {
-  override name = "FeedReadError";
-  constructor(feed: Address, blockHash: Hex, cause?: unknown) {
-    super(`cannot read decimals() of feed ${feed} at block ${blockHash}`, { cause });
-  }
-}
-
 const MAX_ATTEMPTS = 4;
 const PROGRESS_EVERY_MS = 5_000;
 
-/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
-async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-export class Indexer {
-  private readonly inputs: IndexerInputs;
+export class Indexer<S extends ReducerState<L>, L extends LogPosition> {
+  private readonly inputs: IndexerInputs<S, L>;
+  private readonly source: IndexSource<S, L>;
+  /** The protocol's first contract: names the checkpoint. */
   private readonly market: Address;
   private readonly deployBlock: bigint;
   private readonly logger: Logger;
@@ -124,8 +91,8 @@ export class Indexer {
   private readonly maxReorgDepth: number;
   private readonly concurrency: number;
   private readonly rpc: IndexRpc;
-  private readonly source: LogSource;
-  private _state: IndexState;
+  private readonly logs: LogSource<L>;
+  private _state: S;
   /** Recorded canonical blocks, number → header, from the state's floor up to the cursor. */
   private recent = new Map<bigint, BlockRef>();
   /** The last block fully applied (the state's block whenever no sync runs). */
@@ -135,33 +102,35 @@ export class Indexer {
   private rolledBack = 0;
   private running: Promise<unknown> | undefined;
 
-  constructor(inputs: IndexerInputs) {
+  constructor(inputs: IndexerInputs<S, L>) {
     this.inputs = inputs;
-    this.market = getAddress(inputs.market);
+    this.source = inputs.source;
+    const first = inputs.source.contracts[0];
+    if (first === undefined) throw new BaseError("a protocol's index source names no contract");
+    this.market = getAddress(first);
     this.deployBlock = inputs.deployBlock;
     this.logger = inputs.logger.child({ component: "indexer" });
     this.metrics = inputs.metrics;
     this.maxReorgDepth = inputs.maxReorgDepth ?? 64;
     this.concurrency = inputs.concurrency ?? 8;
     this.rpc = new IndexRpc({ client: inputs.client, metrics: inputs.metrics, logger: this.logger, retry: inputs.retry, signal: inputs.signal });
-    this.source = new LogSource({
+    this.logs = new LogSource<L>({
       rpc: this.rpc,
-      market: this.market,
+      topics: inputs.source.topics,
+      decode: (raw) => inputs.source.decode(raw),
       logger: this.logger,
       chunkSize: inputs.chunkSize,
       targetLogs: inputs.targetLogs,
       maxChunkSize: inputs.maxChunkSize,
     });
-    this._state = new IndexState({ startBlock: this.deployBlock, maxReorgDepth: this.maxReorgDepth });
+    this._state = this.source.createState(this.deployBlock, this.maxReorgDepth);
     this.done = this._state.block;
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Reading
-  // -------------------------------------------------------------------------------------------
+  // --- Reading ---
 
-  /** The index, read-only: markets, accounts, feeds and prices as of {@link head}. */
-  get state(): IndexStateView {
+  /** The protocol's state as of {@link head}. Read it; only the indexer applies logs to it. */
+  get state(): S {
     return this._state;
   }
 
@@ -172,45 +141,10 @@ export class Indexer {
 
   /** The current eth_getLogs chunk size (adaptive). */
   get chunkSize(): number {
-    return this.source.chunkSize;
+    return this.logs.chunkSize;
   }
 
-  /**
-   * Whether the contract would accept market `marketId`'s price at time `now`: 'missing' (no
-   * market or no answer yet), 'invalid' (answer ≤ 0), 'stale' (older than maxStaleness, or from
-   * the future), else 'ok'. The contract's _markPrice, in the same order.
-   */
-  priceStatus(marketId: number, now: bigint): PriceStatus {
-    const m = this._state.markets.get(marketId);
-    const p = this._state.price(marketId);
-    if (!m || !p) return "missing";
-    if (p.answer <= 0n) return "invalid";
-    if (p.updatedAt > now || now - p.updatedAt > m.maxStaleness) return "stale";
-    return "ok";
-  }
-
-  /**
-   * The engine's valuation at `timestamp` (default: the head block's): every market, and the WAD
-   * price of each market whose price the contract would accept then ({@link priceStatus} 'ok').
-   * A market without a usable price has no entry in `prices`; valuing a position in it throws
-   * MissingMarketDataError, as the contract would revert.
-   */
-  valuation(timestamp?: bigint): Valuation {
-    const ts = timestamp ?? this.head?.timestamp;
-    if (ts === undefined) throw new BaseError("nothing indexed yet: no head timestamp");
-    const global: GlobalLiquidationParams | undefined = this._state.global;
-    if (!global) throw new BaseError("the global liquidation parameters are not indexed yet");
-    const markets = new Map<number, MarketState>(this._state.markets);
-    const prices = new Map<number, bigint>();
-    for (const id of markets.keys()) {
-      if (this.priceStatus(id, ts) === "ok") prices.set(id, this._state.price(id)!.price);
-    }
-    return { markets, prices, timestamp: ts, global };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Syncing
-  // -------------------------------------------------------------------------------------------
+  // --- Syncing ---
 
   /**
    * Index from the cursor (the deploy block at first) to `toBlock` (default: latest). Returns the
@@ -245,7 +179,7 @@ export class Indexer {
    * from the blocks indexed, the state is rolled back to the common ancestor first. A head at or
    * below the cursor that is still canonical is a no-op.
    */
-  syncTo(head: BlockHead): Promise<SyncResult> {
+  syncTo(head: BlockRefHead): Promise<SyncResult> {
     return this.exclusive(async () => {
       const { events, reorgDepth } = await this.catchUp(head);
       return { events, reorgDepth, changes: this._state.takeChanges() };
@@ -264,7 +198,7 @@ export class Indexer {
     }
   }
 
-  private async catchUp(target: BlockHead): Promise<{ events: number; reorgDepth: number }> {
+  private async catchUp(target: BlockRefHead): Promise<{ events: number; reorgDepth: number }> {
     if (target.number < this.deployBlock) {
       throw new BaseError(`block ${target.number} is below the market's deploy block ${this.deployBlock}`, { userError: true });
     }
@@ -308,12 +242,12 @@ export class Indexer {
   }
 
   private reset(): void {
-    this._state = new IndexState({ startBlock: this.deployBlock, maxReorgDepth: this.maxReorgDepth });
+    this._state = this.source.createState(this.deployBlock, this.maxReorgDepth);
     this.recent.clear();
     this.done = this._state.block;
   }
 
-  private async catchUpOnce(head: BlockHead): Promise<void> {
+  private async catchUpOnce(head: BlockRefHead): Promise<void> {
     const tip = this.head;
     if (tip && head.hash === tip.hash) return; // the same head again
     if (tip && head.number < tip.number && this.recent.get(head.number)?.hash === head.hash) {
@@ -357,15 +291,13 @@ export class Indexer {
     this.logger.warn({ msg: "reorg: rolled back to the common ancestor", depth, ancestor, from: from?.number, fromHash: from?.hash });
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Ranges (older than the reorg window)
-  // -------------------------------------------------------------------------------------------
+  // --- Ranges (older than the reorg window) ---
 
   private async rangeSync(fromBlock: bigint, toBlock: bigint): Promise<void> {
     const applied = this.applied;
     const started = performance.now();
     let lastReport = started;
-    for await (const chunk of this.source.range(fromBlock, toBlock, () => [this.market, ...this._state.feedAddresses()])) {
+    for await (const chunk of this.logs.range(fromBlock, toBlock, () => this.addresses())) {
       await this.applyRange(chunk.fromBlock, chunk.toBlock, chunk.addresses, chunk.logs);
       this._state.advanceTo(chunk.toBlock);
       this.done = chunk.toBlock;
@@ -382,7 +314,7 @@ export class Indexer {
           events,
           eventsPerSecond: Math.round(events / seconds),
           blocksPerSecond: Math.round(Number(chunk.toBlock - fromBlock + 1n) / seconds),
-          chunkSize: this.source.chunkSize,
+          chunkSize: this.logs.chunkSize,
         });
       }
     }
@@ -392,11 +324,11 @@ export class Indexer {
     this.recent.set(end.number, end);
   }
 
-  private async applyRange(fromBlock: bigint, toBlock: bigint, queried: readonly Address[], logs: IndexLog[]): Promise<void> {
+  private async applyRange(fromBlock: bigint, toBlock: bigint, queried: readonly Address[], logs: L[]): Promise<void> {
     const seeds = await this.seedNewFeeds(logs);
     if (seeds.size > 0) {
       const first = [...seeds.values()].reduce((a, s) => (s.at.blockNumber < a ? s.at.blockNumber : a), toBlock);
-      const extra = await this.source.getRange(first, toBlock, [...seeds.keys()].filter((f) => !queried.includes(f)));
+      const extra = await this.logs.getRange(first, toBlock, [...seeds.keys()].filter((f) => !queried.includes(f)));
       logs = [...logs, ...afterSeeds(extra, seeds)].sort(compareLogs);
     }
     // One hash per block, and the timestamps the events need, from headers checked against it.
@@ -406,7 +338,7 @@ export class Indexer {
       const h = hashes.get(log.blockNumber);
       if (h !== undefined && h !== log.blockHash) throw new ChainMovedError(`logs of block ${log.blockNumber} come from two forks`);
       hashes.set(log.blockNumber, log.blockHash);
-      if (IndexState.needsTimestamp(log)) needTime.add(log.blockNumber);
+      if (this.source.needsTimestamp(log)) needTime.add(log.blockNumber);
     }
     const headers = await mapConcurrent([...needTime], this.concurrency, (n) => this.rpc.headerByNumber(n));
     const times = new Map<bigint, bigint>();
@@ -418,13 +350,11 @@ export class Indexer {
     this.logger.debug({ msg: "range indexed", fromBlock, toBlock, events: logs.length });
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Block by block (the reorg window)
-  // -------------------------------------------------------------------------------------------
+  // --- Block by block (the reorg window) ---
 
-  private async blockSync(head: BlockHead): Promise<void> {
+  private async blockSync(head: BlockRefHead): Promise<void> {
     // New headers: the gap between the cursor and the head, by number, checked by parent hash.
-    let fresh: BlockHead[] = [];
+    let fresh: BlockRefHead[] = [];
     if (this.recent.get(head.number)?.hash !== head.hash) {
       const gap: bigint[] = [];
       for (let n = this.done + 1n; n < head.number; n++) gap.push(n);
@@ -454,22 +384,22 @@ export class Indexer {
     if (ancestor < this.done) this.rollback(ancestor);
 
     // Logs pinned to each block's hash, fetched ahead; the blocks applied in order.
-    const addresses = [this.market, ...this._state.feedAddresses()];
-    const fetched = await mapConcurrent(fresh, this.concurrency, (h) => this.source.getBlock(h.hash, addresses));
+    const addresses = this.addresses();
+    const fetched = await mapConcurrent(fresh, this.concurrency, (h) => this.logs.getBlock(h.hash, addresses));
     for (const [i, block] of fresh.entries()) await this.applyBlock(block, addresses, fetched[i]!);
   }
 
-  private async applyBlock(block: BlockHead, queried: readonly Address[], logs: IndexLog[]): Promise<void> {
+  private async applyBlock(block: BlockRefHead, queried: readonly Address[], logs: L[]): Promise<void> {
     for (const log of logs) {
       if (log.blockHash !== block.hash || log.blockNumber !== block.number) {
         throw new ChainMovedError(`a log of block ${block.number} carries block ${log.blockNumber} ${log.blockHash}`);
       }
     }
     const seeds = await this.seedNewFeeds(logs);
-    // Feeds found since the prefetch (earlier blocks of this sync, or this block) are read now.
-    const missingFeeds = [...new Set([...this._state.feedAddresses(), ...seeds.keys()])].filter((f) => !queried.includes(f));
-    if (missingFeeds.length > 0) {
-      const extra = await this.source.getBlock(block.hash, missingFeeds);
+    // Sources found since the prefetch (earlier blocks of this sync, or this block) are read now.
+    const missingSources = [...new Set([...this._state.sourceAddresses(), ...seeds.keys()])].filter((f) => !queried.includes(f));
+    if (missingSources.length > 0) {
+      const extra = await this.logs.getBlock(block.hash, missingSources);
       logs = [...logs, ...afterSeeds(extra, seeds)].sort(compareLogs);
     }
     this.applyLogs(logs, () => block.timestamp, seeds);
@@ -479,56 +409,29 @@ export class Indexer {
     for (const n of this.recent.keys()) if (n < this._state.floor) this.recent.delete(n);
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Shared
-  // -------------------------------------------------------------------------------------------
+  // --- Shared ---
+
+  /** The protocol's contracts and every price source its state tracks. */
+  private addresses(): Address[] {
+    return [...this.source.contracts, ...this._state.sourceAddresses()];
+  }
 
   /** Apply logs synchronously: a failure half-way is undone by recover() with the journal. */
-  private applyLogs(logs: IndexLog[], timestampOf: (block: bigint) => bigint | undefined, seeds: Map<Address, FeedSeed>): void {
+  private applyLogs(logs: L[], timestampOf: (block: bigint) => bigint | undefined, seeds: Map<Address, Seed<L>>): void {
     for (const log of logs) {
-      const feed = this._state.newFeedOf(log);
-      this._state.apply(log, IndexState.needsTimestamp(log) ? timestampOf(log.blockNumber) : undefined, feed && seeds.get(feed)?.snapshot);
+      const src = this.source.newSourceOf(this._state, log);
+      this._state.apply(log, this.source.needsTimestamp(log) ? timestampOf(log.blockNumber) : undefined, src && seeds.get(src)?.seed);
       this.applied++;
     }
   }
 
-  /** Read decimals and latest round of every feed `logs` introduce, at the introducing block. */
-  private async seedNewFeeds(logs: IndexLog[]): Promise<Map<Address, FeedSeed>> {
-    const found = new Map<Address, IndexLog>();
-    for (const log of logs) {
-      const feed = this._state.newFeedOf(log);
-      if (feed && !found.has(feed)) found.set(feed, log);
-    }
-    const seeds = new Map<Address, FeedSeed>();
-    await mapConcurrent([...found], this.concurrency, async ([feed, log]) => {
-      const snapshot = await this.readFeed(feed, log.blockHash);
-      seeds.set(feed, { at: log, snapshot });
-      this.logger.info({ msg: "new feed", feed, marketId: Number((log.args as { marketId: bigint }).marketId), block: log.blockNumber, decimals: snapshot.decimals });
-    });
-    return seeds;
+  /** Read what the reducer needs of every source `logs` introduce (see seeds.ts). */
+  private seedNewFeeds(logs: L[]): Promise<Map<Address, Seed<L>>> {
+    const callAt = (to: Address, data: Hex, blockHash: Hex) => this.rpc.callAt(to, data, blockHash);
+    return readSeeds({ source: this.source, state: this._state, logs, callAt, concurrency: this.concurrency, logger: this.logger });
   }
 
-  private async readFeed(feed: Address, blockHash: Hex): Promise<FeedSnapshot> {
-    const abi = MockAggregatorV3.abi;
-    const [dec, latest] = await Promise.all([
-      this.rpc.callAt(feed, encodeFunctionData({ abi, functionName: "decimals" }), blockHash),
-      this.rpc.callAt(feed, encodeFunctionData({ abi, functionName: "latestRoundData" }), blockHash),
-    ]);
-    let decimals: number;
-    try {
-      if (dec === undefined) throw new Error("decimals() reverted");
-      decimals = decodeFunctionResult({ abi, functionName: "decimals", data: dec });
-    } catch (e) {
-      throw new FeedReadError(feed, blockHash, e);
-    }
-    if (latest === undefined || latest === "0x") return { decimals, round: undefined };
-    const [roundId, answer, , updatedAt] = decodeFunctionResult({ abi, functionName: "latestRoundData", data: latest });
-    return { decimals, round: { answer, updatedAt, roundId: BigInt(roundId) } };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Checkpoints
-  // -------------------------------------------------------------------------------------------
+  // --- Checkpoints ---
 
   /** A JSON-safe snapshot to resume from (see {@link Indexer.fromCheckpoint}). */
   checkpoint(): IndexerCheckpoint {
@@ -552,12 +455,20 @@ export class Indexer {
    * journal. Then `backfill()` or `syncTo()` continue from there. `checkpoint` is what
    * {@link checkpoint} returned, typically read back from JSON: it is validated here.
    */
-  static async fromCheckpoint(inputs: IndexerInputs, checkpoint: unknown): Promise<Indexer> {
-    const cp = parseCheckpoint(checkpoint);
-    if (cp.market !== getAddress(inputs.market)) throw new CheckpointMismatchError(`market (${cp.market})`);
-    if (cp.deployBlock !== inputs.deployBlock) throw new CheckpointMismatchError(`deploy block (${cp.deployBlock})`);
+  static async fromCheckpoint<S extends ReducerState<L>, L extends LogPosition>(inputs: IndexerInputs<S, L>, checkpoint: unknown): Promise<Indexer<S, L>> {
     const ix = new Indexer(inputs);
-    const state = IndexState.fromJSON(cp.state, { maxReorgDepth: ix.maxReorgDepth });
+    await ix.resume(checkpoint);
+    return ix;
+  }
+
+  /** Resume this (fresh) indexer from `checkpoint`: see {@link fromCheckpoint}. */
+  async resume(checkpoint: unknown): Promise<void> {
+    if (this.head || this.running) throw new BaseError("resume() needs a fresh indexer");
+    const cp = parseCheckpoint(checkpoint);
+    if (cp.market !== this.market) throw new CheckpointMismatchError(`market (${cp.market})`);
+    if (cp.deployBlock !== this.deployBlock) throw new CheckpointMismatchError(`deploy block (${cp.deployBlock})`);
+    const ix = this;
+    const state = this.source.stateFromJSON(cp.state, ix.maxReorgDepth);
     if (cp.cursor ? cp.cursor.number !== state.block : state.block >= ix.deployBlock) {
       throw new CheckpointMismatchError(`cursor (the state is at block ${state.block})`);
     }
@@ -575,19 +486,7 @@ export class Indexer {
       }
     });
     ix.logger.info({ msg: "resumed from checkpoint", block: ix.done, accounts: state.accounts.size });
-    return ix;
   }
-}
-
-/** A feed's snapshot, read at the block of `at`, the log that first points a market at it. */
-type FeedSeed = { at: IndexLog; snapshot: FeedSnapshot };
-
-/** Extra feed logs, without those of a new feed from before the log that introduces it. */
-function afterSeeds(extra: IndexLog[], seeds: Map<Address, FeedSeed>): IndexLog[] {
-  return extra.filter((l) => {
-    const seed = seeds.get(l.address);
-    return !seed || compareLogs(l, seed.at) > 0;
-  });
 }
 
 function missing(n: bigint): never {

@@ -1,12 +1,12 @@
-import type { Address, Hex } from "viem";
+import type { Address, Hex, RpcLog } from "viem";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
-import { compareLogs, decodeIndexLog, indexTopics, type IndexLog } from "./events.ts";
+import { compareLogs, type LogPosition } from "./source.ts";
 import { LogRangeTooLargeError, type IndexRpc } from "./rpc.ts";
 
 /**
- * Reading the index's logs: one eth_getLogs per range for the market and every feed at once
- * (an address array, and a topic OR-list of the index events only), in adaptive chunks.
+ * Reading a protocol's logs: one eth_getLogs per range for its contracts and every price source at
+ * once (an address array, and a topic OR-list of the protocol's index events only), in adaptive chunks.
  *
  * Chunk sizing: start at `chunkSize` blocks; when a provider refuses a range as too large, retry
  * with the size it suggests or half the range; after every two full-size successes, double (up
@@ -22,9 +22,11 @@ import { LogRangeTooLargeError, type IndexRpc } from "./rpc.ts";
  * proportion, and growth waits until answers are at most half the target.
  */
 
-export type LogSourceInputs = {
+export type LogSourceInputs<L extends LogPosition> = {
   rpc: IndexRpc;
-  market: Address;
+  /** The protocol's log topics and decoder (see IndexSource). */
+  topics: readonly Hex[];
+  decode: (raw: RpcLog) => L | undefined;
   logger: Logger;
   /** First chunk size, in blocks. Default 2,000. */
   chunkSize?: number;
@@ -34,12 +36,12 @@ export type LogSourceInputs = {
   targetLogs?: number;
 };
 
-export type LogChunk = {
+export type LogChunk<L extends LogPosition> = {
   fromBlock: bigint;
   toBlock: bigint;
   /** The addresses the chunk was read for. */
   addresses: readonly Address[];
-  logs: IndexLog[];
+  logs: L[];
 };
 
 export class LogRangeUnsplittableError extends BaseError {
@@ -56,9 +58,10 @@ const RAMP_FACTOR = 4n;
 /** Full-size successes a results-limit refusal caps growth for. */
 const RESULTS_CEILING_TTL = 8;
 
-export class LogSource {
+export class LogSource<L extends LogPosition> {
   private readonly rpc: IndexRpc;
-  private readonly market: Address;
+  private readonly topics: readonly Hex[];
+  private readonly decode: (raw: RpcLog) => L | undefined;
   private readonly logger: Logger;
   private readonly maxChunkSize: bigint;
   private size: bigint;
@@ -71,9 +74,10 @@ export class LogSource {
   /** Growing ×RAMP_FACTOR per small answer, until the first answer that is not small or a refusal. */
   private ramping: boolean;
 
-  constructor(inputs: LogSourceInputs) {
+  constructor(inputs: LogSourceInputs<L>) {
     this.rpc = inputs.rpc;
-    this.market = inputs.market;
+    this.topics = inputs.topics;
+    this.decode = inputs.decode;
     this.logger = inputs.logger;
     const start = BigInt(Math.max(1, Math.floor(inputs.chunkSize ?? 2_000)));
     this.maxChunkSize = BigInt(Math.max(Number(start), Math.floor(inputs.maxChunkSize ?? 10_000)));
@@ -91,13 +95,13 @@ export class LogSource {
    * Every index log of `addresses()` in [fromBlock, toBlock], one chunk at a time, ascending.
    * `addresses` is asked again before each request, so feeds found in one chunk are read in the next.
    */
-  async *range(fromBlock: bigint, toBlock: bigint, addresses: () => readonly Address[]): AsyncGenerator<LogChunk> {
+  async *range(fromBlock: bigint, toBlock: bigint, addresses: () => readonly Address[]): AsyncGenerator<LogChunk<L>> {
     let from = fromBlock;
     while (from <= toBlock) {
       const span = this.size;
       const to = from + span - 1n < toBlock ? from + span - 1n : toBlock;
       const address = addresses();
-      let logs: IndexLog[];
+      let logs: L[];
       try {
         logs = await this.fetch({ fromBlock: from, toBlock: to, address });
       } catch (e) {
@@ -112,23 +116,23 @@ export class LogSource {
   }
 
   /** All index logs of `address` in [fromBlock, toBlock] (adaptive chunks), ascending. */
-  async getRange(fromBlock: bigint, toBlock: bigint, address: readonly Address[]): Promise<IndexLog[]> {
-    const out: IndexLog[] = [];
+  async getRange(fromBlock: bigint, toBlock: bigint, address: readonly Address[]): Promise<L[]> {
+    const out: L[] = [];
     for await (const chunk of this.range(fromBlock, toBlock, () => address)) out.push(...chunk.logs);
     return out;
   }
 
   /** The index logs of `address` in the block with `blockHash` (EIP-234), ascending. */
-  async getBlock(blockHash: Hex, address: readonly Address[]): Promise<IndexLog[]> {
+  async getBlock(blockHash: Hex, address: readonly Address[]): Promise<L[]> {
     return this.fetch({ blockHash, address });
   }
 
-  private async fetch(filter: Parameters<IndexRpc["getLogs"]>[0]): Promise<IndexLog[]> {
+  private async fetch(filter: Parameters<IndexRpc["getLogs"]>[0]): Promise<L[]> {
     if (filter.address.length === 0) return [];
-    const raw = await this.rpc.getLogs({ ...filter, topics: [indexTopics] });
-    const logs: IndexLog[] = [];
+    const raw = await this.rpc.getLogs({ ...filter, topics: [this.topics] });
+    const logs: L[] = [];
     for (const r of raw) {
-      const log = decodeIndexLog(r, this.market);
+      const log = this.decode(r);
       if (log) logs.push(log);
     }
     return logs.sort(compareLogs);

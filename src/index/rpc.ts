@@ -12,6 +12,7 @@ import {
   type RpcLog,
 } from "viem";
 import { countsRpcRequests } from "../chain/clients.ts";
+import type { BlockHead } from "../chain/heads.ts";
 import { BaseError, throwIfAborted } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -172,7 +173,6 @@ export type RetryPolicy = {
 export const DEFAULT_RETRY: RetryPolicy = { retries: 5, baseDelayMs: 250, maxDelayMs: 8_000 };
 
 /** The subset of a block header the indexer needs. */
-export type BlockHead = { number: bigint; hash: Hex; parentHash: Hex; timestamp: bigint };
 
 export type LogFilter = ({ fromBlock: bigint; toBlock: bigint } | { blockHash: Hex }) & {
   address: readonly Address[];
@@ -211,7 +211,13 @@ export function retryDelayMs(e: unknown, attempt: number, policy: RetryPolicy, r
 
 export function toBlockHead(b: RpcBlock): BlockHead {
   if (b.number === null || b.hash === null) throw new BaseError("the node returned a pending block");
-  return { number: BigInt(b.number), hash: b.hash, parentHash: b.parentHash, timestamp: BigInt(b.timestamp) };
+  return {
+    number: BigInt(b.number),
+    hash: b.hash,
+    parentHash: b.parentHash,
+    timestamp: BigInt(b.timestamp),
+    baseFeePerGas: b.baseFeePerGas === null || b.baseFeePerGas === undefined ? null : BigInt(b.baseFeePerGas),
+  };
 }
 
 export class IndexRpc {

@@ -1,13 +1,9 @@
-import {
-  TOKEN_SCALE,
-  WAD,
-  accountHealth,
-  marketOf,
-  maxSliceOf,
-  quoteSlice,
-  type Account,
-  type Valuation,
-} from "../engine/index.ts";
+/**
+ * Protocol-neutral planning: rank candidates by profit and pack them into transactions. A protocol
+ * finds the candidates (its engine sizes each slice and its reward); this file only prices gas.
+ */
+
+const WAD = 10n ** 18n;
 
 /** One liquidation the keeper could send now, with its economics. `K`: the account key's type. */
 export type Candidate<K extends string = string> = {
@@ -64,52 +60,6 @@ export function gasModelFor(
 /** Gas cost in USD WAD of `gas` units. */
 export function gasCostUsd(gas: bigint, g: GasModel): bigint {
   return (gas * g.gasPriceWei * g.nativeUsd) / WAD;
-}
-
-/**
- * For each liquidatable account, the best position to liquidate now: the engine's max slice
- * (cooldowns, caps, backstop and dust rules included), the keeper's reward for it, gas and profit.
- * One item per account per round: after a step the account's health changes, so the next step
- * is sized on the next state. `admit` (the executor's `admissible`) leaves out positions the
- * executor cannot take now (in flight, busy account, backing off), before the best is chosen.
- */
-export function findCandidates<K extends string>(
-  accounts: Iterable<[K, Account]>,
-  v: Valuation,
-  g: GasModel,
-  admit?: (account: K, marketId: number) => boolean,
-): Candidate<K>[] {
-  const out: Candidate<K>[] = [];
-  const single = gasCostUsd(g.singleGas, g);
-  for (const [key, account] of accounts) {
-    const h = accountHealth(account, v);
-    if (!h.liquidatable) continue;
-    let best: Candidate<K> | undefined;
-    for (const value of h.positions) {
-      if (admit && !admit(key, value.marketId)) continue;
-      const rules = marketOf(v, value.marketId);
-      const size = maxSliceOf(h, value, rules, v.timestamp);
-      if (size === 0n) continue;
-      const { keeperTokens } = quoteSlice(size, value.price, rules.liquidation.penaltyPpm, h.equity, v.global.keeperSharePpm);
-      const rewardUsd = keeperTokens * TOKEN_SCALE;
-      const abs = value.size < 0n ? -value.size : value.size;
-      const c: Candidate<K> = {
-        account: key,
-        marketId: value.marketId,
-        size,
-        full: size === abs,
-        backstop: h.backstop,
-        rewardTokens: keeperTokens,
-        rewardUsd,
-        gasUsd: single,
-        profitUsd: rewardUsd - single,
-      };
-      // Prefer the larger reward; on a tie, the larger slice (more risk off per transaction).
-      if (!best || c.rewardUsd > best.rewardUsd || (c.rewardUsd === best.rewardUsd && c.size > best.size)) best = c;
-    }
-    if (best) out.push(best);
-  }
-  return out;
 }
 
 /**

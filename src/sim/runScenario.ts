@@ -35,7 +35,9 @@ import { readMarketStates } from "../chain/reads.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
 import { checkPresetFits } from "../config/presets.ts";
 import { PPM, WAD, type Tier } from "../engine/index.ts";
-import { Keeper } from "../keeper/keeper.ts";
+import { createKeeper } from "../keeper/createKeeper.ts";
+import type { Keeper } from "../keeper/keeper.ts";
+import { protocolFor } from "../protocols/index.ts";
 import { BaseError } from "../lib/errors.ts";
 import { silentLogger, type Logger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
@@ -202,7 +204,7 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
       const account = dev(i + 1);
       await test.setBalance({ address: account.address, value: 1_000n * WAD });
       const c = await connect(anvil.rpcUrl, account, { pollingInterval: 20 });
-      const keeper = new Keeper({
+      const keeper = createKeeper({ protocol: protocolFor(deployment),
         publicClient: c.publicClient,
         walletClient: c.walletClient,
         deployment,

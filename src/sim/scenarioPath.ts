@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { PPM, parsePpm, parseWad } from "../engine/index.ts";
+import { PPM } from "../engine/index.ts";
+import { parsePpm, parseWad } from "../lib/units.ts";
 import { CsvPricesError, csvTimeFormName, parseCsvPrices, type CsvPrices } from "./csvPrices.ts";
 import type { PricePathSpec } from "./pricePath.ts";
 import { human, parseCollecting, says, parseDurationMs, parseFrequency, parseRatePer, parseSignedPpm, text, value, type Problems } from "./scenarioValues.ts";

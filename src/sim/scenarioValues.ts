@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { HumanNumberError, PPM, parsePpm } from "../engine/index.ts";
+import { PPM } from "../engine/index.ts";
+import { HumanNumberError, parsePpm } from "../lib/units.ts";
 
 /**
  * Human values of scenario files ("30%", "10m", "0.5%/h", "50x") and the collection of problems.

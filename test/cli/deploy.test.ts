@@ -80,7 +80,8 @@ describe('deploy', () => {
     expect(raw.chainId).toBe(31337);
     expect(raw.deployBlock).toMatch(/^\d+$/);
     expect(raw.preset).toBe('hyperliquid');
-    expect(Object.keys(raw).sort()).toEqual(['chainId', 'contracts', 'deployBlock', 'deployer', 'markets', 'preset']);
+    expect(raw.protocol).toBe('reference'); // the protocol module that keeps it (src/protocols/reference)
+    expect(Object.keys(raw).sort()).toEqual(['chainId', 'contracts', 'deployBlock', 'deployer', 'markets', 'preset', 'protocol']);
     const contracts = raw.contracts as Record<string, string>;
     for (const a of Object.values(contracts)) expect(a).toBe(getAddress(a)); // checksummed
     expect(deployment.markets.map((m) => m.symbol)).toEqual(['BTC', 'ETH', 'SMALLCAP']);

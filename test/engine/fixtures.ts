@@ -1,4 +1,5 @@
-import { WAD, cumAmounts, parseWad, type Account, type LiquidationParams, type MarketState, type Tier, type Valuation } from "../../src/engine/index.ts";
+import { WAD, cumAmounts, type Account, type LiquidationParams, type MarketState, type Tier, type Valuation } from "../../src/engine/index.ts";
+import { parseWad } from "../../src/lib/units.ts";
 
 export const w = (x: string | number) => parseWad(x);
 

@@ -4,15 +4,8 @@
  */
 import { describe, expect, test } from "vitest";
 import { loadMarkets } from "../../src/config/presets.ts";
-import {
-  PPM,
-  WAD,
-  accountHealth,
-  formatWad,
-  liquidationPrice,
-  maintenanceMargin,
-  restoringSlice,
-} from "../../src/engine/index.ts";
+import { PPM, WAD, accountHealth, liquidationPrice, maintenanceMargin, restoringSlice } from "../../src/engine/index.ts";
+import { formatWad } from "../../src/lib/units.ts";
 import { account, market, valuation, w } from "./fixtures.ts";
 
 const usd = (x: bigint | undefined, dp = 2) => (x === undefined ? "none" : formatWad(x, dp).replace(/,/g, ""));

@@ -10,7 +10,7 @@ import { PerpMarket } from "../../abi/PerpMarket.ts";
 import type { Executor } from "../../src/execute/executor.ts";
 import type { JobResult, LiquidationItem } from "../../src/execute/types.ts";
 import { withSnapshot } from "../support/anvil.ts";
-import { withCooldownEnd } from "../../src/execute/failedItems.ts";
+import { withCooldownEnd } from "../../src/protocols/reference/failedItems.ts";
 import {
   SMALL,
   OWNER,

@@ -10,7 +10,7 @@ import {
 } from "viem";
 import { describe, expect, it } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
-import { decodeRevertData, revertAction } from "../../src/execute/revert.ts";
+import { decodeRevertData, revertAction } from "../../src/protocols/reference/reverts.ts";
 import { ReplacementUnderpricedError, classifySendError } from "../../src/execute/sendError.ts";
 
 /** The error viem's http transport throws for a JSON-RPC error answer. */

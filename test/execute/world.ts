@@ -16,6 +16,7 @@ import type { BlockHead, LiquidationItem, TxPlan } from "../../src/execute/types
 import { createLogger } from "../../src/lib/logger.ts";
 import { createMetrics, type Metrics } from "../../src/lib/metrics.ts";
 import { getTestChain, waitFor, type TestChain } from "../support/anvil.ts";
+import { referenceCalls } from "../../src/protocols/reference/calls.ts";
 
 /** Dev account indices: 0 deploys and publishes prices, 9 is the keeper, 1–8 trade. */
 export const OWNER = 0;
@@ -135,7 +136,7 @@ export function makeExecutor(w: World, overrides: Partial<ExecutorInputs> = {}):
   const executor = new Executor({
     publicClient: w.chain.publicClient,
     walletClient: w.chain.wallet(KEEPER),
-    market: w.market,
+    calls: referenceCalls(w.market),
     logger: createLogger({ level: "debug", destination }),
     metrics,
     concurrency: 2,

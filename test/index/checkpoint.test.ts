@@ -2,7 +2,8 @@ import { encodeFunctionData } from "viem";
 import { beforeEach, describe, expect, it } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { CheckpointMismatchError, Indexer, IndexerBusyError } from "../../src/index/indexer.ts";
-import { CheckpointFormatError } from "../../src/index/stateJson.ts";
+import { CheckpointFormatError } from "../../src/index/checkpoint.ts";
+import { referenceMarket } from "../../src/protocols/reference/index.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { mine } from "../support/anvil.ts";
 import {
@@ -10,6 +11,7 @@ import {
   expectIndexMatchesChain,
   indexView,
   indexerInputs,
+  type RefIndexer,
   latestHead,
   scenario,
   scenarioSteps,
@@ -27,7 +29,7 @@ beforeEach(() => {
 });
 
 /** A checkpoint as it comes back from disk: through JSON text. */
-const throughDisk = (ix: Indexer) => JSON.parse(JSON.stringify(ix.checkpoint())) as unknown;
+const throughDisk = (ix: RefIndexer) => JSON.parse(JSON.stringify(ix.checkpoint())) as unknown;
 
 async function reorg(depth: number): Promise<void> {
   const tx = {
@@ -104,10 +106,10 @@ describe("Indexer checkpoints", () => {
     const ix = new Indexer(indexerInputs(wd));
     await ix.backfill();
     const saved = ix.checkpoint();
-    await expect(Indexer.fromCheckpoint(indexerInputs(wd, { market: wd.token }), saved)).rejects.toThrow(CheckpointMismatchError);
+    await expect(Indexer.fromCheckpoint(indexerInputs(wd, { source: referenceMarket(wd.token).index }), saved)).rejects.toThrow(CheckpointMismatchError);
     await expect(Indexer.fromCheckpoint(indexerInputs(wd, { deployBlock: 0n }), saved)).rejects.toThrow(CheckpointMismatchError);
     await expect(Indexer.fromCheckpoint(indexerInputs(wd), { ...saved, cursor: { ...saved.cursor, number: "x" } })).rejects.toThrow(CheckpointFormatError);
-    await expect(Indexer.fromCheckpoint(indexerInputs(wd), { ...saved, state: { ...saved.state, block: "1" } })).rejects.toThrow(CheckpointMismatchError);
+    await expect(Indexer.fromCheckpoint(indexerInputs(wd), { ...saved, state: { ...(saved.state as Record<string, unknown>), block: "1" } })).rejects.toThrow(CheckpointMismatchError);
   });
 
   it("is not taken while a sync runs", async () => {

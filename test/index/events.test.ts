@@ -6,7 +6,7 @@ import fc from "fast-check";
 import { decodeEventLog, encodeAbiParameters, encodeEventTopics, getAbiItem, getAddress, type Hex, type RpcLog } from "viem";
 import { describe, expect, it } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
-import { decodeIndexLog } from "../../src/index/events.ts";
+import { decodeIndexLog } from "../../src/protocols/reference/events.ts";
 
 const MARKET = getAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3");
 const int256 = fc.bigInt(-(1n << 255n), (1n << 255n) - 1n);

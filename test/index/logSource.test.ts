@@ -10,7 +10,7 @@ import {
   type Hex,
 } from "viem";
 import { beforeEach, describe, expect, it } from "vitest";
-import { indexTopics } from "../../src/index/events.ts";
+import { indexTopics } from "../../src/protocols/reference/events.ts";
 import { Indexer } from "../../src/index/indexer.ts";
 import { LogRangeUnsplittableError } from "../../src/index/logSource.ts";
 import { classifyRpcError, rangeLimitOf, suggestedRangeSize } from "../../src/index/rpc.ts";

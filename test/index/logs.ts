@@ -1,6 +1,6 @@
 /** Hand-made index logs for reducer tests. */
 import { getAddress, pad, toHex, type Address } from "viem";
-import type { IndexEvent, IndexLog } from "../../src/index/events.ts";
+import type { IndexEvent, IndexLog } from "../../src/protocols/reference/events.ts";
 
 export const MARKET: Address = getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3");
 export const FEED_A: Address = getAddress("0xe7f1725e7734ce288f8367e1bb143e90bb3f0512");

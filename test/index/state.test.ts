@@ -2,16 +2,16 @@ import fc from "fast-check";
 import type { Address } from "viem";
 import { describe, expect, it } from "vitest";
 import { cumAmounts } from "../../src/engine/index.ts";
-import type { IndexEvent, IndexLog } from "../../src/index/events.ts";
+import type { IndexEvent, IndexLog } from "../../src/protocols/reference/events.ts";
 import {
   IndexState,
   IndexStateError,
   MissingTimestampError,
-  RollbackTooDeepError,
   UnknownFeedError,
   type FeedSnapshot,
-} from "../../src/index/state.ts";
-import { CheckpointFormatError } from "../../src/index/stateJson.ts";
+} from "../../src/protocols/reference/state.ts";
+import { CheckpointFormatError } from "../../src/index/checkpoint.ts";
+import { RollbackTooDeepError } from "../../src/index/source.ts";
 import {
   ALICE,
   BOB,

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MissingMarketDataError, accountHealth } from "../../src/engine/index.ts";
 import { Indexer } from "../../src/index/indexer.ts";
+import { priceStatus, valuationAt } from "../../src/protocols/reference/index.ts";
 import {
   BTC,
   ETH,
@@ -71,13 +72,13 @@ describe("Indexer prices", () => {
     const ix = new Indexer(indexerInputs(wd));
     await ix.backfill();
     const now = ix.head!.timestamp;
-    expect(ix.priceStatus(BTC, now)).toBe("ok");
-    expect(ix.priceStatus(7, now)).toBe("missing");
+    expect(priceStatus(ix.state, BTC, now)).toBe("ok");
+    expect(priceStatus(ix.state, 7, now)).toBe("missing");
     const maxStaleness = ix.state.markets.get(BTC)!.maxStaleness;
     const updatedAt = ix.state.price(BTC)!.updatedAt;
-    expect(ix.priceStatus(BTC, updatedAt + maxStaleness)).toBe("ok");
-    expect(ix.priceStatus(BTC, updatedAt + maxStaleness + 1n)).toBe("stale");
-    expect(ix.priceStatus(BTC, updatedAt - 1n)).toBe("stale");
+    expect(priceStatus(ix.state, BTC, updatedAt + maxStaleness)).toBe("ok");
+    expect(priceStatus(ix.state, BTC, updatedAt + maxStaleness + 1n)).toBe("stale");
+    expect(priceStatus(ix.state, BTC, updatedAt - 1n)).toBe("stale");
 
     const feed = wd.feeds.get(ETH)!.feed;
     const owner = wd.chain.wallet(OWNER);
@@ -94,18 +95,18 @@ describe("Indexer prices", () => {
     });
     await ix.syncTo(await latestHead(wd.chain));
     const t = ix.head!.timestamp;
-    expect(ix.priceStatus(ETH, t)).toBe("invalid");
-    expect(ix.priceStatus(SMALLCAP, t)).toBe("stale");
+    expect(priceStatus(ix.state, ETH, t)).toBe("invalid");
+    expect(priceStatus(ix.state, SMALLCAP, t)).toBe("stale");
 
     // The valuation holds only the prices the contract would accept; valuing a position in
     // another market throws, as the contract reverts.
-    const v = ix.valuation();
+    const v = valuationAt(ix.state, ix.head!.timestamp);
     expect([...v.prices.keys()]).toEqual([BTC]);
     expect(v.prices.get(BTC)).toBe(ix.state.price(BTC)!.price);
     expect(() => accountHealth({ collateral: w(1), lastPartialAt: 0n, positions: [{ marketId: ETH, size: w(1), entryPrice: w(1), entryFundingIndex: 0n }] }, v)).toThrow(
       MissingMarketDataError,
     );
     // Later timestamps make BTC stale too.
-    expect(ix.valuation(t + 10_000n).prices.size).toBe(0);
+    expect(valuationAt(ix.state, t + 10_000n).prices.size).toBe(0);
   });
 });

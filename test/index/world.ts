@@ -13,8 +13,14 @@ import { deployReferenceMarket, type Deployment } from "../../src/chain/deploy.t
 import { feedAnswer } from "../../src/chain/prices.ts";
 import { readAccount, readGlobalParams, readMarkPrices, readMarketStates } from "../../src/chain/reads.ts";
 import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
-import { parseWad } from "../../src/engine/index.ts";
-import { Indexer, type BlockHead, type IndexerInputs } from "../../src/index/indexer.ts";
+import { parseWad } from "../../src/lib/units.ts";
+import type { BlockHead } from "../../src/chain/heads.ts";
+import { Indexer, type IndexerInputs } from "../../src/index/indexer.ts";
+import { priceStatus, referenceMarket, valuationAt, type IndexLog, type IndexState } from "../../src/protocols/reference/index.ts";
+
+/** The reference market's indexer, as the tests build it. */
+export type RefIndexer = Indexer<IndexState, IndexLog>;
+type RefInputs = IndexerInputs<IndexState, IndexLog>;
 import { createLogger, silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { getTestChain, testAccounts, withSnapshot, type TestChain } from "../support/anvil.ts";
@@ -237,10 +243,10 @@ export async function scenario(wd: World, steps = scenarioSteps): Promise<void> 
   for (const [, step] of steps) await step(wd);
 }
 
-export function indexerInputs(wd: World, over: Partial<IndexerInputs> = {}): IndexerInputs {
+export function indexerInputs(wd: World, over: Partial<RefInputs> = {}): RefInputs {
   return {
     client: wd.chain.publicClient,
-    market: wd.market,
+    source: referenceMarket(wd.market).index,
     deployBlock: wd.deployment.deployBlock,
     logger: silentLogger(),
     metrics: createMetrics(),
@@ -260,11 +266,11 @@ export function captureLogger(level = "info") {
 
 export async function latestHead(chain: TestChain): Promise<BlockHead> {
   const b = await chain.publicClient.getBlock();
-  return { number: b.number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp };
+  return { number: b.number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp, baseFeePerGas: b.baseFeePerGas ?? null };
 }
 
 /** Every account, market, feed price and the global parameters of the index equal the contract's at its head. */
-export async function expectIndexMatchesChain(ix: Indexer, wd: World): Promise<void> {
+export async function expectIndexMatchesChain(ix: RefIndexer, wd: World): Promise<void> {
   const head = ix.head!;
   const chainBlock = await wd.chain.publicClient.getBlock({ blockNumber: head.number });
   expect(head.hash).toBe(chainBlock.hash);
@@ -299,14 +305,14 @@ export async function expectIndexMatchesChain(ix: Indexer, wd: World): Promise<v
     expect(ix.state.lastPartialAt(address)).toBe(a.lastPartialAt);
   }
   // The scanner's valuation equals the contract's mark prices where they are fresh.
-  const v = ix.valuation();
+  const v = valuationAt(ix.state, head.timestamp);
   expect(v.timestamp).toBe(head.timestamp);
-  const fresh = [...markets.keys()].filter((id) => ix.priceStatus(id, head.timestamp) === "ok");
+  const fresh = [...markets.keys()].filter((id) => priceStatus(ix.state, id, head.timestamp) === "ok");
   expect(v.prices).toEqual(await readMarkPrices(c, wd.market, fresh, at));
 }
 
 /** The index without its journal: what two indexers at the same block must agree on. */
-export function indexView(ix: Indexer) {
+export function indexView(ix: RefIndexer) {
   const { journal: _j, floor: _f, maxReorgDepth: _d, ...rest } = ix.state.toJSON();
   return rest;
 }

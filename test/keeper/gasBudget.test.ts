@@ -9,7 +9,8 @@ import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import type { ChainClients } from "../../src/chain/clients.ts";
 import { loadKeeperSettings } from "../../src/config/keeper.ts";
-import { Keeper } from "../../src/keeper/keeper.ts";
+import { createKeeper } from "../../src/keeper/createKeeper.ts";
+import { referenceMarket } from "../../src/protocols/reference/index.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { getTestChain, withSnapshot } from "../support/anvil.ts";
@@ -28,7 +29,7 @@ describe("defect 4: the default gas budget takes large batches", () => {
     const traders: Address[] = Array.from({ length: COUNT }, (_, i) => addressOf("budget", i));
     await seed(chain, d, traders, traders.map(() => ({ tokens: tokens("5300"), trades: [{ marketId: BTC, size: "2" }] })));
     const settings = loadKeeperSettings();
-    const keeper = new Keeper({
+    const keeper = createKeeper({ protocol: referenceMarket(d.contracts.market),
       publicClient: chain.publicClient as unknown as ChainClients["publicClient"],
       walletClient: chain.wallet(KEEPER) as unknown as ChainClients["walletClient"],
       deployment: d,

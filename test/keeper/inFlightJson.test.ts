@@ -1,7 +1,7 @@
 /** The checkpoint's in-flight transactions keep what restore() needs to rebroadcast exactly (no chain). */
 import { describe, expect, it } from "vitest";
 import type { InFlightTx } from "../../src/execute/types.ts";
-import { inFlightFromJson } from "../../src/keeper/keeper.ts";
+import { inFlightFromJson } from "../../src/keeper/checkpointFile.ts";
 import { stringifyWithBigints } from "../../src/lib/atomicFile.ts";
 
 describe("defect 7: restore() keeps the call that was sent and its profit", () => {

@@ -15,9 +15,15 @@ import { readAccount, readGlobalParams, readMarketStates } from "../../src/chain
 import { loadKeeperSettings, type KeeperSettings } from "../../src/config/keeper.ts";
 import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
 import { accountHealth, type Account, type MarketState, type Position, type Valuation } from "../../src/engine/index.ts";
-import type { IndexStateView } from "../../src/index/state.ts";
-import { Keeper } from "../../src/keeper/keeper.ts";
-import { findCandidates, gasModelFor, planTransactions } from "../../src/plan/planLiquidations.ts";
+import { createKeeper } from "../../src/keeper/createKeeper.ts";
+import type { Keeper as AnyKeeper } from "../../src/keeper/keeper.ts";
+import { gasModelFor, planTransactions } from "../../src/plan/planLiquidations.ts";
+import { findCandidates } from "../../src/protocols/reference/candidates.ts";
+import { REFERENCE_GAS } from "../../src/protocols/reference/gas.ts";
+import { referenceMarket, valuationAt, type IndexLog, type IndexState, type IndexStateView } from "../../src/protocols/reference/index.ts";
+
+/** A keeper of the reference market. */
+type Keeper = AnyKeeper<IndexState, IndexLog>;
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { seedTraders } from "../../src/sim/seedTraders.ts";
@@ -41,7 +47,8 @@ export async function seedWorld(chain: World["chain"], preset = "hyperliquid", c
 export function keeperFor(world: World, walletIndex: number, overrides: Partial<KeeperSettings> = {}, checkpoint = false) {
   const settings: KeeperSettings = { ...loadKeeperSettings({ minProfitUsd: "0" }), ...overrides };
   const metrics = createMetrics();
-  const keeper = new Keeper({
+  const keeper = createKeeper({
+    protocol: referenceMarket(world.deployment.contracts.market),
     publicClient: world.chain.publicClient as unknown as ChainClients["publicClient"],
     walletClient: world.chain.wallet(walletIndex) as unknown as ChainClients["walletClient"],
     deployment: world.deployment,
@@ -111,8 +118,8 @@ export async function settleAndClear(world: World, keepers: Keeper[], settings: 
   if (leftover.length > 0) {
     const k0 = keepers[0]!;
     const head = await headOf(world.chain);
-    const v = k0.index.valuation(head.timestamp);
-    const gas = gasModelFor(settings, head.baseFeePerGas);
+    const v = valuationAt(k0.index.state, head.timestamp);
+    const gas = gasModelFor({ ...settings, gas: settings.gas ?? REFERENCE_GAS }, head.baseFeePerGas);
     const cands = findCandidates(leftover.map((t) => [t, k0.index.state.accounts.get(t)!] as [string, Account]), v, gas);
     for (const c of cands) expect(c.profitUsd < settings.minProfitUsd, `${c.account} left with profit ${c.profitUsd}`).toBe(true);
     const backstop = keeperFor(world, 5, { backstopMode: true });
@@ -300,7 +307,7 @@ export async function targetsAt(
     const contract = world.traders.filter((_, i) => flags[i]);
     if (JSON.stringify(contract) !== JSON.stringify(liquidatable)) throw new Error(`engine and contract disagree at block ${block}: ${liquidatable} vs ${contract}`);
   }
-  const gas = gasModelFor(settings, opts.baseFeePerGas ?? b.baseFeePerGas ?? 0n);
+  const gas = gasModelFor({ ...settings, gas: settings.gas ?? REFERENCE_GAS }, opts.baseFeePerGas ?? b.baseFeePerGas ?? 0n);
   const txs = planTransactions(findCandidates(accounts.filter(([t]) => liquidatable.includes(t)), v, gas), gas, {
     minProfitUsd: settings.minProfitUsd,
     backstopMode: settings.backstopMode,

@@ -11,7 +11,9 @@ import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import type { ChainClients } from "../../src/chain/clients.ts";
 import { loadKeeperSettings, type KeeperSettings } from "../../src/config/keeper.ts";
-import { Keeper } from "../../src/keeper/keeper.ts";
+import { createKeeper } from "../../src/keeper/createKeeper.ts";
+import type { Keeper } from "../../src/keeper/keeper.ts";
+import { referenceMarket } from "../../src/protocols/reference/index.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { waitFor, withSnapshot } from "../support/anvil.ts";
@@ -37,7 +39,7 @@ function keeperFor(overrides: Partial<KeeperSettings> = {}): { keeper: Keeper; m
   const settings: KeeperSettings = { ...loadKeeperSettings({ minProfitUsd: "0" }), ...overrides };
   const metrics = createMetrics();
   const { sink, destination } = logSink();
-  const keeper = new Keeper({
+  const keeper = createKeeper({ protocol: referenceMarket(w.deployment.contracts.market),
     publicClient: w.chain.publicClient as unknown as ChainClients["publicClient"],
     walletClient: w.chain.wallet(KEEPER) as unknown as ChainClients["walletClient"],
     deployment: w.deployment,

@@ -1,5 +1,5 @@
 /**
- * The gas model in config/keeper.json, measured from the contract. Each shape of liquidation is
+ * The reference market's gas model (src/protocols/reference/gas.ts), measured from the contract. Each shape of liquidation is
  * executed on Anvil (one position, three positions, a large position across tiers, bad debt),
  * alone through liquidate(), alone through liquidateBatch(), and as a batch with a twin account of
  * the same shape. The twin's extra gas is the shape's cost per item once its markets are warm; the
@@ -9,17 +9,15 @@
  *   single    ≥ limit(max used of a lone liquidate())
  *   batchBase ≥ limit(max fixed part)
  *   batchItem ≥ limit-scale(max per-item part)   (so that base + n × batchItem covers any n)
- * and the test fails when config/keeper.json is below a need, or more than TOLERANCE above it; a
+ * and the test fails when the model is below a need, or more than TOLERANCE above it; a
  * batch of every shape at once is checked against the model as well.
  * Re-measure after a contract change: `npx vitest run test/plan/gasModel.test.ts` prints the figures.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { type Address } from "viem";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { REFERENCE_GAS } from "../../src/protocols/reference/gas.ts";
 import type { Deployment } from "../../src/chain/deploy.ts";
-import { CONFIG_DIR } from "../../src/config/presets.ts";
 import { gasLimitFromUsed } from "../../src/execute/simulateCall.ts";
 import { getTestChain, withSnapshot, type TestChain } from "../support/anvil.ts";
 import { BTC, ETH, SMALL, addressOf, deploySeedable, seed, shock, tokens, type SeedSpec } from "./gasCases.ts";
@@ -85,7 +83,7 @@ async function used(send: () => Promise<`0x${string}`>, expectLiquidated: number
 }
 
 describe("defect 4: the gas model is measured from the contract", () => {
-  it("config/keeper.json's gas covers every measured shape, within the tolerance", async () => {
+  it("the reference market's gas model covers every measured shape, within the tolerance", async () => {
     const keeper = chain.wallet(KEEPER);
     const all = await items(accounts);
     const twin = await items(twins);
@@ -115,16 +113,16 @@ describe("defect 4: the gas model is measured from the contract", () => {
       // base + n × item must cover gasLimitFromUsed(base + n × maxItem) for every n ≥ 1.
       batchItem: gasLimitFromUsed(base + maxItem) - gasLimitFromUsed(base),
     };
-    const config = JSON.parse(readFileSync(join(CONFIG_DIR, "keeper.json"), "utf8")) as { gas: Record<keyof typeof need, number> };
+    const config = { gas: REFERENCE_GAS };
     const measured = { cases: CASES.map((c, i) => ({ case: c.name, single: single[i]!, batchFixed: fixed[i]!, batchItem: perItem[i]! })), base, together, need, config: config.gas };
     console.info(JSON.stringify(measured, (_, v: unknown) => (typeof v === "bigint" ? Number(v) : v), 1));
 
     for (const key of ["single", "batchBase", "batchItem"] as const) {
-      const have = BigInt(config.gas[key]);
+      const have = config.gas[key];
       expect(have, `gas.${key} below the measured need ${need[key]}`).toBeGreaterThanOrEqual(need[key]);
       expect(have, `gas.${key} more than ${Number(TOLERANCE_PPM) / 1e4 - 100}% above the measured need ${need[key]}`).toBeLessThanOrEqual((need[key] * TOLERANCE_PPM) / 1_000_000n + 10_000n);
     }
     // And the model covers a whole batch of these shapes, as sent.
-    expect(BigInt(config.gas.batchBase) + n * BigInt(config.gas.batchItem)).toBeGreaterThanOrEqual(gasLimitFromUsed(together));
+    expect(config.gas.batchBase + n * config.gas.batchItem).toBeGreaterThanOrEqual(gasLimitFromUsed(together));
   });
 });

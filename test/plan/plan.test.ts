@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { WAD, accountHealth, type Account } from "../../src/engine/index.ts";
-import { LiquidationPriceIndex } from "../../src/plan/liquidationPriceIndex.ts";
-import { findCandidates, gasCostUsd, planTransactions, type GasModel } from "../../src/plan/planLiquidations.ts";
+import { gasCostUsd, planTransactions, type GasModel } from "../../src/plan/planLiquidations.ts";
+import { findCandidates } from "../../src/protocols/reference/candidates.ts";
+import { LiquidationPriceIndex } from "../../src/protocols/reference/liquidationPriceIndex.ts";
 import { account, market, valuation, w } from "../engine/fixtures.ts";
 
 const gas: GasModel = {

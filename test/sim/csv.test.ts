@@ -7,7 +7,8 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { WAD, parseWad } from "../../src/engine/index.ts";
+import { WAD } from "../../src/engine/index.ts";
+import { parseWad } from "../../src/lib/units.ts";
 import { oneLine } from "../../src/lib/errors.ts";
 import { CsvPricesError, parseCsvPrices } from "../../src/sim/csvPrices.ts";
 import { pricePath } from "../../src/sim/pricePath.ts";

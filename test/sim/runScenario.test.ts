@@ -11,7 +11,8 @@ import { createPublicClient, getAddress, http, parseEventLogs, type Address } fr
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
-import { WAD, notional, parseWad, wadToDecimal } from "../../src/engine/index.ts";
+import { WAD, notional } from "../../src/engine/index.ts";
+import { parseWad, wadToDecimal } from "../../src/lib/units.ts";
 import type { LabReport, RunReport } from "../../src/sim/report/types.ts";
 import { runScenario, type RunInspection } from "../../src/sim/runScenario.ts";
 import { loadScenario, type Scenario } from "../../src/sim/scenario.ts";

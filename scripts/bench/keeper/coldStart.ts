@@ -9,7 +9,8 @@ import { ANVIL_DEFAULT_MNEMONIC } from "../../../src/chain/anvil.ts";
 import { connect } from "../../../src/chain/clients.ts";
 import type { Deployment } from "../../../src/chain/deploy.ts";
 import { loadKeeperSettings } from "../../../src/config/keeper.ts";
-import { Keeper } from "../../../src/keeper/keeper.ts";
+import { createKeeper } from "../../../src/keeper/createKeeper.ts";
+import { protocolFor } from "../../../src/protocols/index.ts";
 import { createLogger } from "../../../src/lib/logger.ts";
 import { createMetrics } from "../../../src/lib/metrics.ts";
 
@@ -33,7 +34,7 @@ const deployment = { ...d, deployBlock: BigInt(String(d.deployBlock)) } as Deplo
 const metrics = createMetrics();
 const c = await connect(init.rpcUrl, mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 5 }), { metrics });
 const settings = { ...loadKeeperSettings({ logLevel: "warn" }), checkpointPath: "" };
-const keeper = new Keeper({ ...c, deployment, settings, logger: createLogger({ level: "warn" }), metrics, checkpoint: false, dryRun: true });
+const keeper = createKeeper({ protocol: protocolFor(deployment), ...c, deployment, settings, logger: createLogger({ level: "warn" }), metrics, checkpoint: false, dryRun: true });
 const t0 = performance.now();
 await keeper.start();
 const ms = performance.now() - t0;

@@ -45,7 +45,8 @@ import { deployReferenceMarket } from "../../../src/chain/deploy.ts";
 import { feedAnswer } from "../../../src/chain/prices.ts";
 import { loadKeeperSettings } from "../../../src/config/keeper.ts";
 import { checkPresetFits, loadMarkets, loadPreset } from "../../../src/config/presets.ts";
-import { Keeper } from "../../../src/keeper/keeper.ts";
+import { createKeeper } from "../../../src/keeper/createKeeper.ts";
+import { protocolFor } from "../../../src/protocols/index.ts";
 import { createLogger } from "../../../src/lib/logger.ts";
 import { createMetrics, type Metrics } from "../../../src/lib/metrics.ts";
 import { seedTradersInBulk } from "../../../src/sim/seedBulk.ts";
@@ -219,7 +220,7 @@ async function main() {
     // a profit-only keeper would skip them. --profit-only measures the keeper's default policy.
     const settings = { ...loadKeeperSettings({ pollingIntervalMs: 50, logLevel: "warn", backstopMode: !flags["profit-only"], gasBudgetPerHourEth: flags["gas-budget-eth"], ...(flags["max-batch"] ? { maxBatch: Number(flags["max-batch"]) } : {}), ...(flags.concurrency ? { concurrency: Number(flags.concurrency) } : {}) }), checkpointPath: "" };
     const logger = createLogger({ level: flags["log-level"] as "warn" });
-    const keeper = new Keeper({ publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false });
+    const keeper = createKeeper({ protocol: protocolFor(deployment), publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false });
     const rssBefore = process.memoryUsage().rss;
     const tStart = performance.now();
     await keeper.start();

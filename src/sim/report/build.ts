@@ -3,8 +3,11 @@ import { getBlockReceipts } from "viem/actions";
 import { PerpMarket } from "../../../abi/PerpMarket.ts";
 import type { Deployment } from "../../chain/deploy.ts";
 import type { Preset } from "../../config/presets.ts";
-import { WAD, accountHealth, formatPpm, notional, wadToDecimal } from "../../engine/index.ts";
+import { WAD, accountHealth, notional } from "../../engine/index.ts";
+import { formatPpm, wadToDecimal } from "../../lib/units.ts";
 import { Indexer } from "../../index/index.ts";
+import { referenceOf } from "../../protocols/index.ts";
+import { valuationAt } from "../../protocols/reference/index.ts";
 import { silentLogger, type Logger } from "../../lib/logger.ts";
 import { createMetrics } from "../../lib/metrics.ts";
 import type { BlockRow, KeeperRow, LiquidationRow, MarketBlockRow, RunReport, RunTotals, RunWorst } from "./types.ts";
@@ -86,7 +89,7 @@ export type ObserveRunParameters = {
 export async function observeRun(p: ObserveRunParameters): Promise<BlockObservation[]> {
   const market = p.deployment.contracts.market;
   const logger = p.logger ?? silentLogger();
-  const indexer = new Indexer({ client: p.client, market, deployBlock: p.deployment.deployBlock, logger, metrics: createMetrics(), maxReorgDepth: 8 });
+  const indexer = new Indexer({ client: p.client, source: referenceOf(p.deployment).index, deployBlock: p.deployment.deployBlock, logger, metrics: createMetrics(), maxReorgDepth: 8 });
   await indexer.backfill(p.startBlock - 1n);
   const ids = p.markets.map((s) => {
     const m = p.deployment.markets.find((x) => x.symbol === s);
@@ -139,7 +142,7 @@ export async function observeRun(p: ObserveRunParameters): Promise<BlockObservat
     }));
 
     // State rebuilt from events, valued by the engine at the block's time.
-    const v = indexer.valuation(header.timestamp);
+    const v = valuationAt(indexer.state, header.timestamp);
     const below: Address[] = [];
     let underwater = 0;
     let openDeficit = 0n;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { BUILTIN_MARKETS, BUILTIN_PRESETS, CONFIG_DIR, type MarketSpec } from "../../config/presets.ts";
-import { formatPpm } from "../../engine/index.ts";
+import { formatPpm } from "../../lib/units.ts";
 import type { RunPlan } from "../runs.ts";
 import type { Scenario } from "../scenario.ts";
 import { decimal } from "./build.ts";

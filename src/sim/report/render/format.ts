@@ -1,5 +1,5 @@
 import { Decimal } from "decimal.js";
-import { formatGrouped } from "../../../engine/index.ts";
+import { formatGrouped } from "../../../lib/units.ts";
 
 /**
  * Human formatting of report.json's exact decimal strings. Every function takes the string as

@@ -1,5 +1,7 @@
 import { Decimal } from "decimal.js";
-import { PPM, WAD } from "./math.ts";
+/** 1.0 in 18-decimal fixed point, and in parts per million (as the engine's). */
+const WAD = 10n ** 18n;
+const PPM = 1_000_000n;
 
 /**
  * Where people meet numbers: parsing config values ("0.5%", "50x", "250,000", "1e-3") into the
@@ -86,7 +88,9 @@ export function formatUsd(x: bigint, dp = 2): string {
   return s.startsWith("-") ? `-$${s.slice(1)}` : `$${s}`;
 }
 
-/** ppm → "0.5%". */
+/** ppm → "0.5%": exact, without trailing zeros (1 ppm → "0.0001%"). */
 export function formatPpm(x: bigint): string {
-  return `${new D(x.toString()).div(10_000).toString()}%`;
+  const a = x < 0n ? -x : x;
+  const frac = (a % 10_000n).toString().padStart(4, "0").replace(/0+$/, "");
+  return `${x < 0n ? "-" : ""}${a / 10_000n}${frac ? `.${frac}` : ""}%`;
 }

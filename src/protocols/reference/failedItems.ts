@@ -8,9 +8,9 @@
  * was made on (the end of its `priceBlock`): an item that fails there too failed on the very state
  * the engine valued, so the engine and the contract disagree.
  */
-import { decodeFunctionResult, type Address, type Hex, type PublicClient } from "viem";
-import { PerpMarket } from "../../abi/PerpMarket.ts";
-import type { DecodedRevert } from "./revert.ts";
+import { decodeFunctionResult, isAddressEqual, type Address, type Hex, type PublicClient } from "viem";
+import { PerpMarket } from "../../../abi/PerpMarket.ts";
+import type { DecodedRevert, FailedItem, LiquidationCall } from "../../execute/calls.ts";
 
 /**
  * `d` with the cooldown's end filled in from the chain when a CooldownActive outcome lacks it:
@@ -29,17 +29,22 @@ export async function withCooldownEnd(
 }
 
 /**
- * Whether any of the `failed` indices of the liquidateBatch call `data` also fails on the state at
- * the end of `priceBlock` (the engine's state). `undefined` when that cannot be told (the call
- * could not be executed there: pruned state, an RPC failure).
+ * Whether any of the `failed` items of the liquidateBatch `call` also fails on the state at the end
+ * of `priceBlock` (the engine's state). `undefined` when that cannot be told (the call could not be
+ * executed there: pruned state, an RPC failure). A call that is not a batch tells nothing (false).
  */
 export async function failedOnPlanState(
   client: Pick<PublicClient, "call">,
-  p: { market: Address; keeper: Address; data: Hex; priceBlock: bigint; failed: readonly number[] },
+  p: { market: Address; keeper: Address; call: LiquidationCall; priceBlock: bigint; failed: readonly FailedItem[] },
 ): Promise<boolean | undefined> {
+  if (!p.call.batch) return false;
+  const requests = p.call.args[0] as readonly { account: Address; marketId: bigint }[];
+  const indices = p.failed
+    .map((f) => requests.findIndex((r) => isAddressEqual(r.account, f.account) && Number(r.marketId) === f.marketId))
+    .filter((i) => i >= 0);
   let returned: Hex | undefined;
   try {
-    const r = await client.call({ account: p.keeper, to: p.market, data: p.data, blockNumber: p.priceBlock });
+    const r = await client.call({ account: p.keeper, to: p.market, data: p.call.data, blockNumber: p.priceBlock });
     returned = r.data;
   } catch {
     return undefined;
@@ -47,7 +52,7 @@ export async function failedOnPlanState(
   if (returned === undefined) return undefined;
   try {
     const outcomes = decodeFunctionResult({ abi: PerpMarket.abi, functionName: "liquidateBatch", data: returned });
-    return p.failed.some((i) => outcomes[i]?.ok !== true);
+    return indices.some((i) => outcomes[i]?.ok !== true);
   } catch {
     return undefined;
   }

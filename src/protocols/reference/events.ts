@@ -8,11 +8,12 @@ import {
   type Hex,
   type RpcLog,
 } from "viem";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
-import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { MockAggregatorV3 } from "../../../abi/MockAggregatorV3.ts";
+import { PerpMarket } from "../../../abi/PerpMarket.ts";
+import type { LogPosition } from "../../index/source.ts";
 
 /**
- * The events the index is rebuilt from: the market's state events and the feeds' AnswerUpdated.
+ * The reference market's index events: the market's state events and the feeds' AnswerUpdated.
  * Trades, deposits and the pool's events are left out: every change they make to an account is
  * also announced by CollateralUpdated / PositionUpdated, with the new value.
  */
@@ -32,16 +33,6 @@ export const indexAbi = [
 /** A decoded index event: `{ eventName, args }`, discriminated by `eventName`. */
 export type IndexEvent = DecodeEventLogReturnType<typeof indexAbi>;
 export type IndexEventName = IndexEvent["eventName"];
-
-/** Where a log sits in the chain; logs are applied in (blockNumber, logIndex) order. */
-export type LogPosition = {
-  /** The emitting contract, checksummed. */
-  address: Address;
-  blockNumber: bigint;
-  blockHash: Hex;
-  logIndex: number;
-  transactionHash: Hex;
-};
 
 /** A decoded log the state reducer applies. */
 export type IndexLog = IndexEvent & LogPosition;
@@ -132,10 +123,4 @@ export function decodeIndexLog(raw: RpcLog, market: Address): IndexLog | undefin
     logIndex: Number(raw.logIndex),
     transactionHash: raw.transactionHash ?? "0x",
   };
-}
-
-/** (blockNumber, logIndex) order. */
-export function compareLogs(a: Pick<LogPosition, "blockNumber" | "logIndex">, b: Pick<LogPosition, "blockNumber" | "logIndex">): number {
-  if (a.blockNumber !== b.blockNumber) return a.blockNumber < b.blockNumber ? -1 : 1;
-  return a.logIndex - b.logIndex;
 }

@@ -1,4 +1,4 @@
-import { liquidationPrice, type Account, type Valuation } from "../engine/index.ts";
+import { liquidationPrice, type Account, type Valuation } from "../../engine/index.ts";
 
 type Entry = { key: string; price: bigint };
 

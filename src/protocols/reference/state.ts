@@ -1,15 +1,10 @@
-import { answerToWad } from "../chain/prices.ts";
 import { getAddress, type Address } from "viem";
-import {
-  cumAmounts,
-  type Account,
-  type GlobalLiquidationParams,
-  type LiquidationParams,
-  type MarketState,
-  type Position,
-} from "../engine/index.ts";
-import { BaseError } from "../lib/errors.ts";
+import { answerToWad } from "../../chain/prices.ts";
+import type { Account, GlobalLiquidationParams, MarketState } from "../../engine/index.ts";
+import { RollbackTooDeepError, type IndexChanges, type ReducerState } from "../../index/source.ts";
+import { BaseError } from "../../lib/errors.ts";
 import type { IndexLog } from "./events.ts";
+import { reduce, type TableWriter } from "./reduce.ts";
 import { decodeStateJson, encodeStateJson, type IndexStateJson } from "./stateJson.ts";
 
 /**
@@ -38,18 +33,6 @@ export type IndexedMarket = MarketState & { feed: Address; feedDecimals: number;
 
 /** A market's latest feed answer and its WAD price (answer × 10^(18 − decimals)). */
 export type IndexedPrice = FeedRound & { price: bigint };
-
-/** What moved since the last `takeChanges()`: the scanner re-checks only these. */
-export type IndexChanges = {
-  /** Accounts whose collateral, positions or cooldown stamp changed (present or removed). */
-  accounts: Set<Address>;
-  /** Markets whose parameters, tiers or funding changed. */
-  markets: Set<number>;
-  /** Markets whose price changed (new answer, or a new feed). */
-  prices: Set<number>;
-  /** The global liquidation parameters changed. */
-  global: boolean;
-};
 
 export type Tables = {
   markets: Map<number, IndexedMarket>;
@@ -94,20 +77,10 @@ export class UnknownFeedError extends IndexStateError {
   }
 }
 
-export class RollbackTooDeepError extends IndexStateError {
-  override name = "RollbackTooDeepError";
-  constructor(
-    readonly target: bigint,
-    readonly floor: bigint,
-  ) {
-    super(`cannot roll back to block ${target}: the journal reaches back to block ${floor} only`);
-  }
-}
-
 /** The read side of an IndexState: what the indexer hands out (the reducer stays its own). */
 export type IndexStateView = Pick<
   IndexState,
-  "block" | "floor" | "markets" | "accounts" | "global" | "feeds" | "account" | "lastPartialAt" | "price" | "prices" | "feedAddresses" | "toJSON"
+  "block" | "floor" | "markets" | "accounts" | "global" | "feeds" | "account" | "lastPartialAt" | "price" | "prices" | "feedAddresses" | "sourceAddresses" | "toJSON"
 >;
 
 export type IndexStateInputs = {
@@ -117,18 +90,9 @@ export type IndexStateInputs = {
   maxReorgDepth?: number;
 };
 
-const NO_LIQUIDATION: LiquidationParams = {
-  penaltyPpm: 0n,
-  targetBufferPpm: 0n,
-  maxStepPpm: 0n,
-  tierStepDown: false,
-  partialThreshold: 0n,
-  dustNotional: 0n,
-};
-
 const emptyChanges = (): IndexChanges => ({ accounts: new Set(), markets: new Set(), prices: new Set(), global: false });
 
-export class IndexState {
+export class IndexState implements ReducerState<IndexLog> {
   readonly maxReorgDepth: number;
   private readonly t: Tables = {
     markets: new Map(),
@@ -222,6 +186,11 @@ export class IndexState {
     return [...this.t.feeds.keys()];
   }
 
+  /** The price sources whose logs the state needs: its feeds. */
+  sourceAddresses(): Address[] {
+    return this.feedAddresses();
+  }
+
   /** What changed since the last call; resets the report. */
   takeChanges(): IndexChanges {
     const out = this.changes;
@@ -263,7 +232,7 @@ export class IndexState {
     if (log.blockNumber > this._block) this.enter(log.blockNumber);
     this.complete = false;
     this.lastLogIndex = log.logIndex;
-    this.reduce(log, blockTimestamp ?? 0n, feed);
+    reduce(this.writer, log, blockTimestamp ?? 0n, feed);
   }
 
   /** Mark every block up to `block` complete, and drop journal records beyond `maxReorgDepth`. */
@@ -309,6 +278,12 @@ export class IndexState {
     this.noteChange(u.table, u.key);
   }
 
+  /** The reducer's handle on the tables: reads them, writes through the journal. */
+  private readonly writer: TableWriter = {
+    tables: this.t,
+    write: (table, key, value) => this.write(table, key as never, value as never),
+  };
+
   private write<T extends TableName>(table: T, key: KeyOf<T>, value: ValueOf<T> | undefined): void {
     const map = this.t[table] as Map<KeyOf<T>, ValueOf<T>>;
     const tag = `${table}:${String(key)}`;
@@ -339,139 +314,6 @@ export class IndexState {
       case "global":
         this.changes.global = true;
         break;
-    }
-  }
-
-  private market(id: number): IndexedMarket {
-    return (
-      this.t.markets.get(id) ?? {
-        id,
-        lotSize: 0n,
-        tradingFeePpm: 0n,
-        tiers: [],
-        cums: [],
-        liquidation: NO_LIQUIDATION,
-        funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n },
-        feed: "0x0000000000000000000000000000000000000000",
-        feedDecimals: 0,
-        maxStaleness: 0n,
-      }
-    );
-  }
-
-  /** Store `next`; an emptied account is dropped, and its cooldown stamp moves to `partials`. */
-  private setAccount(address: Address, next: Account): void {
-    const empty = next.collateral === 0n && next.positions.length === 0;
-    const parked = this.t.partials.get(address);
-    const stamp = empty && next.lastPartialAt > 0n ? next.lastPartialAt : undefined;
-    if (parked !== stamp) this.write("partials", address, stamp);
-    this.write("accounts", address, empty ? undefined : next);
-  }
-
-  private accountOrNew(address: Address): Account {
-    return this.t.accounts.get(address) ?? { collateral: 0n, lastPartialAt: this.lastPartialAt(address), positions: [] };
-  }
-
-  private reduce(log: IndexLog, ts: bigint, feed: FeedSnapshot | undefined): void {
-    switch (log.eventName) {
-      case "MarketParamsUpdated":
-      case "MarketAdded": {
-        const id = Number(log.args.marketId);
-        const p = log.args.params;
-        if (!this.t.feeds.has(p.feed)) this.write("feeds", p.feed, feed!);
-        const decimals = this.t.feeds.get(p.feed)!.decimals;
-        const m = this.market(id);
-        const next: IndexedMarket = {
-          ...m,
-          lotSize: p.lotSize,
-          tradingFeePpm: BigInt(p.tradingFeePpm),
-          feed: p.feed,
-          feedDecimals: decimals,
-          maxStaleness: BigInt(p.maxStaleness),
-        };
-        if (log.eventName === "MarketAdded") {
-          next.funding = { index: 0n, ratePerSecond: 0n, lastUpdate: ts };
-        }
-        this.write("markets", id, next);
-        return;
-      }
-      case "TiersUpdated": {
-        const id = Number(log.args.marketId);
-        const tiers = log.args.tiers.map((t) => ({ floor: t.floor, mmrPpm: BigInt(t.mmrPpm), maxLeverage: BigInt(t.maxLeverage) }));
-        this.write("markets", id, { ...this.market(id), tiers, cums: cumAmounts(tiers) });
-        return;
-      }
-      case "LiquidationParamsUpdated": {
-        const id = Number(log.args.marketId);
-        const l = log.args.params;
-        const liquidation: LiquidationParams = {
-          penaltyPpm: BigInt(l.penaltyPpm),
-          targetBufferPpm: BigInt(l.targetBufferPpm),
-          maxStepPpm: BigInt(l.maxStepPpm),
-          tierStepDown: l.tierStepDown,
-          partialThreshold: l.partialThreshold,
-          dustNotional: l.dustNotional,
-        };
-        this.write("markets", id, { ...this.market(id), liquidation });
-        return;
-      }
-      case "GlobalLiquidationParamsUpdated": {
-        const g = log.args.params;
-        this.write("global", "global", {
-          cooldown: BigInt(g.cooldown),
-          backstopPpm: BigInt(g.backstopPpm),
-          keeperSharePpm: BigInt(g.keeperSharePpm),
-        });
-        return;
-      }
-      case "FundingRateUpdated": {
-        const id = Number(log.args.marketId);
-        const funding = { index: log.args.index, ratePerSecond: log.args.rate, lastUpdate: log.args.timestamp };
-        this.write("markets", id, { ...this.market(id), funding });
-        return;
-      }
-      case "CollateralUpdated": {
-        const a = this.accountOrNew(log.args.account);
-        this.setAccount(log.args.account, { ...a, collateral: log.args.collateral });
-        return;
-      }
-      case "PositionUpdated": {
-        const { account, size, entryPrice, entryFundingIndex } = log.args;
-        const marketId = Number(log.args.marketId);
-        const a = this.accountOrNew(account);
-        const positions: Position[] = [...a.positions];
-        const i = positions.findIndex((p) => p.marketId === marketId);
-        if (size === 0n) {
-          // The contract's swap-and-pop in _removeMarket, so positions keep its accountMarkets order.
-          if (i !== -1) {
-            positions[i] = positions[positions.length - 1]!;
-            positions.pop();
-          }
-        } else {
-          const p = { marketId, size, entryPrice, entryFundingIndex };
-          if (i === -1) positions.push(p);
-          else positions[i] = p;
-        }
-        this.setAccount(account, { ...a, positions });
-        return;
-      }
-      case "Liquidated": {
-        if (log.args.full) return;
-        const account = log.args.account;
-        const a = this.t.accounts.get(account);
-        if (a) this.write("accounts", account, { ...a, lastPartialAt: ts });
-        else this.write("partials", account, ts);
-        return;
-      }
-      case "AnswerUpdated": {
-        const f = this.t.feeds.get(log.address);
-        if (!f) return; // a feed no market has pointed at yet
-        this.write("feeds", log.address, {
-          decimals: f.decimals,
-          round: { answer: log.args.current, updatedAt: log.args.updatedAt, roundId: log.args.roundId },
-        });
-        return;
-      }
     }
   }
 

@@ -1,27 +1,9 @@
 /** What a mined liquidation transaction did, read from its receipt's events. */
 import { isAddressEqual, parseEventLogs, type Address, type Log } from "viem";
-import { PerpMarket } from "../../abi/PerpMarket.ts";
-import { TOKEN_SCALE } from "../engine/index.ts";
-import { decodeRevertData } from "./revert.ts";
-
-export type LiquidatedItem = {
-  account: Address;
-  marketId: number;
-  size: bigint;
-  /** Keeper reward in collateral tokens (the event carries WAD = tokens × 1e12). */
-  rewardTokens: bigint;
-  full: boolean;
-};
-
-/** A batch item that failed on chain, with its custom error and that error's arguments. */
-export type FailedItem = { account: Address; marketId: number; errorName: string; args: readonly unknown[] };
-
-export type LiquidationReceipt = {
-  liquidated: LiquidatedItem[];
-  /** Batch items that reverted on chain (LiquidationFailed), with their decoded custom error. */
-  failed: FailedItem[];
-  rewardTokens: bigint;
-};
+import { PerpMarket } from "../../../abi/PerpMarket.ts";
+import { TOKEN_SCALE } from "../../engine/index.ts";
+import type { LiquidationReceipt } from "../../execute/calls.ts";
+import { decodeRevertData } from "./reverts.ts";
 
 /**
  * The Liquidated events `market` emitted for `keeper`, and the LiquidationFailed events, in

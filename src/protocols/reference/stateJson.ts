@@ -1,6 +1,6 @@
 import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
-import { BaseError } from "../lib/errors.ts";
+import { CheckpointFormatError } from "../../index/checkpoint.ts";
 import type { JournalBlock, Tables } from "./state.ts";
 
 /**
@@ -98,14 +98,6 @@ export type StateData = {
   journal: JournalBlock[];
 };
 
-export class CheckpointFormatError extends BaseError {
-  override name = "CheckpointFormatError";
-  constructor(problems: string[]) {
-    super(`not a valid index checkpoint: ${problems.slice(0, 5).join("; ")}${problems.length > 5 ? ` (+${problems.length - 5} more)` : ""}`, {
-      userError: true,
-    });
-  }
-}
 
 /** The map with its keys sorted: a state has one JSON text, whatever order entries came in. */
 function sorted<K extends string | number, V>(map: ReadonlyMap<K, V>): Map<K, V> {

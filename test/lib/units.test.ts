@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { WAD, formatPpm, formatUsd, formatWad, parseLeverage, parsePpm, parseSeconds, parseWad } from "../../src/engine/index.ts";
+import { WAD } from "../../src/engine/index.ts";
+import { formatPpm, formatUsd, formatWad, parseLeverage, parsePpm, parseSeconds, parseWad } from "../../src/lib/units.ts";
 
 describe("human numbers", () => {
   test("rates, leverage, amounts and durations parse exactly", () => {

@@ -1,0 +1,28 @@
+/**
+ * The one block-head type: what the head follower hands the keeper, the indexer links by parent
+ * hash, and the executor prices fees and chain-time backoffs with. A part that needs fewer fields
+ * takes a `Pick` of it.
+ */
+import type { Hex } from "viem";
+
+export type BlockHead = {
+  number: bigint;
+  hash: Hex;
+  parentHash: Hex;
+  /** Seconds. */
+  timestamp: bigint;
+  /** EIP-1559 base fee (wei); null before London. */
+  baseFeePerGas: bigint | null;
+};
+
+/** The fields the indexer links and dates blocks by. */
+export type BlockRefHead = Pick<BlockHead, "number" | "hash" | "parentHash" | "timestamp">;
+
+/** The fields the executor prices and times with. */
+export type FeeHead = Pick<BlockHead, "number" | "baseFeePerGas" | "timestamp">;
+
+/** A head from a viem block (one with a number and a hash: not pending). */
+export function headOf(b: { number: bigint | null; hash: Hex | null; parentHash: Hex; timestamp: bigint; baseFeePerGas?: bigint | null }): BlockHead {
+  if (b.number === null || b.hash === null) throw new Error("a pending block has no head");
+  return { number: b.number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp, baseFeePerGas: b.baseFeePerGas ?? null };
+}

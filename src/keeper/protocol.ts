@@ -1,0 +1,61 @@
+/**
+ * A protocol, as the keeper sees it: the one interface a market design implements (see
+ * docs/protocols.md). The keeper loop, the indexer, the planner and the executor are written
+ * against these ports and know no ABI and no margin engine; a protocol module under
+ * src/protocols/<name>/ implements them, and the factory in src/protocols/index.ts picks one by
+ * the name a deployment file gives.
+ */
+import type { Address } from "viem";
+import type { LiquidationCalls } from "../execute/calls.ts";
+import type { LiquidationItem } from "../execute/types.ts";
+import type { IndexChanges, IndexSource, LogPosition, ReducerState } from "../index/source.ts";
+import type { Candidate, GasModel } from "../plan/planLiquidations.ts";
+
+/** Gas units of a protocol's liquidation calls: one alone, and a batch's fixed part and per item. */
+export type GasUnits = { single: bigint; batchBase: bigint; batchItem: bigint };
+
+/**
+ * The protocol's live book of accounts, valued on the indexed state: which accounts a head makes
+ * liquidatable, what to take from each, and whether an item is still valid. Times are block
+ * timestamps (seconds); the book reads the state through the getter it was made with.
+ */
+export interface Book {
+  /** Accounts with an open position the book follows. */
+  readonly size: number;
+  /** Follow every account of the state (at start, or after the index was rebuilt). */
+  reset(timestamp: bigint | undefined): void;
+  /**
+   * Follow what one sync changed (valued at `timestamp`); `reorged` when blocks were rolled back.
+   * Returns the accounts no longer open (their positions are gone).
+   */
+  sync(changes: IndexChanges, timestamp: bigint, reorged: boolean): Address[];
+  /**
+   * The fast path: the accounts this sync moved (state changed, or their liquidation price crossed
+   * by a new price), and those of them liquidatable now.
+   */
+  suspects(changes: IndexChanges, timestamp: bigint): { moved: number; liquidatable: Address[] };
+  /** Every account liquidatable at `timestamp` (the full rescan). */
+  liquidatable(timestamp: bigint): Address[];
+  /**
+   * For each of `accounts`, the best liquidation to send now (one per account), with its
+   * economics at `gas`. `admit` leaves out what the executor cannot take now.
+   */
+  candidates(accounts: readonly Address[], timestamp: bigint, gas: GasModel, admit: (account: Address, marketId: number) => boolean): Candidate<Address>[];
+  /** The largest slice of the item's target allowed at `timestamp` (0n: none, or cannot be valued). */
+  sizeNow(item: Pick<LiquidationItem, "account" | "marketId">, timestamp: bigint): bigint;
+  /** Periodic upkeep after a tick's submissions (e.g. rebuilding a price index). */
+  upkeep(changes: IndexChanges, timestamp: bigint): void;
+}
+
+export interface Protocol<S extends ReducerState<L> = ReducerState<LogPosition>, L extends LogPosition = LogPosition> {
+  /** The name a deployment file gives (`"protocol": "reference"`). */
+  readonly name: string;
+  /** Which logs to index, how to decode them, and the reducer. */
+  readonly index: IndexSource<S, L>;
+  /** How to encode, simulate and read back liquidations. */
+  readonly calls: LiquidationCalls;
+  /** The measured gas of its liquidation calls. */
+  readonly gas: GasUnits;
+  /** A book over the state the getter returns (the indexer's, which may be replaced on a rebuild). */
+  createBook(state: () => S): Book;
+}

@@ -1,0 +1,165 @@
+/**
+ * The reference market's reducer: what each index event does to the tables. Pure: every write goes
+ * through the journaling writer of {@link IndexState}, so a reorg can undo it.
+ */
+import type { Address } from "viem";
+import { cumAmounts, type Account, type LiquidationParams, type Position } from "../../engine/index.ts";
+import type { IndexLog } from "./events.ts";
+import type { FeedSnapshot, IndexedMarket, Tables, TableName } from "./state.ts";
+
+/** Writes one table entry (undefined: delete), journalling its previous value. */
+export type TableWriter = {
+  readonly tables: Readonly<Tables>;
+  write<T extends TableName>(table: T, key: Tables[T] extends Map<infer K, unknown> ? K : never, value: (Tables[T] extends Map<unknown, infer V> ? V : never) | undefined): void;
+};
+
+/**
+ * A market's liquidation parameters before LiquidationParamsUpdated: the contract's zeroed storage
+ * (not a neutral policy: a zero step cap), so that the index matches the chain field for field.
+ */
+const ZERO_LIQUIDATION: LiquidationParams = {
+  penaltyPpm: 0n,
+  targetBufferPpm: 0n,
+  maxStepPpm: 0n,
+  tierStepDown: false,
+  partialThreshold: 0n,
+  dustNotional: 0n,
+};
+
+function marketOr(t: Readonly<Tables>, id: number): IndexedMarket {
+  return (
+    t.markets.get(id) ?? {
+      id,
+      lotSize: 0n,
+      tradingFeePpm: 0n,
+      tiers: [],
+      cums: [],
+      liquidation: ZERO_LIQUIDATION,
+      funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n },
+      feed: "0x0000000000000000000000000000000000000000",
+      feedDecimals: 0,
+      maxStaleness: 0n,
+    }
+  );
+}
+
+/** Store `next`; an emptied account is dropped, and its cooldown stamp moves to `partials`. */
+function setAccount(w: TableWriter, address: Address, next: Account): void {
+  const empty = next.collateral === 0n && next.positions.length === 0;
+  const parked = w.tables.partials.get(address);
+  const stamp = empty && next.lastPartialAt > 0n ? next.lastPartialAt : undefined;
+  if (parked !== stamp) w.write("partials", address, stamp);
+  w.write("accounts", address, empty ? undefined : next);
+}
+
+function accountOrNew(w: TableWriter, address: Address): Account {
+  return w.tables.accounts.get(address) ?? { collateral: 0n, lastPartialAt: w.tables.partials.get(address) ?? 0n, positions: [] };
+}
+
+/**
+ * Apply one decoded log to the tables through `w` (which journals every write). `ts` is the
+ * block timestamp (MarketAdded, partial Liquidated); `feed` the snapshot of a feed the log
+ * introduces.
+ */
+export function reduce(w: TableWriter, log: IndexLog, ts: bigint, feed: FeedSnapshot | undefined): void {
+  switch (log.eventName) {
+    case "MarketParamsUpdated":
+    case "MarketAdded": {
+      const id = Number(log.args.marketId);
+      const p = log.args.params;
+      if (!w.tables.feeds.has(p.feed)) w.write("feeds", p.feed, feed!);
+      const decimals = w.tables.feeds.get(p.feed)!.decimals;
+      const m = marketOr(w.tables, id);
+      const next: IndexedMarket = {
+        ...m,
+        lotSize: p.lotSize,
+        tradingFeePpm: BigInt(p.tradingFeePpm),
+        feed: p.feed,
+        feedDecimals: decimals,
+        maxStaleness: BigInt(p.maxStaleness),
+      };
+      if (log.eventName === "MarketAdded") {
+        next.funding = { index: 0n, ratePerSecond: 0n, lastUpdate: ts };
+      }
+      w.write("markets", id, next);
+      return;
+    }
+    case "TiersUpdated": {
+      const id = Number(log.args.marketId);
+      const tiers = log.args.tiers.map((t) => ({ floor: t.floor, mmrPpm: BigInt(t.mmrPpm), maxLeverage: BigInt(t.maxLeverage) }));
+      w.write("markets", id, { ...marketOr(w.tables, id), tiers, cums: cumAmounts(tiers) });
+      return;
+    }
+    case "LiquidationParamsUpdated": {
+      const id = Number(log.args.marketId);
+      const l = log.args.params;
+      const liquidation: LiquidationParams = {
+        penaltyPpm: BigInt(l.penaltyPpm),
+        targetBufferPpm: BigInt(l.targetBufferPpm),
+        maxStepPpm: BigInt(l.maxStepPpm),
+        tierStepDown: l.tierStepDown,
+        partialThreshold: l.partialThreshold,
+        dustNotional: l.dustNotional,
+      };
+      w.write("markets", id, { ...marketOr(w.tables, id), liquidation });
+      return;
+    }
+    case "GlobalLiquidationParamsUpdated": {
+      const g = log.args.params;
+      w.write("global", "global", {
+        cooldown: BigInt(g.cooldown),
+        backstopPpm: BigInt(g.backstopPpm),
+        keeperSharePpm: BigInt(g.keeperSharePpm),
+      });
+      return;
+    }
+    case "FundingRateUpdated": {
+      const id = Number(log.args.marketId);
+      const funding = { index: log.args.index, ratePerSecond: log.args.rate, lastUpdate: log.args.timestamp };
+      w.write("markets", id, { ...marketOr(w.tables, id), funding });
+      return;
+    }
+    case "CollateralUpdated": {
+      const a = accountOrNew(w, log.args.account);
+      setAccount(w, log.args.account, { ...a, collateral: log.args.collateral });
+      return;
+    }
+    case "PositionUpdated": {
+      const { account, size, entryPrice, entryFundingIndex } = log.args;
+      const marketId = Number(log.args.marketId);
+      const a = accountOrNew(w, account);
+      const positions: Position[] = [...a.positions];
+      const i = positions.findIndex((p) => p.marketId === marketId);
+      if (size === 0n) {
+        // The contract's swap-and-pop in _removeMarket, so positions keep its accountMarkets order.
+        if (i !== -1) {
+          positions[i] = positions[positions.length - 1]!;
+          positions.pop();
+        }
+      } else {
+        const p = { marketId, size, entryPrice, entryFundingIndex };
+        if (i === -1) positions.push(p);
+        else positions[i] = p;
+      }
+      setAccount(w, account, { ...a, positions });
+      return;
+    }
+    case "Liquidated": {
+      if (log.args.full) return;
+      const account = log.args.account;
+      const a = w.tables.accounts.get(account);
+      if (a) w.write("accounts", account, { ...a, lastPartialAt: ts });
+      else w.write("partials", account, ts);
+      return;
+    }
+    case "AnswerUpdated": {
+      const f = w.tables.feeds.get(log.address);
+      if (!f) return; // a feed no market has pointed at yet
+      w.write("feeds", log.address, {
+        decimals: f.decimals,
+        round: { answer: log.args.current, updatedAt: log.args.updatedAt, roundId: log.args.roundId },
+      });
+      return;
+    }
+  }
+}

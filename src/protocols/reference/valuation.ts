@@ -1,0 +1,40 @@
+/**
+ * The engine's view of the indexed reference market at a time: every market, and the price of
+ * each market whose price the contract would accept then.
+ */
+import type { GlobalLiquidationParams, MarketState, Valuation } from "../../engine/index.ts";
+import { BaseError } from "../../lib/errors.ts";
+import type { IndexStateView } from "./state.ts";
+
+export type PriceStatus = "ok" | "stale" | "invalid" | "missing";
+
+/**
+ * Whether the contract would accept market `marketId`'s price at time `now`: 'missing' (no
+ * market or no answer yet), 'invalid' (answer ≤ 0), 'stale' (older than maxStaleness, or from
+ * the future), else 'ok'. The contract's _markPrice, in the same order.
+ */
+export function priceStatus(state: IndexStateView, marketId: number, now: bigint): PriceStatus {
+  const m = state.markets.get(marketId);
+  const p = state.price(marketId);
+  if (!m || !p) return "missing";
+  if (p.answer <= 0n) return "invalid";
+  if (p.updatedAt > now || now - p.updatedAt > m.maxStaleness) return "stale";
+  return "ok";
+}
+
+/**
+ * The engine's valuation at `timestamp`: every market, and the WAD price of each market whose
+ * price the contract would accept then ({@link priceStatus} 'ok'). A market without a usable
+ * price has no entry in `prices`; valuing a position in it throws MissingMarketDataError, as the
+ * contract would revert.
+ */
+export function valuationAt(state: IndexStateView, timestamp: bigint): Valuation {
+  const global: GlobalLiquidationParams | undefined = state.global;
+  if (!global) throw new BaseError("the global liquidation parameters are not indexed yet");
+  const markets = new Map<number, MarketState>(state.markets);
+  const prices = new Map<number, bigint>();
+  for (const id of markets.keys()) {
+    if (priceStatus(state, id, timestamp) === "ok") prices.set(id, state.price(id)!.price);
+  }
+  return { markets, prices, timestamp, global };
+}
