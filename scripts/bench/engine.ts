@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
 import { HealthScreen, WAD, accountHealth, type Account, type MarketState, type Valuation } from "../../src/engine/index.ts";
+import { bigintToString } from "../../src/lib/json.ts";
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -107,7 +108,7 @@ export function benchEngine(accounts = 100_000, positionsEach = 3) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const out = benchEngine(Number(process.env.BENCH_ACCOUNTS ?? 100_000));
   const json = process.argv.indexOf("--json");
-  const text = JSON.stringify(out, (_k, x) => (typeof x === "bigint" ? x.toString() : x), 2);
+  const text = JSON.stringify(out, bigintToString, 2);
   if (json > 0) writeFileSync(process.argv[json + 1]!, text + "\n");
   process.stdout.write(text + "\n");
 }

@@ -4,6 +4,7 @@ import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { z } from "zod";
 import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
 import { BaseError, ConfigError } from "../lib/errors.ts";
+import { zodProblems } from "../lib/zodIssues.ts";
 import type { ChainClients } from "./clients.ts";
 import type { Deployment } from "./deploy.ts";
 
@@ -59,11 +60,7 @@ export function parseDeployment(raw: unknown, source = "deployment"): Deployment
     error: (issue) => (issue.input === undefined ? "missing" : undefined),
   });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const path = i.path.map(String).join(".");
-      return path ? `${path}: ${i.message}` : i.message;
-    });
-    throw new ConfigError(source, problems);
+    throw new ConfigError(source, zodProblems(parsed.error));
   }
   const d = parsed.data;
   const ids = d.markets.map((m) => m.id);

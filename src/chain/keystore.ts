@@ -7,6 +7,7 @@ import { bytesToHex, equalsBytes, hexToBytes, utf8ToBytes } from "ethereum-crypt
 import { getAddress, isAddress, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
+import { zodProblems } from "../lib/zodIssues.ts";
 import { BaseError } from "../lib/errors.ts";
 
 /**
@@ -113,9 +114,7 @@ export async function decryptKeystore(path: string, text: string, password: stri
   }
   const parsed = keystoreFile.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-    throw new KeystoreFormatError(path, `not a v3 keystore (${where}${issue?.message ?? "invalid"})`);
+    throw new KeystoreFormatError(path, `not a v3 keystore (${zodProblems(parsed.error)[0] ?? "invalid"})`);
   }
   const file = parsed.data;
   const c = file.crypto ?? file.Crypto;

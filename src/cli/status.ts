@@ -5,6 +5,7 @@ import { checkDeploymentChain, checkDeploymentCode, readDeployment } from "../ch
 import { Indexer } from "../index/index.ts";
 import { referenceOf } from "../protocols/index.ts";
 import { valuationAt } from "../protocols/reference/index.ts";
+import { bigintToString } from "../lib/json.ts";
 import { silentLogger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { quoteAccount } from "../sim/quoteAccount.ts";
@@ -69,7 +70,7 @@ export const statusCommand = defineCommand({
       io.stdout(
         JSON.stringify(
           { block: head.number, timestamp: head.timestamp, accounts: rows.length, closest: shown.map((r) => ({ account: r.address, ...r.q })) },
-          (_k, x) => (typeof x === "bigint" ? x.toString() : x),
+          bigintToString,
           2,
         ),
       );

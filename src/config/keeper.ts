@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { HumanNumberError, parsePpm, parseWad } from "../lib/units.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { issuePath } from "../lib/zodIssues.ts";
 import { CONFIG_DIR } from "./dir.ts";
 
 /** A decimal amount ("0.10", "500", "10%"); a long string is a mistake, not a number to parse. */
@@ -105,7 +106,7 @@ export function parseKeeperSettings(
     throw new ConfigError(source, text);
   };
   const parsed = KeeperFileSchema.safeParse(merged);
-  if (!parsed.success) return fail(parsed.error.issues.map((i) => ({ field: i.path.join(".") || "(root)", why: i.message })));
+  if (!parsed.success) return fail(parsed.error.issues.map((i) => ({ field: issuePath(i.path) || "(root)", why: i.message })));
   const c = parsed.data;
   const problems: { field: string; why: string }[] = [];
   const num = <T>(field: string, fn: () => T, check?: (v: T) => string | undefined): T | undefined => {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { PPM, cumAmounts, validateMarketRules, type GlobalLiquidationParams, type LiquidationParams, type Tier, NEUTRAL_LIQUIDATION } from "../engine/index.ts";
 import { HumanNumberError, parseLeverage, parsePpm, parseSeconds, parseWad } from "../lib/units.ts";
 import { ConfigError } from "../lib/errors.ts";
+import { zodProblems } from "../lib/zodIssues.ts";
 import { layerFiles, layered, readJson, throwProblems, withoutComment, type Resolved } from "./layers.ts";
 
 import { CONFIG_DIR } from "./dir.ts";
@@ -80,14 +81,11 @@ function field<T>(problems: string[], path: string, fn: () => T): T | undefined 
   }
 }
 
-function zodProblems(error: z.ZodError, prefix: string): string[] {
-  return error.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join(".")}: ${i.message}`);
-}
 
 /** Parse and check a markets file: every problem is collected, then one ConfigError. */
 export function parseMarkets(raw: unknown, source = "markets"): MarketSpec[] {
   const parsed = z.record(z.string(), MarketSchema).safeParse(withoutComment(raw));
-  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error, ""));
+  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
   const problems: string[] = [];
   const out: MarketSpec[] = [];
   for (const [symbol, m] of Object.entries(parsed.data)) {
@@ -134,7 +132,7 @@ export function parseMarkets(raw: unknown, source = "markets"): MarketSpec[] {
 /** Parse and check one preset entry. */
 export function parsePreset(name: string, raw: unknown, source = "presets"): Preset {
   const parsed = PresetSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error, name));
+  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error, [name]));
   const p = parsed.data;
   const problems: string[] = [];
   const g = {

@@ -15,7 +15,8 @@
  */
 import { closeSync, existsSync, fdatasyncSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { stringifyWithBigints, writeFileAtomic } from "../lib/atomicFile.ts";
+import { writeFileAtomic } from "../lib/atomicFile.ts";
+import { stringifyWithBigints, toJsonRecord } from "../lib/json.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { InFlightTx } from "./types.ts";
 
@@ -23,7 +24,7 @@ export type JournalTx = Record<string, unknown>;
 
 /** An InFlightTx as the journal and the checkpoint store it (bigints as decimal strings). */
 export function journalEntry(tx: InFlightTx): Record<string, unknown> {
-  return JSON.parse(stringifyWithBigints(tx, 0)) as Record<string, unknown>;
+  return toJsonRecord(tx);
 }
 
 type Line = { op: "sent"; nonce: number; tx: JournalTx } | { op: "settled"; nonce: number };

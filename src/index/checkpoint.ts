@@ -1,5 +1,6 @@
 import { getAddress, isAddress, isHex, type Address, type Hex } from "viem";
 import { z } from "zod";
+import { zodProblems } from "../lib/zodIssues.ts";
 import { BaseError } from "../lib/errors.ts";
 
 /**
@@ -73,7 +74,7 @@ export type ParsedCheckpoint = {
 export function parseCheckpoint(raw: unknown): ParsedCheckpoint {
   const parsed = checkpointSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new CheckpointFormatError(parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`));
+    throw new CheckpointFormatError(zodProblems(parsed.error));
   }
   const c = parsed.data;
   return {

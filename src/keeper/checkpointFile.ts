@@ -9,7 +9,9 @@ import { dirname } from "node:path";
 import { getAddress, type Address, type Hex } from "viem";
 import type { InFlightTx } from "../execute/types.ts";
 import type { IndexerCheckpoint } from "../index/checkpoint.ts";
-import { stringifyWithBigints, writeFileAtomic } from "../lib/atomicFile.ts";
+import { journalEntry } from "../execute/journal.ts";
+import { writeFileAtomic } from "../lib/atomicFile.ts";
+import { stringifyWithBigints } from "../lib/json.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 
@@ -57,16 +59,11 @@ export function writeCheckpointFile(
     chainId: p.chainId,
     market: p.market,
     index: p.index,
-    inFlight: p.inFlight.map(inFlightToJson),
+    inFlight: p.inFlight.map(journalEntry),
     writtenAt: new Date(p.now).toISOString(),
   };
   writeFileAtomic(path, stringifyWithBigints(file));
   return new Map(file.inFlight.map((j) => [Number(j.nonce), j]));
-}
-
-/** An InFlightTx as the journal and the checkpoint store it (bigints as decimal strings). */
-export function inFlightToJson(tx: InFlightTx): Record<string, unknown> {
-  return JSON.parse(stringifyWithBigints(tx, 0)) as Record<string, unknown>;
 }
 
 /** InFlightTx from its checkpoint JSON (bigints were written as decimal strings). */

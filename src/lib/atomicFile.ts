@@ -26,11 +26,6 @@ export function writeFileAtomic(path: string, text: string): void {
   }
 }
 
-/** JSON with bigints as decimal strings. */
-export function stringifyWithBigints(value: unknown, space = 2): string {
-  return JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v), space);
-}
-
 /**
  * The nearest path at or above `path` that exists, with its stat; undefined when none does.
  * A file on the way (ENOTDIR) counts as nothing there: the walk goes on up and finds that file.

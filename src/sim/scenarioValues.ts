@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PPM } from "../engine/index.ts";
 import { HumanNumberError, parsePpm } from "../lib/units.ts";
+import { zodProblems } from "../lib/zodIssues.ts";
 
 /**
  * Human values of scenario files ("30%", "10m", "0.5%/h", "50x") and the collection of problems.
@@ -81,21 +82,6 @@ export function parseLeveragePpm(input: string | number, what = "leverage"): big
 // ---------------------------------------------------------------------------------------------
 
 export type Problems = string[];
-
-function pathText(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? String(p) : `.${String(p)}`;
-  return out;
-}
-
-export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[]): string[] {
-  return error.issues.flatMap((i) => {
-    const at = pathText([...prefix, ...i.path]);
-    const where = (s: string) => (at ? `${at}: ${s}` : s);
-    if (i.code === "unrecognized_keys") return i.keys.map((k) => where(`unknown key "${k}"`));
-    return [where(i.message)];
-  });
-}
 
 /** Messages for the schemas without their own: "missing", "expected an object". */
 export function defaultMessage(issue: { code?: string; input?: unknown; expected?: string }): string | undefined {

@@ -1,16 +1,9 @@
-import { WAD, cumAmounts, type Account, type LiquidationParams, type MarketState, type Tier, type Valuation } from "../../src/engine/index.ts";
+import { NEUTRAL_LIQUIDATION, WAD, cumAmounts, type Account, type LiquidationParams, type MarketState, type Tier, type Valuation } from "../../src/engine/index.ts";
 import { parseWad } from "../../src/lib/units.ts";
 
 export const w = (x: string | number) => parseWad(x);
 
-export const NO_PARTIAL_RULES: LiquidationParams = {
-  penaltyPpm: 0n,
-  targetBufferPpm: 0n,
-  maxStepPpm: 1_000_000n,
-  tierStepDown: false,
-  partialThreshold: 0n,
-  dustNotional: 0n,
-};
+export const NO_PARTIAL_RULES: LiquidationParams = NEUTRAL_LIQUIDATION;
 
 /** A market with no funding; `tiers` as [floor, mmrPpm, maxLeverage]. */
 export function market(

@@ -23,6 +23,7 @@ import {
   type Account,
   type MarketState,
   type Tier,
+  NEUTRAL_LIQUIDATION,
 } from "../../src/engine/index.ts";
 import { valuation } from "./fixtures.ts";
 
@@ -50,15 +51,7 @@ function marketOf(tiers: Tier[], extra: Partial<MarketState["liquidation"]> = {}
     tradingFeePpm: 0n,
     tiers,
     cums: cumAmounts(tiers),
-    liquidation: {
-      penaltyPpm: 0n,
-      targetBufferPpm: 0n,
-      maxStepPpm: PPM,
-      tierStepDown: false,
-      partialThreshold: 0n,
-      dustNotional: 0n,
-      ...extra,
-    },
+    liquidation: { ...NEUTRAL_LIQUIDATION, ...extra },
     funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n },
   };
 }

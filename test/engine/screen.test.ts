@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { expect, test } from "vitest";
-import { HealthScreen, WAD, accountHealth, cumAmounts, type Account, type MarketState, type Valuation } from "../../src/engine/index.ts";
+import { HealthScreen, NEUTRAL_LIQUIDATION, WAD, accountHealth, cumAmounts, type Account, type MarketState, type Valuation } from "../../src/engine/index.ts";
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
 
@@ -19,7 +19,7 @@ const markets: MarketState[] = [
     tradingFeePpm: 0n,
     tiers,
     cums: cumAmounts(tiers),
-    liquidation: { penaltyPpm: 0n, targetBufferPpm: 0n, maxStepPpm: 1_000_000n, tierStepDown: false, partialThreshold: 0n, dustNotional: 0n },
+    liquidation: NEUTRAL_LIQUIDATION,
     funding: { index: 123n * 10n ** 15n, ratePerSecond: 7n * 10n ** 12n, lastUpdate: 100n },
   };
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { InFlightTx } from "../../src/execute/types.ts";
 import { inFlightFromJson } from "../../src/keeper/checkpointFile.ts";
-import { stringifyWithBigints } from "../../src/lib/atomicFile.ts";
+import { stringifyWithBigints } from "../../src/lib/json.ts";
 
 describe("defect 7: restore() keeps the call that was sent and its profit", () => {
   it("an isolated lone item (liquidateBatch) and its expected profit survive the checkpoint", () => {

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadMarkets } from "../../src/config/presets.ts";
-import { PPM, WAD, accountHealth, notional, tierIndex } from "../../src/engine/index.ts";
+import { NEUTRAL_LIQUIDATION, PPM, WAD, accountHealth, notional, tierIndex } from "../../src/engine/index.ts";
 import { oneLine } from "../../src/lib/errors.ts";
 import { planPopulation } from "../../src/sim/population.ts";
 import { ScenarioError, loadScenario } from "../../src/sim/scenario.ts";
@@ -192,7 +192,7 @@ describe("the population", () => {
     // Every account opens with equity ≥ initial margin (planTraders' engine check, at deposit − fees).
     const t0 = plans[0]!;
     const v = {
-      markets: new Map(markets.map((m) => [m.id, { ...m, liquidation: { penaltyPpm: 0n, targetBufferPpm: 0n, maxStepPpm: PPM, tierStepDown: false, partialThreshold: 0n, dustNotional: 0n }, funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n } }])),
+      markets: new Map(markets.map((m) => [m.id, { ...m, liquidation: NEUTRAL_LIQUIDATION, funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n } }])),
       prices: new Map(markets.map((m) => [m.id, m.price])),
       timestamp: 0n,
       global: { cooldown: 0n, backstopPpm: 0n, keeperSharePpm: 0n },

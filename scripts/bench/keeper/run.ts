@@ -54,6 +54,7 @@ import { seedTraders } from "../../../src/sim/seedTraders.ts";
 import { benchEngine } from "../engine.ts";
 import type { BaselineHead, BaselineInit, BaselineToParent } from "./baseline.ts";
 import type { ColdStartInit, ColdStartResult } from "./coldStart.ts";
+import { bigintToString } from "../../../src/lib/json.ts";
 
 const MULTICALL3 = getAddress("0xcA11bde05977b3631167028862bE2a173976CA11");
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -196,7 +197,7 @@ async function main() {
       const p = spawn(process.execPath, ["--expose-gc", "--import", "tsx", join(HERE, "coldStart.ts")], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
       p.once("message", (m) => resolve(m as ColdStartResult));
       p.once("exit", (code) => (code === 0 ? undefined : reject(new Error(`cold-start child exited with ${code}`))));
-      const init: ColdStartInit = { type: "init", rpcUrl: anvil.rpcUrl, deployment: JSON.parse(JSON.stringify(deployment, (_k, x) => (typeof x === "bigint" ? x.toString() : x))) };
+      const init: ColdStartInit = { type: "init", rpcUrl: anvil.rpcUrl, deployment: JSON.parse(JSON.stringify(deployment, bigintToString)) };
       p.send(init);
     });
     log(`cold start (fresh process): ${cold.events} events in ${cold.ms} ms (${Math.round(cold.events / (cold.ms / 1000))}/s), ${cold.rpcRequests} RPC requests, rss ${cold.rssMb} MB (${cold.rssAfterGcMb} MB, heap ${cold.heapUsedAfterGcMb} MB after a full GC)`);
@@ -523,7 +524,7 @@ async function main() {
     };
     Object.assign(result, { targets });
     if (flags.trace) Object.assign(result, { trace });
-    const text = JSON.stringify(result, (_k, x) => (typeof x === "bigint" ? x.toString() : x), 2);
+    const text = JSON.stringify(result, bigintToString, 2);
     writeFileSync(flags.out, text + "\n");
 
     const L = result.latencyMs;

@@ -1,5 +1,6 @@
 import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
+import { zodProblems } from "../../lib/zodIssues.ts";
 import { CheckpointFormatError } from "../../index/checkpoint.ts";
 import type { JournalBlock, Tables } from "./state.ts";
 
@@ -122,7 +123,7 @@ export function encodeStateJson(d: StateData): IndexStateJson {
 export function decodeStateJson(json: unknown): StateData {
   const parsed = indexStateJson.safeDecode(json as IndexStateJson);
   if (!parsed.success) {
-    throw new CheckpointFormatError(parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`));
+    throw new CheckpointFormatError(zodProblems(parsed.error));
   }
   const d = parsed.data;
   const g = d.global;
