@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { ContractFunctionRevertedError, BaseError as ViemBaseError, getAddress, isAddress, type Address } from "viem";
 import { connect } from "../chain/clients.ts";
 import { checkDeploymentChain, checkDeploymentCode, readDeployment } from "../chain/deployment.ts";
+import { referenceOf } from "../protocols/index.ts";
 import { readAccount, readValuation } from "../chain/reads.ts";
 import { checkPresetFits, loadMarkets, loadPreset, type MarketSpec, type Preset } from "../config/presets.ts";
 import { TOKEN_SCALE, type Account, type MarketState, type Valuation } from "../engine/index.ts";
@@ -141,6 +142,7 @@ async function onChainView(flags: QuoteFlags, io: CliIO): Promise<View> {
   if (!isAddress(who, { strict: false })) throw new UsageError(`quote: --account "${who}" is not an address`);
   const address = getAddress(who);
   const d = readDeployment(resolve(cwd, path));
+  referenceOf(d, path); // quotes are the reference market's margin rules: another protocol is refused in one line
   // Reads only: the "account" is never asked to sign.
   const c = await connect(rpc, { address, type: "json-rpc" });
   checkDeploymentChain(d, c.chainId, path);

@@ -123,6 +123,7 @@ export const runCommand = defineCommand({
     checkOutputPath(settings.checkpointPath);
     const graceSeconds = num("grace", flags.grace, 0, 3_600) ?? 15;
     const deployment = readDeployment(deploymentPath);
+    const protocol = protocolFor(deployment, deploymentPath);
     const key = await loadSigningKey("keeper", flags.keystore, io);
     if (!key) throw new MissingKeeperKeyError();
     const account = key.account;
@@ -144,7 +145,7 @@ export const runCommand = defineCommand({
       await checkDeploymentCode(c, deployment, deploymentPath);
       await checkDeploymentMatchesChain(c, deployment, deploymentPath);
       lock = lockFile(settings.checkpointPath);
-      const k = createKeeper({ protocol: protocolFor(deployment), publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"], signal: io.signal });
+      const k = createKeeper({ protocol, publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"], signal: io.signal });
       keeper = k;
       logger.info(
         { rpc: redactUrl(rpc), chainId: c.chainId, market: deployment.contracts.market, keeper: account.address, dryRun: flags["dry-run"] },

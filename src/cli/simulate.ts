@@ -1,6 +1,8 @@
 import { accessSync, chmodSync, constants as fsConstants } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Deployment } from "../chain/deploy.ts";
 import { readDeployment } from "../chain/deployment.ts";
+import { referenceOf } from "../protocols/index.ts";
 import { loadMarketCatalogue, presetNames } from "../config/presets.ts";
 import { parseWad } from "../lib/units.ts";
 import { nearestExisting, writeFileAtomic } from "../lib/atomicFile.ts";
@@ -89,7 +91,7 @@ export const simulateCommand = defineCommand({
         : {
             url: forkUrl,
             block: BigInt(forkBlock!),
-            ...(flags.deployment !== undefined ? { deployment: readDeployment(resolve(io.cwd, flags.deployment)) } : {}),
+            ...(flags.deployment !== undefined ? { deployment: forkDeployment(resolve(io.cwd, flags.deployment)) } : {}),
           };
 
     const progress = createProgress({
@@ -203,4 +205,11 @@ function defaultNotes(report: LabReport): string[] {
 
 function usd(s: string | undefined): string {
   return s === undefined ? "-" : formatUsd(parseWad(s));
+}
+
+/** A fork's deployment: the lab deploys, seeds and reads the reference market, so another protocol is refused in one line. */
+function forkDeployment(path: string): Deployment {
+  const d = readDeployment(path);
+  referenceOf(d, path);
+  return d;
 }

@@ -37,7 +37,7 @@ export const statusCommand = defineCommand({
     checkDeploymentChain(deployment, c.chainId, path);
     await checkDeploymentCode(c, deployment, path);
 
-    const protocol = referenceOf(deployment);
+    const protocol = referenceOf(deployment, path);
     const indexer = new Indexer({
       client: c.publicClient,
       source: protocol.index,

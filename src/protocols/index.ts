@@ -20,16 +20,16 @@ export const PROTOCOL_NAMES: readonly string[] = Object.keys(FACTORIES);
  * The reference market of a deployment, for the commands that read its state in the reference
  * market's own terms (status, the lab's reports); a deployment of another protocol is refused.
  */
-export function referenceOf(deployment: { protocol?: string; contracts: { market: Address } }): ReferenceProtocol {
+export function referenceOf(deployment: { protocol?: string; contracts: { market: Address } }, source = "deployment"): ReferenceProtocol {
   const name = deployment.protocol ?? REFERENCE;
-  if (name !== REFERENCE) throw new ConfigError("deployment", [`this command reads the reference market only; the deployment names protocol "${name}"`]);
+  if (name !== REFERENCE) throw new ConfigError(source, [`this command reads the reference market only; the deployment names protocol "${name}"`]);
   return referenceMarket(deployment.contracts.market);
 }
 
 /** The protocol a deployment names, bound to its contracts. */
-export function protocolFor(deployment: { protocol?: string; contracts: { market: Address } }): Protocol {
+export function protocolFor(deployment: { protocol?: string; contracts: { market: Address } }, source = "deployment"): Protocol {
   const name = deployment.protocol ?? REFERENCE;
-  const make = FACTORIES[name];
-  if (!make) throw new ConfigError("deployment", [`unknown protocol "${name}" (known: ${PROTOCOL_NAMES.join(", ")})`]);
+  const make = Object.hasOwn(FACTORIES, name) ? FACTORIES[name] : undefined;
+  if (!make) throw new ConfigError(source, [`unknown protocol "${name}" (known: ${PROTOCOL_NAMES.join(", ")})`]);
   return make(deployment.contracts);
 }

@@ -187,6 +187,16 @@ const deploymentRows: Row[] = [
   { name: 'no markets', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, markets: [] })), code: 1, match: /markets: must list at least one market/ },
   { name: '10 MB preset name', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, preset: 'p'.repeat(TEN_MB) })), code: 1, match: /preset: Too big/ },
   { name: 'a directory', argv: runOn('.'), files: () => ({}), code: 1, match: /: is a directory$/ },
+  { name: 'a protocol no module keeps', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, protocol: 'othermarket' })), code: 1, match: /d\.json: unknown protocol "othermarket" \(known: reference\)$/ },
+  { name: 'a protocol name that is not one', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, protocol: '../x' })), code: 1, match: /protocol: not a protocol name/ },
+  {
+    name: 'quote on a deployment of another protocol',
+    argv: () => ['quote', '--rpc', rpc, '--deployment', 'd.json', '--account', deployment.deployer],
+    files: withDeployment((d) => ({ ...d, protocol: 'othermarket' })),
+    code: 1,
+    match: /d\.json: this command reads the reference market only; the deployment names protocol "othermarket"$/,
+  },
+  { name: 'a prototype key as the protocol', argv: runOn('d.json'), files: withDeployment((d) => ({ ...d, protocol: 'constructor' })), code: 1, match: /unknown protocol "constructor"/ },
 ];
 
 /** Issue 12, defect 10: a hand-edited deployment file is checked against the chain. */
