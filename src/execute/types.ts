@@ -12,7 +12,7 @@ export type LiquidationItem = {
 
 /** What the planner hands the executor: one transaction's worth of liquidations. */
 export type TxPlan = {
-  /** 1 item → `liquidate()`, more → `liquidateBatch()`. */
+  /** One item → the protocol's single call, more → its batch call. */
   items: LiquidationItem[];
   /** Reward in native-token terms minus gas (wei); drives the priority fee (see fees.ts). */
   expectedProfitWei: bigint;

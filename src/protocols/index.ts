@@ -10,7 +10,7 @@ import { ConfigError } from "../lib/errors.ts";
 import { REFERENCE, referenceMarket, type ReferenceProtocol } from "./reference/index.ts";
 
 const FACTORIES: Record<string, (contracts: { market: Address }) => Protocol> = {
-  [REFERENCE]: (c) => referenceMarket(c.market) as unknown as Protocol,
+  [REFERENCE]: (c) => referenceMarket(c.market),
 };
 
 /** The names a deployment file may give. */
