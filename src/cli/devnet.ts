@@ -14,7 +14,7 @@ import { BaseError } from "../lib/errors.ts";
 import { quoteAccount } from "../sim/quoteAccount.ts";
 import { seedTraders, type TraderPlan } from "../sim/seedTraders.ts";
 import { defineCommand, integerFlag, type CliIO } from "./command.ts";
-import { fields, formatLeverage, formatPrice, formatSize, formatUsd, table } from "./format.ts";
+import { NO_VALUE, fields, formatLeverage, formatPrice, formatSize, formatUsd, table } from "./format.ts";
 import { accountFromEnv, anvilDevAccount, resolveSigner } from "./signer.ts";
 import { deploymentSummary } from "./summary.ts";
 
@@ -193,7 +193,7 @@ async function seededRows(
         formatSize(p.size, lot),
         formatUsd(p.notional, 0),
         formatLeverage(p.leveragePpm),
-        liq === undefined ? "none" : formatPrice(liq),
+        liq === undefined ? NO_VALUE : formatPrice(liq),
       ];
     });
   });

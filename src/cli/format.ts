@@ -25,6 +25,20 @@ export function formatLeverage(ppm: bigint): string {
   return `${formatWad(ppm * 10n ** 12n, 1)}x`;
 }
 
+/** What every command prints where there is no value (no price, no ratio): one symbol. */
+export const NO_VALUE = "—";
+
+/** ppm → "2,181.82%": two decimals, thousands grouped (`formatPpm` is the exact form, for JSON). */
+export function formatPercent(ppm: bigint, dp = 2): string {
+  return `${formatWad(ppm * 10n ** 14n, dp)}%`;
+}
+
+/** The move from `from` to `to` as a signed percentage: "-0.75%", "+12.40%". */
+export function formatMove(from: bigint, to: bigint): string {
+  const ppm = ((to - from) * 1_000_000n) / from;
+  return `${ppm > 0n ? "+" : ""}${formatPercent(ppm)}`;
+}
+
 /** Whole-token units (6 decimals) → "$825.08". */
 export function formatTokens(tokens: bigint): string {
   return formatUsd(tokens * TOKEN_SCALE);

@@ -5,13 +5,13 @@ import { checkDeploymentChain, checkDeploymentCode, readDeployment } from "../ch
 import { referenceOf } from "../protocols/index.ts";
 import { readAccount, readValuation } from "../chain/reads.ts";
 import { checkPresetFits, loadMarkets, loadPreset, type MarketSpec, type Preset } from "../config/presets.ts";
-import { TOKEN_SCALE, type Account, type MarketState, type Valuation } from "../engine/index.ts";
-import { HumanNumberError, formatWad, parseWad } from "../lib/units.ts";
+import { PPM, accountHealth, type Account, type MarketState, type Valuation } from "../engine/index.ts";
+import { HumanNumberError, parseWad } from "../lib/units.ts";
 import { BaseError } from "../lib/errors.ts";
-import { quoteAccount, type AccountQuote } from "../sim/quoteAccount.ts";
+import { accountLeveragePpm, quoteAccount, type AccountQuote } from "../sim/quoteAccount.ts";
 import { UsageError, defineCommand, required, type CliIO } from "./command.ts";
 import { rpcUrl } from "./rpcUrl.ts";
-import { fields, formatPpm, formatPrice, formatSize, formatTokens, formatUsd } from "./format.ts";
+import { NO_VALUE, fields, formatLeverage, formatMove, formatPercent, formatPpm, formatPrice, formatSize, formatTokens, formatUsd } from "./format.ts";
 
 const HYPOTHETICAL = ["market", "side", "size", "entry", "collateral", "mark", "preset", "markets", "presets"] as const;
 const ON_CHAIN = ["rpc", "deployment", "account"] as const;
@@ -72,7 +72,26 @@ type View = {
   valuation: Valuation;
   symbols: ReadonlyMap<number, string>;
   chain?: { chainId: number; blockNumber: bigint; address: Address; market: Address };
+  /** A hypothetical position: whether the market would let it be opened (see {@link openCheck}). */
+  open?: OpenCheck;
 };
+
+/** Whether a trade opening the position at its entry price passes the contract's initial-margin check. */
+type OpenCheck = { ok: boolean; fee: bigint; equity: bigint; initial: bigint };
+
+/**
+ * The contract's check on a trade that opens exposure: after the trading fee, equity at the trade
+ * price must cover the initial margin (`_requireTradeBacked`: InsufficientMargin otherwise).
+ */
+function openCheck(account: Account, v: Valuation, entry: bigint): OpenCheck {
+  const p = account.positions[0]!;
+  const m = v.markets.get(p.marketId)!;
+  const abs = p.size < 0n ? -p.size : p.size;
+  const fee = (((abs * entry) / 10n ** 18n) * m.tradingFeePpm) / PPM;
+  const atEntry: Valuation = { ...v, prices: new Map([[p.marketId, entry]]) };
+  const h = accountHealth({ ...account, collateral: account.collateral - fee }, atEntry);
+  return { ok: h.equity >= h.initial, fee, equity: h.equity, initial: h.initial };
+}
 
 function amount(flag: string, value: string): bigint {
   try {
@@ -119,13 +138,16 @@ function hypotheticalView(flags: QuoteFlags, cwd: string): View {
     funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n },
   };
   const signed = side === "long" ? size : -size;
+  const account: Account = { collateral, lastPartialAt: 0n, positions: [{ marketId: id, size: signed, entryPrice: entry, entryFundingIndex: 0n }] };
+  const valuation: Valuation = { markets: new Map([[id, state]]), prices: new Map([[id, mark]]), timestamp: 0n, global: preset.global };
   return {
     mode: "hypothetical",
     title: `Hypothetical ${spec.symbol} ${side} ${formatSize(size, spec.lotSize)} @ ${formatPrice(entry)}, mark ${formatPrice(mark)} (preset ${preset.name}, no funding)`,
     preset: preset.name,
-    account: { collateral, lastPartialAt: 0n, positions: [{ marketId: id, size: signed, entryPrice: entry, entryFundingIndex: 0n }] },
-    valuation: { markets: new Map([[id, state]]), prices: new Map([[id, mark]]), timestamp: 0n, global: preset.global },
+    account,
+    valuation,
     symbols: new Map([[id, spec.symbol]]),
+    open: openCheck(account, valuation, entry),
   };
 }
 
@@ -204,15 +226,20 @@ function toText(view: View, q: AccountQuote): string[] {
       ["equity", formatUsd(q.equity)],
       ["maintenance margin", formatUsd(q.maintenance)],
       ["initial margin", formatUsd(q.initial)],
-      ["margin ratio", q.marginRatioPpm === undefined ? "—" : `${formatPpm(q.marginRatioPpm)} (equity / maintenance)`],
+      ["margin ratio", q.marginRatioPpm === undefined ? NO_VALUE : `${formatPercent(q.marginRatioPpm)} (equity / maintenance)`],
+      ["leverage", leverageText(q)],
       ["status", status(q)],
+      ...(view.open ? [["could be opened", openText(view.open)] as const] : []),
     ]),
   );
   if (q.cooldownEndsAt > q.timestamp) lines.push(...fields([["cooldown ends", `at ${q.cooldownEndsAt} (now ${q.timestamp})`]]));
   for (const p of q.positions) {
     const sym = symbolOf(view, p.marketId);
     const lot = lotOf(view, p.marketId);
-    const price = (x: bigint | undefined) => (x === undefined ? "none" : formatPrice(x));
+    const price = (x: bigint | undefined) => (x === undefined ? NO_VALUE : formatPrice(x));
+    const move = (x: bigint | undefined, past: boolean) => (x === undefined ? NO_VALUE : `${formatMove(p.markPrice, x)}${past ? " (already past)" : ""}`);
+    const long = p.size > 0n;
+    const crossed = (x: bigint | undefined) => x !== undefined && (long ? x >= p.markPrice : x <= p.markPrice);
     lines.push(
       "",
       `${sym} ${p.size > 0n ? "long" : "short"} ${formatSize(p.size, lot)} @ ${formatPrice(p.entryPrice)} (mark ${formatPrice(p.markPrice)})`,
@@ -222,10 +249,12 @@ function toText(view: View, q: AccountQuote): string[] {
         ...(p.funding !== 0n ? [["funding owed", formatUsd(p.funding)] as const] : []),
         ["maintenance", formatUsd(p.maintenance)],
         ["liquidation price", price(p.liquidationPrice)],
+        ["to liquidation", move(p.liquidationPrice, crossed(p.liquidationPrice))],
         ["bankruptcy price", price(p.bankruptcyPrice)],
+        ["to bankruptcy", move(p.bankruptcyPrice, crossed(p.bankruptcyPrice))],
         ["max slice now", `${formatSize(p.maxSlice, lot)} ${sym}`],
         ["penalty", formatUsd(p.penalty)],
-        ["keeper reward", `${formatWad(p.keeperTokens * TOKEN_SCALE, 6)} USDC (${formatPpm(q.keeperSharePpm)} of the penalty)`],
+        ["keeper reward", `${formatTokens(p.keeperTokens)} (${formatPercent(q.keeperSharePpm)} of the penalty)`],
         ["to insurance", formatUsd(p.insuranceShare)],
       ]),
     );
@@ -259,6 +288,8 @@ function toJson(view: View, q: AccountQuote) {
     backstop: q.backstop,
     cooldownEndsAt: q.cooldownEndsAt.toString(),
     keeperShare: { ppm: q.keeperSharePpm.toString(), display: formatPpm(q.keeperSharePpm) },
+    leverage: leverageJson(q),
+    ...(view.open ? { couldBeOpened: { ok: view.open.ok, fee: usd(view.open.fee), equityAfterFee: usd(view.open.equity), initial: usd(view.open.initial) } } : {}),
     positions: q.positions.map((p) => {
       const lot = lotOf(view, p.marketId);
       return {
@@ -274,7 +305,9 @@ function toJson(view: View, q: AccountQuote) {
         maintenance: usd(p.maintenance),
         initial: usd(p.initial),
         liquidationPrice: price(p.liquidationPrice),
+        moveToLiquidation: moveJson(p.markPrice, p.liquidationPrice),
         bankruptcyPrice: price(p.bankruptcyPrice),
+        moveToBankruptcy: moveJson(p.markPrice, p.bankruptcyPrice),
         maxSlice: { wad: p.maxSlice.toString(), display: formatSize(p.maxSlice, lot) },
         penalty: usd(p.penalty),
         keeperReward: { tokens: p.keeperTokens.toString(), usd: formatTokens(p.keeperTokens) },
@@ -282,4 +315,27 @@ function toJson(view: View, q: AccountQuote) {
       };
     }),
   };
+}
+
+/** Account leverage Σ notional / equity ("—" when equity ≤ 0). */
+function leverageText(q: AccountQuote): string {
+  const l = accountLeveragePpm(q);
+  return l === undefined ? (q.positions.length === 0 ? NO_VALUE : `${NO_VALUE} (equity ≤ 0)`) : formatLeverage(l);
+}
+
+function leverageJson(q: AccountQuote) {
+  const l = accountLeveragePpm(q);
+  return l === undefined ? null : { ppm: l.toString(), display: formatLeverage(l) };
+}
+
+function openText(o: OpenCheck): string {
+  const figures = `equity after the ${formatUsd(o.fee)} fee ${formatUsd(o.equity)}, initial margin ${formatUsd(o.initial)}`;
+  return o.ok ? `yes (${figures})` : `no: the market refuses it, InsufficientMargin (${figures})`;
+}
+
+/** The signed move from the mark to `to`, in ppm of the mark. */
+function moveJson(mark: bigint, to: bigint | undefined) {
+  if (to === undefined) return null;
+  const ppm = ((to - mark) * PPM) / mark;
+  return { ppm: ppm.toString(), display: formatMove(mark, to) };
 }

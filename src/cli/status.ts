@@ -11,8 +11,8 @@ import { createMetrics } from "../lib/metrics.ts";
 import { quoteAccount } from "../sim/quoteAccount.ts";
 import { defineCommand, integerFlag, required } from "./command.ts";
 import { rpcUrl } from "./rpcUrl.ts";
-import { formatPrice, formatSize, table } from "./format.ts";
-import { formatPpm, formatUsd } from "../lib/units.ts";
+import { NO_VALUE, formatPercent, formatPrice, formatSize, table } from "./format.ts";
+import { formatUsd } from "../lib/units.ts";
 
 /** A throwaway signer: status only reads. */
 const READ_ONLY = privateKeyToAccount(`0x${"11".repeat(32)}`);
@@ -81,13 +81,13 @@ export const statusCommand = defineCommand({
       address,
       formatUsd(q.equity),
       formatUsd(q.maintenance),
-      q.marginRatioPpm === undefined ? "-" : formatPpm(q.marginRatioPpm),
+      q.marginRatioPpm === undefined ? NO_VALUE : formatPercent(q.marginRatioPpm),
       q.liquidatable ? (q.backstop ? "BACKSTOP" : "LIQUIDATABLE") : "ok",
       q.positions
         .map((p) => {
           const lot = lots.get(p.marketId) ?? 1n;
           const side = p.size > 0n ? "long" : "short";
-          const lp = p.liquidationPrice === undefined ? "-" : formatPrice(p.liquidationPrice);
+          const lp = p.liquidationPrice === undefined ? NO_VALUE : formatPrice(p.liquidationPrice);
           return `${symbols.get(p.marketId) ?? p.marketId} ${side} ${formatSize(p.size < 0n ? -p.size : p.size, lot)} (liq ${lp})`;
         })
         .join(", "),

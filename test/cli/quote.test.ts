@@ -42,16 +42,19 @@ const e18 = (s: string) => `${s}${'0'.repeat(18)}`;
 let ref: CliResult;
 let capped: CliResult;
 let text: CliResult;
+let oversized: CliResult;
 beforeAll(async () => {
   // The step-cap variant: the reference preset with maxStep 25% (SPEC: slice 2.5 BTC instead).
   const presets = JSON.parse(readFileSync(path.join(REPO_ROOT, 'config', 'presets.json'), 'utf8'));
   presets.capped = { ...presets.reference, market: { ...presets.reference.market, maxStep: '25%' } };
   const presetsFile = path.join(tmp.dir, 'presets.json');
   writeFileSync(presetsFile, JSON.stringify(presets));
-  [ref, capped, text] = await Promise.all([
+  [ref, capped, text, oversized] = await Promise.all([
     runCli(['quote', ...WORKED, '--preset', 'reference', '--json'], { cwd: tmp.dir }),
     runCli(['quote', ...WORKED, '--preset', 'capped', '--presets', presetsFile, '--json'], { cwd: tmp.dir }),
     runCli(['quote', ...WORKED, '--preset', 'reference'], { cwd: tmp.dir }),
+    // The issue's example: a 100 ETH short on $825 of collateral read "initial margin $20,000, status …" and nothing said it could not exist.
+    runCli(['quote', '--market', 'ETH', '--side', 'short', '--size', '100', '--collateral', '825.075', '--mark', '5000'], { cwd: tmp.dir }),
   ]);
 });
 
@@ -100,6 +103,23 @@ describe('quote (hypothetical)', () => {
     expect(line('maintenance margin')).toBe('maintenance margin  $4,400.00');
     expect(line('max slice now')).toBe('max slice now      5.790 BTC');
     expect(line('status')).toBe('status              LIQUIDATABLE');
-    expect(line('keeper reward')).toBe('keeper reward      825.075000 USDC (50% of the penalty)');
+    expect(line('keeper reward')).toBe('keeper reward      $825.08 (50.00% of the penalty)');
+    expect(line('margin ratio')).toBe('margin ratio        90.91% (equity / maintenance)');
+    // Σ notional / equity = 570,000 / 4,000.
+    expect(line('leverage')).toBe('leverage            142.5x');
+    // Liquidation at 57,040.40 is above the 57,000 mark: the long is already past it; bankruptcy at 56,600 is 0.70% below.
+    expect(line('to liquidation')).toBe('to liquidation     +0.07% (already past)');
+    expect(line('to bankruptcy')).toBe('to bankruptcy      -0.70%');
+    // Opened at 60,000: fee 0.05% of 600,000 = $300; equity $33,700 against IM $12,000 (600,000 at 50x).
+    expect(line('could be opened')).toBe('could be opened     yes (equity after the $300.00 fee $33,700.00, initial margin $12,000.00)');
+  });
+
+  it('says when a hypothetical position could not be opened at all', () => {
+    expect(oversized.code).toBe(0);
+    const line = (label: string) => oversized.stdout.split('\n').find((l) => l.trimStart().startsWith(label))?.trim();
+    expect(line('could be opened')).toBe(
+      'could be opened     no: the market refuses it, InsufficientMargin (equity after the $250.00 fee $575.08, initial margin $20,000.00)',
+    );
+    expect(line('leverage')).toBe('leverage            606.0x');
   });
 });
