@@ -41,7 +41,7 @@ describe('devnet', () => {
     expect(cli.stderr()).toMatch(/^perp-keeper: DEPLOYER_PRIVATE_KEY is not set; using Anvil's dev account #0/);
 
     // The table: one row per seeded position (account, market, side, size, notional, leverage, liq. price).
-    const rows = [...stdout.matchAll(/^ {2}(0x[0-9a-fA-F]{40}) {2}(\w+) +(long|short) +([\d,.]+) +\$[\d,]+ +([\d.]+)x +([\d,.]+|none)$/gm)];
+    const rows = [...stdout.matchAll(/^ {2}(0x[0-9a-fA-F]{40}) {2}(\w+) +(long|short) +([\d,.]+) +\$[\d,]+ +([\d.]+)x +([\d,.]+|—)$/gm)];
     expect(rows.length).toBeGreaterThanOrEqual(5);
     expect(new Set(rows.map((r) => r[1])).size).toBe(5);
 
