@@ -1,0 +1,103 @@
+import { resolve } from "node:path";
+import type { Address } from "viem";
+import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { connect, type ChainClients } from "../chain/clients.ts";
+import { checkDeploymentChain, checkDeploymentCode, readDeployment } from "../chain/deployment.ts";
+import { answerToWad, publishPrice } from "../chain/prices.ts";
+import { BaseError } from "../lib/errors.ts";
+import { HumanNumberError, parsePpm, parseWad } from "../lib/units.ts";
+import { UsageError, defineCommand, required } from "./command.ts";
+import { formatMove, formatPrice } from "./format.ts";
+import { rpcUrl } from "./rpcUrl.ts";
+import { anvilDevAccount, loadSigningKey, resolveSigner } from "./signer.ts";
+
+/** The node is not a local development chain: `price` publishes only on one (Anvil, Hardhat, Ganache). */
+export class NotLocalChainError extends BaseError {
+  override name = "NotLocalChainError";
+  constructor(client: string) {
+    super(`price: refusing to publish a price: the node is "${client}", not a local development chain (Anvil, Hardhat or Ganache)`, { userError: true });
+  }
+}
+
+/** The signer does not own the feed, so the update would revert. */
+export class NotFeedOwnerError extends BaseError {
+  override name = "NotFeedOwnerError";
+  constructor(feed: Address, owner: Address, signer: Address) {
+    super(`price: the feed ${feed} is owned by ${owner}, not ${signer}; sign with the owner's key (DEPLOYER_PRIVATE_KEY or --keystore)`, { userError: true });
+  }
+}
+
+const LOCAL_CLIENTS = /^(anvil|hardhatnetwork|ganache)/i;
+
+export const priceCommand = defineCommand({
+  name: "price",
+  summary: "Publish a market's price on a local chain (devnet rehearsals): set it, or move it by a percentage.",
+  synopsis: "[--rpc URL] --deployment FILE --market SYMBOL (--set PRICE | --move=±N%) [--keystore FILE]",
+  description:
+    "Signs as the feed's owner (the deployer: DEPLOYER_PRIVATE_KEY, --keystore, or on chain 31337 Anvil's dev account #0) " +
+    "and publishes the new answer on the market's feed. Refuses unless the node is a local development chain " +
+    "(Anvil, also when it forks another chain; Hardhat; Ganache). A negative move is written --move=-3% (or --move -3%).",
+  options: {
+    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint of the local chain (default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names)" },
+    deployment: { type: "string", value: "FILE", description: "deployment file written by deploy/devnet (required)" },
+    market: { type: "string", value: "SYMBOL", description: "market symbol, e.g. BTC (required)" },
+    set: { type: "string", value: "PRICE", description: "the new price, e.g. 56400" },
+    move: { type: "string", value: "±N%", description: "move the current price by this much, e.g. -3% or +1.5%" },
+    keystore: { type: "string", value: "FILE", description: "encrypted keystore of the feed owner's key (password from DEPLOYER_KEYSTORE_PASSWORD[_FILE])" },
+  },
+  examples: [
+    "perp-keeper price --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json --market BTC --set 56400",
+    "perp-keeper price --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json --market ETH --move=-3%",
+  ],
+  async run(flags, io) {
+    const rpc = rpcUrl("price", flags.rpc, io);
+    const path = resolve(io.cwd, required("price", flags, "deployment"));
+    const symbol = required("price", flags, "market");
+    if ((flags.set === undefined) === (flags.move === undefined)) throw new UsageError("price: give exactly one of --set PRICE and --move ±N% (see perp-keeper price --help)");
+    const target = flags.set !== undefined ? parseTarget("set", flags.set) : parseTarget("move", flags.move!);
+    const d = readDeployment(path);
+    const m = d.markets.find((x) => x.symbol.toLowerCase() === symbol.toLowerCase());
+    if (!m) throw new UsageError(`price: unknown market "${symbol}"; the deployment has ${d.markets.map((x) => x.symbol).join(", ")}`);
+
+    const fromEnv = (await loadSigningKey("deployer", flags.keystore, io))?.account;
+    const c = await connect(rpc, fromEnv ?? anvilDevAccount(), { pollingInterval: 100 });
+    const client = await c.publicClient.request({ method: "web3_clientVersion" });
+    if (!LOCAL_CLIENTS.test(client)) throw new NotLocalChainError(client);
+    checkDeploymentChain(d, c.chainId, path);
+    await checkDeploymentCode(c, d, path);
+    const signer = resolveSigner(fromEnv, "DEPLOYER_PRIVATE_KEY", c.chainId, io.stderr);
+    const clients: ChainClients = { publicClient: c.publicClient, walletClient: c.walletClient };
+    const owner = await c.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "owner" });
+    if (owner.toLowerCase() !== signer.address.toLowerCase()) throw new NotFeedOwnerError(m.feed, owner, signer.address);
+
+    const [, answer] = await c.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData" });
+    const before = answerToWad(answer, m.feedDecimals);
+    const after = target.kind === "set" ? target.price : (before * (1_000_000n + target.ppm)) / 1_000_000n;
+    if (after <= 0n) throw new UsageError(`price: the new ${m.symbol} price would be ${formatPrice(after)}; a feed answer must be above 0`);
+    const block = await publishPrice(clients, m.feed, after, m.feedDecimals);
+    const published = answerToWad((await c.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData" }))[1], m.feedDecimals);
+    io.stdout(`${m.symbol}: ${formatPrice(before)} → ${formatPrice(published)} (${formatMove(before, published)}) in block ${block}`);
+    return 0;
+  },
+});
+
+type Target = { kind: "set"; price: bigint } | { kind: "move"; ppm: bigint };
+
+function parseTarget(flag: "set" | "move", value: string): Target {
+  try {
+    if (flag === "set") {
+      const price = parseWad(value, "--set");
+      if (price <= 0n) throw new UsageError(`price: --set must be above 0, got "${value}"`);
+      return { kind: "set", price };
+    }
+    const text = value.trim();
+    if (!text.endsWith("%")) throw new UsageError(`price: --move takes a percentage such as -3% or +1.5%, got "${value}"`);
+    const negative = text.startsWith("-");
+    const ppm = parsePpm(text.replace(/^[+-]/, ""), "--move");
+    if (negative && ppm >= 1_000_000n) throw new UsageError(`price: --move ${value} would take the price to 0 or below`);
+    return { kind: "move", ppm: negative ? -ppm : ppm };
+  } catch (e) {
+    if (e instanceof HumanNumberError) throw new UsageError(`price: ${e.message}`);
+    throw e;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `perp-keeper price`: a devnet rehearsal publishes a market's price as the feed's owner, by a set
+ * value or a percentage move, and refuses on anything but a local development chain.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockAggregatorV3 } from '../../abi/MockAggregatorV3.ts';
+import { deployReferenceMarket, type Deployment } from '../../src/chain/deploy.ts';
+import { deploymentToJson } from '../../src/chain/deployment.ts';
+import { answerToWad } from '../../src/chain/prices.ts';
+import { loadMarkets, loadPreset } from '../../src/config/presets.ts';
+import { getTestChain, type TestChain } from '../support/anvil.ts';
+import { runCli, tempDir } from './cli.ts';
+
+const tmp = tempDir();
+let chain: TestChain;
+let deployment: Deployment;
+let file: string;
+let fakeGeth: Server;
+let fakeUrl: string;
+
+beforeAll(async () => {
+  chain = await getTestChain();
+  deployment = await deployReferenceMarket({ publicClient: chain.publicClient, walletClient: chain.wallet(0) } as never, { markets: loadMarkets(), preset: loadPreset('hyperliquid') });
+  file = path.join(tmp.dir, 'devnet.json');
+  writeFileSync(file, deploymentToJson(deployment));
+  // A node that says it is geth on chain 31337: not a development chain, whatever its chain id.
+  fakeGeth = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const { id, method } = JSON.parse(body) as { id: number; method: string };
+      const result = method === 'eth_chainId' ? '0x7a69' : method === 'web3_clientVersion' ? 'Geth/v1.14.11-stable/linux-amd64/go1.23.2' : null;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result }));
+    });
+  });
+  await new Promise<void>((r) => fakeGeth.listen(0, '127.0.0.1', r));
+  fakeUrl = `http://127.0.0.1:${(fakeGeth.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => fakeGeth.close(() => r()));
+  tmp.cleanup();
+});
+
+async function priceOf(symbol: string): Promise<bigint> {
+  const m = deployment.markets.find((x) => x.symbol === symbol)!;
+  const [, answer] = await chain.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: 'latestRoundData' });
+  return answerToWad(answer, m.feedDecimals);
+}
+
+const price = (...args: string[]) => runCli(['price', '--rpc', chain.anvil.rpcUrl, '--deployment', file, ...args], { cwd: tmp.dir });
+
+describe('price', () => {
+  it('--set publishes the price as the feed owner and says what moved', async () => {
+    const r = await price('--market', 'BTC', '--set', '56400');
+    expect(r.stderr).toMatch(/using Anvil's dev account #0/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^BTC: 60,000\.00 → 56,400\.00 \(-6\.00%\) in block \d+\n$/);
+    expect(await priceOf('BTC')).toBe(56_400n * 10n ** 18n);
+  });
+
+  it('--move=-3% and --move +1.5% move the current price by that much', async () => {
+    const before = await priceOf('ETH');
+    const down = await price('--market', 'eth', '--move=-3%');
+    expect(down.code, down.stderr).toBe(0);
+    expect(await priceOf('ETH')).toBe((before * 970_000n) / 1_000_000n);
+    expect(down.stdout).toMatch(/^ETH: .* \(-3\.00%\) in block \d+\n$/);
+    const up = await price('--market', 'ETH', '--move', '+1.5%');
+    expect(up.code, up.stderr).toBe(0);
+    expect(await priceOf('ETH')).toBe((((before * 970_000n) / 1_000_000n) * 1_015_000n) / 1_000_000n);
+  });
+
+  it.each([
+    ['neither --set nor --move', ['--market', 'BTC'], /price: give exactly one of --set PRICE and --move ±N%/],
+    ['both --set and --move', ['--market', 'BTC', '--set', '1', '--move=1%'], /price: give exactly one of --set PRICE and --move ±N%/],
+    ['a move without %', ['--market', 'BTC', '--move=-3'], /price: --move takes a percentage such as -3% or \+1\.5%, got "-3"/],
+    ['a move to zero', ['--market', 'BTC', '--move=-100%'], /price: --move -100% would take the price to 0 or below/],
+    ['a price that is not a number', ['--market', 'BTC', '--set', '12abc'], /price: --set: "12abc" is not a number/],
+    ['a negative price', ['--market', 'BTC', '--set', '-5'], /price: --set must be above 0, got "-5"/],
+    ['an unknown market', ['--market', 'DOGE', '--set', '1'], /price: unknown market "DOGE"; the deployment has BTC, ETH, SMALLCAP/],
+  ])('%s: one line, exit 2 (the command line is wrong), nothing published', async (_name, args, match) => {
+    const before = await priceOf('BTC');
+    const r = await price(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(match);
+    expect(await priceOf('BTC')).toBe(before);
+  });
+
+  it('refuses a node that is not a local development chain', async () => {
+    const r = await runCli(['price', '--rpc', fakeUrl, '--deployment', file, '--market', 'BTC', '--set', '1'], { cwd: tmp.dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('perp-keeper: price: refusing to publish a price: the node is "Geth/v1.14.11-stable/linux-amd64/go1.23.2", not a local development chain (Anvil, Hardhat or Ganache)');
+  });
+});
