@@ -27,8 +27,8 @@ export class ReferenceBook implements Book {
   private readonly slots: (Address | undefined)[] = [];
   private readonly free: number[] = [];
   private sinceRebuild = 0;
-  /** The valuation last computed, for its timestamp and the state version it was made on. */
-  private memo: { timestamp: bigint; version: number; v: Valuation } | undefined;
+  /** The valuation last computed, for its timestamp and the state (version, block) it was made on. */
+  private memo: { timestamp: bigint; version: number; block: bigint; v: Valuation } | undefined;
   private version = 0;
 
   constructor(private readonly state: () => IndexStateView) {}
@@ -94,10 +94,11 @@ export class ReferenceBook implements Book {
 
   /** The engine's valuation of the indexed state at `timestamp`, markets with a stale or invalid price left out. */
   private valuation(timestamp: bigint): Valuation {
+    const state = this.state();
     const m = this.memo;
-    if (m && m.timestamp === timestamp && m.version === this.version) return m.v;
-    const v = valuationAt(this.state(), timestamp);
-    this.memo = { timestamp, version: this.version, v };
+    if (m && m.timestamp === timestamp && m.version === this.version && m.block === state.block) return m.v;
+    const v = valuationAt(state, timestamp);
+    this.memo = { timestamp, version: this.version, block: state.block, v };
     return v;
   }
 
