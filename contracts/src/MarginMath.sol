@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title MarginMath
-/// @notice The pure margin rules of ../shared/SPEC.md. `src/engine/` mirrors every function here
+/// @notice The pure margin rules of docs/reference-market.md. `src/engine/` mirrors every function here
 ///         operation for operation (same order, same rounding), so that the keeper agrees with the
 ///         contract to the wei. Change one, change both, and the parity tests will tell.
 /// @dev Units: prices, sizes and quote amounts are WAD (1e18); rates are ppm (1e6).

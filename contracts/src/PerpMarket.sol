@@ -10,7 +10,7 @@ import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {MarginMath} from "./MarginMath.sol";
 
 /// @title PerpMarket
-/// @notice The reference perpetuals market of ../shared/SPEC.md: oracle-priced perps against a
+/// @notice The reference perpetuals market of docs/reference-market.md: oracle-priced perps against a
 ///         liquidity pool, cross-margin accounts, Binance-style tiered maintenance margin, and
 ///         partial liquidation sized to restore health with a buffer (Drift), with step caps and a
 ///         cooldown (Hyperliquid), full close for dust and backstop, a keeper/insurance penalty
@@ -505,7 +505,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         if (_accountMarkets[account].length == 0) _settleBadDebt(account);
     }
 
-    /// The largest slice a keeper may take now (see SPEC.md "Liquidation"); 0 when the account is
+    /// The largest slice a keeper may take now (see docs/reference-market.md, "Liquidation"); 0 when the account is
     /// healthy or when only a partial step is allowed and the cooldown runs.
     function _maxSlice(Market storage m, uint256 marketId, Health memory h, PositionValue memory v)
         internal

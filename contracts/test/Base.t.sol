@@ -13,7 +13,7 @@ import {MockAggregatorV3} from "../src/MockAggregatorV3.sol";
 import {MockUSDC} from "../src/MockUSDC.sol";
 
 /// @notice Shared fixture: a MockUSDC, 8-decimal mock feeds, and a PerpMarket with two markets
-///         (BTC with SPEC.md's tier table, ETH with a second table), a funded pool and insurance
+///         (BTC with the reference tier table, ETH with a second table), a funded pool and insurance
 ///         fund, and helpers to act as traders and keepers.
 /// @dev Derived suites change parameters by overriding the virtual `_…()` hooks before setUp runs.
 abstract contract Base is Test {
@@ -51,7 +51,7 @@ abstract contract Base is Test {
         return PerpMarket.GlobalLiquidationParams({cooldown: 30, backstopPpm: 666_667, keeperSharePpm: 500_000});
     }
 
-    /// SPEC.md's worked-example liquidation parameters: penalty 0.5%, buffer 0.5%, no step cap,
+    /// the worked-example liquidation parameters: penalty 0.5%, buffer 0.5%, no step cap,
     /// no partial threshold, no dust rule.
     function _liqParams() internal view virtual returns (PerpMarket.LiquidationParams memory) {
         return PerpMarket.LiquidationParams({
@@ -76,7 +76,7 @@ abstract contract Base is Test {
         return 50_000e6;
     }
 
-    /// SPEC.md's table: 0–50k at 0.40% (125x), 50k–250k at 0.50% (100x), 250k+ at 1.00% (50x).
+    /// the reference tier table: 0–50k at 0.40% (125x), 50k–250k at 0.50% (100x), 250k+ at 1.00% (50x).
     function _btcTiers() internal pure returns (MarginMath.Tier[] memory t) {
         t = new MarginMath.Tier[](3);
         t[0] = MarginMath.Tier({floor: 0, mmrPpm: 4000, maxLeverage: 125});

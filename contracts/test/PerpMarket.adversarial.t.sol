@@ -152,13 +152,13 @@ contract PerpMarketAdversarialTest is PerpMarketInvariantTest {
     }
 
     /// The attacker's tokens are exactly the rewards the market returned to it, which are
-    /// exactly the keeperReward of its Liquidated events, which are exactly SPEC's split
+    /// exactly the keeperReward of its Liquidated events, which are exactly the market's split
     /// floor(floor(penalty × keeperShare / 1e6) / 1e12) of their penalties: moving the oracle
     /// within a block, batching, duplicating, or slicing wrongly extracts nothing more.
     function check_attackerEarnsExactlyTheKeeperShare() internal view {
         assertEq(usdc.balanceOf(attacker), adv.ghostAttackerTokens(), "attacker tokens = rewards returned");
         assertEq(adv.ghostAttackerEventWad(), adv.ghostAttackerTokens() * SCALE, "rewards = Liquidated.keeperReward");
-        assertEq(adv.ghostAttackerSpecTokens(), adv.ghostAttackerTokens(), "rewards = SPEC split of the penalties");
+        assertEq(adv.ghostAttackerSpecTokens(), adv.ghostAttackerTokens(), "rewards = the rules' split of the penalties");
     }
 
     /// No liquidation the rules refuse went through (healthy account, zero, 1 wei, above the max,
@@ -175,8 +175,8 @@ contract PerpMarketAdversarialTest is PerpMarketInvariantTest {
 
     /// Under price moves within one block, each liquidation ran against the health at the price
     /// in force when it ran (accountHealth agrees with a recomputation from raw state and the
-    /// feed, to the wei), settled at that price with SPEC's penalty and split; each sandwiched
-    /// trade settled at that price with SPEC's PnL, fee, funding, entry and pool flows.
+    /// feed, to the wei), settled at that price with the rules' penalty and split; each sandwiched
+    /// trade settled at that price with the rules' PnL, fee, funding, entry and pool flows.
     function check_settlementAtThePriceInForce() internal view {
         string memory v = adv.violation();
         assertFalse(adv.healthViewsDisagree(), v);

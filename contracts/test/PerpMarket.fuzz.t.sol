@@ -230,7 +230,7 @@ contract PerpMarketFuzzTest is Base {
     }
 
     /// MM(N) = ceil(max over tier lines of (N·mmr_i − cum_i) / 1e6); the lines of adjacent tiers
-    /// meet exactly at each floor (continuity), and cum follows SPEC's recurrence.
+    /// meet exactly at each floor (continuity), and cum follows the reference recurrence.
     function testFuzz_maintenanceMargin_isMaxOverTierLines(uint256 seed, uint256 notional_) public {
         MarginMath.Tier[] memory tiers = _randomTiers(seed);
         market.setTiers(BTC, tiers);

@@ -12,8 +12,8 @@ import {PerpMarket} from "../src/PerpMarket.sol";
 import {MarginMath} from "../src/MarginMath.sol";
 import {MockAggregatorV3} from "../src/MockAggregatorV3.sol";
 
-/// @notice Unit tests of PerpMarket against ../../shared/SPEC.md. Unless a test says otherwise the
-///         fixture is Base's: SPEC tiers on BTC (lot 0.001), penalty 0.5%, buffer 0.5%, no step
+/// @notice Unit tests of PerpMarket against docs/reference-market.md. Unless a test says otherwise the
+///         fixture is Base's: the reference tiers on BTC (lot 0.001), penalty 0.5%, buffer 0.5%, no step
 ///         cap, no partial threshold, no dust rule, trading fee 0, cooldown 30 s, backstop 2/3,
 ///         keeper share 50%, insurance fund 50,000.
 contract PerpMarketTest is Base {
@@ -21,7 +21,7 @@ contract PerpMarketTest is Base {
     // Fixtures
     // ----------------------------------------------------------------------------------------
 
-    /// SPEC "Worked example": long 10 BTC at 60,000 with collateral exactly 34,000; mark 57,000.
+    /// The worked example (docs/reference-market.md): long 10 BTC at 60,000 with collateral exactly 34,000; mark 57,000.
     function _workedExample(address who) internal {
         _open(who, BTC, 10e18, 34_000e6);
         _setPrice(BTC, 57_000e18);
@@ -40,7 +40,7 @@ contract PerpMarketTest is Base {
     }
 
     // ----------------------------------------------------------------------------------------
-    // SPEC worked example
+    // The worked example
     // ----------------------------------------------------------------------------------------
 
     function test_workedExample_figuresAtMark57000() public {
@@ -462,7 +462,7 @@ contract PerpMarketTest is Base {
 
     /// BUG (PerpMarket.sol:353): a flip to a *smaller* opposite position is treated as a reduction,
     /// so the new opposite position is only checked against maintenance margin, not initial
-    /// margin. SPEC: "Opening or increasing requires E >= sum IM after the trade"; closing then
+    /// margin. The rules: opening or increasing requires E >= sum IM after the trade; closing then
     /// opening the same short reverts with InsufficientMargin (see the next test), the one-step
     /// flip does not. Here the flip opens a 0.99 BTC short at ~196x (E 300 vs IM 587.07).
     function test_trade_flipToSmallerOppositePosition_requiresInitialMargin() public {

@@ -1,5 +1,6 @@
 /**
- * `perp-keeper quote` on a hypothetical position: SPEC.md's worked example, through the CLI.
+ * `perp-keeper quote` on a hypothetical position: the worked example of docs/reference-market.md
+ * ('The reference example'), through the CLI.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -44,7 +45,8 @@ let capped: CliResult;
 let text: CliResult;
 let oversized: CliResult;
 beforeAll(async () => {
-  // The step-cap variant: the reference preset with maxStep 25% (SPEC: slice 2.5 BTC instead).
+  // The step-cap variant: the reference preset with maxStep 25% (docs/reference-market.md, 'The
+  // reference example': slice 2.5 BTC instead).
   const presets = JSON.parse(readFileSync(path.join(REPO_ROOT, 'config', 'presets.json'), 'utf8'));
   presets.capped = { ...presets.reference, market: { ...presets.reference.market, maxStep: '25%' } };
   const presetsFile = path.join(tmp.dir, 'presets.json');
@@ -59,7 +61,7 @@ beforeAll(async () => {
 });
 
 describe('quote (hypothetical)', () => {
-  it("reproduces SPEC.md's worked example with --preset reference (and the 25% step cap variant)", () => {
+  it("reproduces the reference market's worked example with --preset reference (and the 25% step cap variant)", () => {
     expect(ref.stderr).toBe('');
     expect(ref.code).toBe(0);
     const q = JSON.parse(ref.stdout) as QuoteJson;

@@ -10,7 +10,7 @@ import { account, market, valuation, w } from "./fixtures.ts";
 
 const usd = (x: bigint | undefined, dp = 2) => (x === undefined ? "none" : formatWad(x, dp).replace(/,/g, ""));
 
-describe("SPEC.md worked example", () => {
+describe("the reference market's worked example", () => {
   test("maintenance amounts 0 / 50 / 1,300 and the 110/19 BTC slice", () => {
     const btc = market(0, [[0, 4_000, 125], [50_000, 5_000, 100], [250_000, 10_000, 50]], {
       liquidation: { penaltyPpm: 5_000n, targetBufferPpm: 5_000n },

@@ -78,7 +78,7 @@ describe("IndexState reducer", () => {
       feedDecimals: 8,
       maxStaleness: 3600n,
     });
-    // SPEC's worked check, scaled by 1e6: cum = 0 / 50 / 1,300.
+    // docs/reference-market.md 'The reference example', scaled by 1e6: cum = 0 / 50 / 1,300.
     expect(m.cums).toEqual([0n, 50n * WAD * 1_000_000n, 1_300n * WAD * 1_000_000n]);
     expect(s.global).toEqual({ cooldown: 30n, backstopPpm: 666_667n, keeperSharePpm: 500_000n });
     expect(s.price(0)).toEqual({ ...SNAP_A.round, price: 60_000n * WAD });

@@ -30,7 +30,7 @@ import {MockUSDC} from "../../src/MockUSDC.sol";
 ///           trade back at the restored price.
 ///         Every liquidation attempt is judged against the rules read just before it, at the price
 ///         in force (`_expect`): a success the rules refuse, a refusal the rules allow, a refusal
-///         that changed state or carried no named error, a penalty or split other than SPEC's, a
+///         that changed state or carried no named error, a penalty or split other than the rules', a
 ///         settlement at another price, each raises a flag that the invariant test asserts false.
 ///         A successful step also updates the Handler's own ghosts (cooldown, margin ratio), so
 ///         the base invariants cover the attacker's steps too.
@@ -95,7 +95,7 @@ contract AdversarialHandler is Handler {
     bool public refusedCallChangedState; // a refused liquidation or trade left a trace
     bool public unnamedRefusal; // a refusal without one of the market's custom errors
     bool public healthViewsDisagree; // accountHealth vs. the recomputation from raw state
-    bool public settlementMismatch; // event, price, penalty, split or reward not per SPEC
+    bool public settlementMismatch; // event, price, penalty, split or reward not per the rules
     bool public batchDiverged; // liquidateBatch ≠ the same items one by one
     bool public tradeSettlementMismatch; // a sandwiched trade not settled per the rules at its price
     string public violation; // the first violation, for the failure message
@@ -456,7 +456,7 @@ contract AdversarialHandler is Handler {
     // One judged liquidation
     // ----------------------------------------------------------------------------------------
 
-    /// The rules for liquidate(a, id, size) now, in the order SPEC.md states them; plus the
+    /// The rules for liquidate(a, id, size) now, in the order docs/reference-market.md states them; plus the
     /// account's health recomputed independently of accountHealth.
     function _expect(address a, uint256 id, uint256 size) internal view returns (Pre memory p) {
         p.state = _stateHash();
@@ -525,7 +525,7 @@ contract AdversarialHandler is Handler {
             _violate("a slice above maxLiquidatable went through", a, id, size);
         }
 
-        // The event, the penalty and its split, per SPEC, from the state before the call.
+        // The event, the penalty and its split, per the rules, from the state before the call.
         LiquidatedLog memory ev = _liquidatedEvent(logs, a, id);
         uint256 keeperTokens = _specKeeperTokens(ev.penalty);
         if (ev.penalty > (p.equity > 0 ? uint256(p.equity) : 0)) penaltyExceededEquity = true;
@@ -534,7 +534,7 @@ contract AdversarialHandler is Handler {
                 || usdc.balanceOf(attacker) - balanceBefore != reward
         ) {
             settlementMismatch = true;
-            _violate("liquidation event, price, penalty or split not per SPEC", a, id, size);
+            _violate("liquidation event, price, penalty or split not per the rules", a, id, size);
         }
         ghostAttackerTokens += reward;
         ghostAttackerEventWad += ev.keeperWad;
@@ -585,13 +585,13 @@ contract AdversarialHandler is Handler {
     }
 
     /// The single Liquidated event of one call for (a, id) by the attacker.
-    /// The keeper's tokens for `penalty` per SPEC: floor(floor(penalty × share / 1e6) / 1e12).
+    /// The keeper's tokens for `penalty` per the rules: floor(floor(penalty × share / 1e6) / 1e12).
     function _specKeeperTokens(uint256 penalty) internal view returns (uint256) {
         (,, uint32 share) = market.globalLiquidation();
         return (penalty * share / PPM) / SCALE;
     }
 
-    /// The event, the penalty and its split are SPEC's, computed from the state before the call.
+    /// The event, the penalty and its split are the rules', computed from the state before the call.
     function _settledPerSpec(
         Pre memory p,
         uint256 id,
@@ -644,7 +644,7 @@ contract AdversarialHandler is Handler {
     }
 
     /// Handler.trade, judged: a trade that happened settled at the price in force with exactly
-    /// SPEC's realised PnL, fee, funding, entry price and flows; a refused one changed nothing.
+    /// the rules' realised PnL, fee, funding, entry price and flows; a refused one changed nothing.
     function _checkedTrade(uint256 actorSeed, uint256 marketSeed, uint256 kind, uint256 leverage, uint256 fraction)
         internal
     {

@@ -118,7 +118,7 @@ function traders(count: number, rand: () => number): Trader[] {
 }
 
 const DESCRIPTIONS: Record<string, string> = {
-  reference: "SPEC.md's worked example: restore MM + 0.5% buffer, no step cap, 0.5% penalty.",
+  reference: "the reference market's worked example: restore MM + 0.5% buffer, no step cap, 0.5% penalty.",
   hyperliquid: "Positions above 100k notional are liquidated in 20% steps with a 30 s cooldown.",
   binance: "Large positions are reduced partially, smaller ones closed in full.",
   bybit: "A liquidation first steps the position down one risk-limit tier.",
