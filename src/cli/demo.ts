@@ -14,6 +14,7 @@ import { createKeeper } from "../keeper/createKeeper.ts";
 import { protocolFor } from "../protocols/index.ts";
 import { createLogger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
+import { shutdownOf } from "../lib/shutdown.ts";
 import { seedTraders } from "../sim/seedTraders.ts";
 import { defineCommand, integerFlag } from "./command.ts";
 import { fields, formatTokens } from "./format.ts";
@@ -44,9 +45,12 @@ export const demoCommand = defineCommand({
     const preset = loadPreset(flags.preset);
     checkPresetFits(preset, markets);
 
+    // The process's shutdown (Ctrl-C): the crash ends early, the keeper stops, the summary is printed.
+    const shutdown = shutdownOf(io.signal);
     const anvil = await startAnvil({ port: 0, chainId: 31337 });
-    const stopFollowing = new AbortController();
-    io.signal.addEventListener("abort", () => stopFollowing.abort(), { once: true });
+    // The head follower stops at shutdown, or when the crash is over.
+    const crashOver = new AbortController();
+    const stopFollowing = AbortSignal.any([shutdown.signal, crashOver.signal]);
     try {
       io.stdout(`Anvil (pid ${anvil.pid}) on ${anvil.rpcUrl}`);
       const owner = await connect(anvil.rpcUrl, anvilDevAccount(), { pollingInterval: 50 });
@@ -61,30 +65,30 @@ export const demoCommand = defineCommand({
       const kc = await connect(anvil.rpcUrl, keeperAccount, { pollingInterval: 50, metrics });
       const logger = createLogger({ pretty: true, level: "info", destination: { write: (s: string) => (io.stdout(s.trimEnd()), true) } as unknown as NodeJS.WritableStream });
       const settings = { ...loadKeeperSettings({ pollingIntervalMs: 50, minProfitUsd: "0" }), checkpointPath: "" };
-      const keeper = createKeeper({ protocol: protocolFor(deployment), publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false });
+      const keeper = createKeeper({ protocol: protocolFor(deployment), publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false, signal: shutdown.signal });
       await keeper.start();
-      const following = followHeads(kc.publicClient, keeper, 50, stopFollowing.signal, logger);
+      const following = followHeads(kc.publicClient, keeper, 50, stopFollowing, logger);
 
       io.stdout(`Prices fall ${crash / 10}% over ${steps} blocks...`);
       const perStep = BigInt(Math.round((crash / steps) * 1000)); // in 1e-6 units
-      for (let s = 0; s < steps && !io.signal.aborted; s++) {
+      for (let s = 0; s < steps && !shutdown.isKilled; s++) {
         for (const m of deployment.markets) {
           const p = await owner.publicClient.readContract({ address: deployment.contracts.market, abi: PerpMarket.abi, functionName: "markPrice", args: [BigInt(m.id)] });
           await publishPrice(owner, m.feed, (p * (1_000_000n - perStep)) / 1_000_000n, m.feedDecimals);
         }
-        await sleep(150, io.signal);
+        await sleep(150, shutdown.signal);
       }
       // Let cooldowns run out so stepped positions can finish: warp 31 s, re-publish, a few times.
       const test = owner.publicClient.extend(testActions({ mode: "anvil" }));
-      for (let r = 0; r < 8 && !io.signal.aborted; r++) {
+      for (let r = 0; r < 8 && !shutdown.isKilled; r++) {
         await test.increaseTime({ seconds: 31 });
         for (const m of deployment.markets) {
           const p = await owner.publicClient.readContract({ address: deployment.contracts.market, abi: PerpMarket.abi, functionName: "markPrice", args: [BigInt(m.id)] });
           await publishPrice(owner, m.feed, p, m.feedDecimals);
         }
-        await sleep(300, io.signal);
+        await sleep(300, shutdown.signal);
       }
-      stopFollowing.abort();
+      crashOver.abort();
       await following;
       await keeper.stop(5_000);
 
@@ -109,7 +113,9 @@ export const demoCommand = defineCommand({
       }
       return 0;
     } finally {
-      stopFollowing.abort();
+      crashOver.abort();
+      // The command is over: shutdown (its cleanups, none here), then the chain it started.
+      await shutdown.kill("exit");
       await anvil.stop();
     }
   },

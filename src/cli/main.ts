@@ -3,6 +3,7 @@ import { config as loadDotenv } from "dotenv";
 import { BaseError as ViemBaseError } from "viem";
 import { BaseError, oneLine } from "../lib/errors.ts";
 import { watchParent } from "../lib/parentWatch.ts";
+import { createShutdown } from "../lib/shutdown.ts";
 import { UsageError, helpText, parseFlags, type CliIO } from "./command.ts";
 import { COMMANDS } from "./commands.ts";
 
@@ -117,33 +118,32 @@ function onBrokenPipe(stream: NodeJS.WriteStream, then: () => void): void {
   });
 }
 
-/** The process entry: load .env, wire the process's streams and signals, run, set the exit code. */
+/**
+ * The process entry: load .env, wire the process's streams and signals, run, set the exit code.
+ * The process has one Shutdown (lib/shutdown.ts): SIGINT/SIGTERM, the parent launcher exiting and
+ * a closed output stream begin it, for a command that handles signals; its signal is the
+ * command's `io.signal`, and the command registers its cleanups on it (see shutdownOf).
+ */
 export async function runCli(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   loadDotenv({ quiet: true });
-  const controller = new AbortController();
   const command = COMMANDS.find((c) => c.name === argv[0]);
-  const onSignal = (signal: NodeJS.Signals) => {
-    // A second signal while shutting down means "now": the exit hook in src/chain/anvil.ts still
-    // SIGTERMs any Anvil this process started.
-    if (controller.signal.aborted) process.exit(128 + (signal === "SIGINT" ? 2 : 15));
-    controller.abort(signal);
-  };
+  // A second signal while shutting down means "now" (128 + its number): the exit hook in
+  // src/chain/anvil.ts still SIGTERMs any Anvil this process started.
+  const shutdown = createShutdown({ signals: command?.handlesSignals ? ["SIGINT", "SIGTERM"] : [] });
   let stopWatchingParent = () => {};
   let closed = { stdout: false, stderr: false };
   if (command?.handlesSignals) {
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
     // Started through a launcher that exits without passing the signal on (npm exec / npx): its
     // exit is our stop signal, so no orphan keeps running (and serving /healthz).
     stopWatchingParent = watchParent((parent) => {
       if (!closed.stderr) process.stderr.write(`perp-keeper: the parent process (pid ${parent}) exited; shutting down\n`);
-      controller.abort("parent exited");
+      void shutdown.kill("parent exited");
     });
   }
   // A long-running command stops as on a signal when its output goes away; any other stops at once.
   const brokenPipe = (which: "stdout" | "stderr") => () => {
     closed = { ...closed, [which]: true };
-    if (command?.handlesSignals) controller.abort("EPIPE");
+    if (command?.handlesSignals) void shutdown.kill("EPIPE");
     else process.exit(0);
   };
   onBrokenPipe(process.stdout, brokenPipe("stdout"));
@@ -153,15 +153,14 @@ export async function runCli(argv: readonly string[] = process.argv.slice(2)): P
     stderr: (line) => void (closed.stderr || process.stderr.write(`${line}\n`)),
     env: process.env,
     cwd: process.cwd(),
-    signal: controller.signal,
+    signal: shutdown.signal,
     stderrIsTTY: process.stderr.isTTY === true,
     writeStderr: (chunk) => void (closed.stderr || process.stderr.write(chunk)),
   };
   process.exitCode = await main(argv, io);
   stopWatchingParent();
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
+  shutdown.dispose();
   // Once a stop was asked for and the command has done its orderly part (or given up at its hard
   // deadline), nothing left (a retry timer, a request to a dead node) may keep the process alive.
-  if (controller.signal.aborted) process.exit();
+  if (shutdown.isKilled) process.exit();
 }

@@ -11,6 +11,7 @@ import { BaseError } from "../lib/errors.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import { createMetrics, type Metrics } from "../lib/metrics.ts";
 import { lockFile, type PidLock } from "../lib/pidLock.ts";
+import { shutdownOf } from "../lib/shutdown.ts";
 import { UsageError, defineCommand, integerFlag, required } from "./command.ts";
 import { envOrFile } from "./envSecret.ts";
 import { rpcUrl } from "./rpcUrl.ts";
@@ -134,41 +135,73 @@ export const runCommand = defineCommand({
       secrets: [key.privateKey, ...urlSecrets(rpc)],
     });
     const metrics = createMetrics({ defaultMetrics: true });
+    // The process's shutdown (SIGINT/SIGTERM, the parent exiting): from its kill on, the stop has
+    // --grace plus a margin; then the process gives up on it (a node that no longer answers keeps
+    // retries, receipts and the drain waiting far longer).
+    const shutdown = shutdownOf(io.signal);
+    shutdown.setDeadline(graceSeconds * 1000 + HARD_STOP_MARGIN_MS);
     // The health port is taken before any network work: a busy port fails now, not after a backfill.
     // Until the keeper has started, /healthz answers 503.
     let keeper: Keeper | undefined;
     const health = await serveHealth(settings.healthPort, metrics, () => keeper?.health() ?? { ok: false, details: { starting: true } });
     let lock: PidLock | undefined;
+    let gaveUp: number | undefined;
+    const giveUp = () => (gaveUp ??= stopNow(keeper, logger, graceSeconds, settings.checkpointPath));
     const daemon = async (): Promise<number> => {
-      const c = await connect(rpc, account, { pollingInterval: settings.pollingIntervalMs, metrics });
+      const c = await connect(rpc, account, { pollingInterval: settings.pollingIntervalMs, metrics, signal: shutdown.deadline });
       checkDeploymentChain(deployment, c.chainId, deploymentPath);
       await checkDeploymentCode(c, deployment, deploymentPath);
       await checkDeploymentMatchesChain(c, deployment, deploymentPath);
       lock = lockFile(settings.checkpointPath);
-      const k = createKeeper({ protocol, publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"], signal: io.signal });
+      const k = createKeeper({ protocol, publicClient: c.publicClient, walletClient: c.walletClient, deployment, settings, logger, metrics, dryRun: flags["dry-run"], signal: shutdown.signal });
       keeper = k;
       logger.info(
         { rpc: redactUrl(rpc), chainId: c.chainId, market: deployment.contracts.market, keeper: account.address, dryRun: flags["dry-run"] },
         "starting",
       );
-      await k.start();
-      logger.info({ port: health.port }, "serving /healthz and /metrics on 127.0.0.1");
-      await followHeads(c.publicClient, k, settings.pollingIntervalMs, io.signal, logger, { metrics });
-      logger.info({ signal: String(io.signal.reason ?? "") }, "shutting down: intake stopped, settling in-flight transactions");
-      await k.stop(graceSeconds * 1000);
-      const s = k.executor.stats();
-      const inFlight = k.executor.inFlight().length;
-      logger.info({ sent: s.sent, mined: s.mined, reverted: s.reverted, rewardTokens: s.rewardTokens, gasSpentWei: s.gasSpentWei, inFlight }, "stopped");
-      return inFlight > 0 ? EXIT_IN_FLIGHT : 0;
+      // Start, then follow heads until shutdown begins.
+      const following = k.start().then(() => {
+        logger.info({ port: health.port }, "serving /healthz and /metrics on 127.0.0.1");
+        return followHeads(c.publicClient, k, settings.pollingIntervalMs, shutdown.signal, logger, { metrics });
+      });
+      // Shutdown's cleanup: once intake has stopped, settle in-flight transactions within --grace and
+      // write the checkpoint. A start that failed or was stopped has nothing to settle: its error ends the command.
+      let exitCode: number | undefined;
+      let stopError: unknown;
+      shutdown.add(async () => {
+        if (!(await following.then(() => true, () => false))) return;
+        logger.info({ signal: String(shutdown.signal.reason ?? "") }, "shutting down: intake stopped, settling in-flight transactions");
+        try {
+          const r = await k.stop(graceSeconds * 1000, { signal: shutdown.deadline });
+          if (r.timedOut) {
+            exitCode = giveUp();
+            return;
+          }
+          const s = k.executor.stats();
+          const inFlight = k.executor.inFlight().length;
+          logger.info({ sent: s.sent, mined: s.mined, reverted: s.reverted, rewardTokens: s.rewardTokens, gasSpentWei: s.gasSpentWei, inFlight }, "stopped");
+          exitCode = inFlight > 0 ? EXIT_IN_FLIGHT : 0;
+        } catch (e) {
+          stopError = e;
+        }
+      });
+      await following;
+      const end = await shutdown.kill("stopped"); // begun by the signal: waits for the stop above
+      if (stopError !== undefined) throw stopError;
+      return end === "deadline" || exitCode === undefined ? giveUp() : exitCode;
     };
-    // From the signal on, the stop has --grace plus a margin; then the process gives up on it (a
-    // node that no longer answers keeps retries, receipts and the drain waiting far longer).
-    const deadline = hardDeadline(io.signal, graceSeconds * 1000 + HARD_STOP_MARGIN_MS);
+    // At the hard deadline the stop is given up, wherever it waits (a hung connect or start too).
+    let onDeadline = () => {};
+    const deadline = new Promise<number>((resolve) => {
+      onDeadline = () => resolve(giveUp());
+      shutdown.deadline.addEventListener("abort", onDeadline, { once: true });
+    });
     try {
-      const outcome = await Promise.race([daemon(), deadline.reached]);
-      return outcome === "deadline" ? stopNow(keeper, logger, graceSeconds, settings.checkpointPath) : outcome;
+      return await Promise.race([daemon(), deadline]);
     } finally {
-      deadline.cancel();
+      shutdown.deadline.removeEventListener("abort", onDeadline);
+      // The command is over: shutdown (the cleanups not run yet), then what it holds.
+      await shutdown.kill("exit");
       lock?.release();
       health.server.closeAllConnections();
       await health.close();
@@ -196,27 +229,6 @@ async function serveHealth(port: number, metrics: Metrics, probe: HealthProbe): 
     if (code === "EACCES") throw new HealthPortInUseError(port, "is not allowed to this user");
     throw e;
   }
-}
-
-/**
- * Resolves "deadline" `ms` after `signal` aborts (at once if it already has): the point at which a
- * stop that waits on a node that no longer answers (retries, receipts, a drain) is given up.
- */
-function hardDeadline(signal: AbortSignal, ms: number): { reached: Promise<"deadline">; cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort = () => {};
-  const reached = new Promise<"deadline">((resolve) => {
-    onAbort = () => (timer = setTimeout(() => resolve("deadline"), ms));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
-  return {
-    reached,
-    cancel: () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", onAbort);
-    },
-  };
 }
 
 /** The grace period is over: write what can be written, say so in one line, and give the exit code. */

@@ -9,7 +9,7 @@ import type { LiquidationCall } from "./calls.ts";
 import { currentHead, type ExecutorContext } from "./context.ts";
 import { bumpFees, pickFees, quoteFees, type Fees } from "./fees.ts";
 import { journalEntry } from "./journal.ts";
-import { classifySendError, SendFailedError } from "./sendError.ts";
+import { NonceConflictError, ReplacementUnderpricedError, SendNonceTooLowError, SendUnknownError, sendErrorOf, type SendFailedError } from "./sendError.ts";
 import { GasBudgetExceededError, pendingWei } from "./spend.ts";
 import type { InFlightTx } from "./types.ts";
 
@@ -44,7 +44,7 @@ export async function broadcastNew(
     if (!ctx.budget.allows(pending, worstCaseWei)) {
       throw new GasBudgetExceededError({ worstCaseWei, spentWei: ctx.budget.spent(), pendingWei: pending, budgetWei: ctx.budget.budgetWei });
     }
-    let last: unknown;
+    let last: SendFailedError | undefined;
     for (let attempt = 0; attempt < SEND_ATTEMPTS; attempt++) {
       const nonce = ctx.nonces.next();
       let signed: Hex;
@@ -62,26 +62,27 @@ export async function broadcastNew(
         ctx.nonces.confirm(nonce);
         return track(tx);
       } catch (e) {
-        const { kind, error } = classifySendError(e, nonce);
+        const error = sendErrorOf(e, nonce);
         last = error;
-        if ((kind === "nonce_too_low" || kind === "unknown") && (await nodeKnows(ctx, hash))) {
+        if ((error instanceof SendNonceTooLowError || error instanceof SendUnknownError) && (await nodeKnows(ctx, hash))) {
           ctx.nonces.confirm(nonce);
           return track(tx);
         }
         // Not ours at this nonce: hand it back, then let a resync say where the key really is.
         ctx.journal?.settled(nonce);
         ctx.nonces.release(nonce);
-        if (kind === "nonce_too_low" || kind === "nonce_too_high" || kind === "underpriced") {
-          ctx.logger.warn({ msg: "nonce taken or out of order: resyncing", nonce, kind });
-          await ctx.nonces.resync(kind);
+        if (error instanceof NonceConflictError) {
+          ctx.logger.warn({ msg: "nonce taken or out of order: resyncing", nonce, kind: error.kind });
+          await ctx.nonces.resync(error.kind);
           continue;
         }
         // Unknown (a timeout?): the node may still have taken it, and the pending count will say.
-        if (kind === "unknown") await ctx.nonces.resync("send failed for an unknown reason");
-        throw new SendFailedError(kind, error);
+        if (error instanceof SendUnknownError) await ctx.nonces.resync("send failed for an unknown reason");
+        throw error;
       }
     }
-    throw new SendFailedError("nonce_too_low", last);
+    // Nonce trouble every time: reported as the nonce being taken.
+    throw new SendNonceTooLowError(last instanceof ReplacementUnderpricedError ? last : last?.cause);
   });
 }
 
@@ -129,15 +130,15 @@ async function cancelOrphan(ctx: ExecutorContext, nonce: number): Promise<void> 
     try {
       await ctx.walletClient.sendRawTransaction({ serializedTransaction: signed });
     } catch (e) {
-      const { kind } = classifySendError(e, nonce);
-      if (kind === "underpriced") {
+      const error = sendErrorOf(e, nonce);
+      if (error instanceof ReplacementUnderpricedError) {
         const next = bumpFees(fees, { baseFeePerGas: head.baseFeePerGas, policy: ctx.policy, expectedProfitWei: 0n, gas: CANCEL_GAS });
         fees = next.ok ? pickFees(next) : undefined;
         continue;
       }
       ctx.journal?.settled(nonce);
       // nonce_too_low: the orphan was mined meanwhile; anything else: the next head's follow-up decides.
-      ctx.logger.info({ msg: "orphaned nonce: cancel not accepted", nonce, kind });
+      ctx.logger.info({ msg: "orphaned nonce: cancel not accepted", nonce, kind: error.kind });
       return;
     }
     ctx.tracked.set(nonce, { tx, expectedProfitWei: 0n, cancelled: true, capWarned: false });

@@ -11,7 +11,7 @@ import { quoteFees } from "./fees.ts";
 import { dropped } from "./follow.ts";
 import { describe, kindOfItems, sumExpected, type Kind } from "./items.ts";
 import { engineVouches, simulate, type Simulation } from "./preflight.ts";
-import { SendFailedError } from "./sendError.ts";
+import { SendFailedError, SendInsufficientFundsError } from "./sendError.ts";
 import { budgetHasRoom, GasBudgetExceededError } from "./spend.ts";
 import type { InFlightTx, JobResult, SkippedItem, TxPlan } from "./types.ts";
 
@@ -95,7 +95,7 @@ export async function runJob(ctx: ExecutorContext, plan: TxPlan): Promise<JobRes
         return { status: "skipped", reason: "budget", skipped };
       }
       if (e instanceof SendFailedError) ctx.metrics.sendFailures.inc({ kind: e.kind });
-      if (e instanceof SendFailedError && e.kind === "insufficient_funds") {
+      if (e instanceof SendInsufficientFundsError) {
         ctx.funds.markShort(gas * fees.maxFeePerGas);
         return { status: "skipped", reason: "insufficient_funds", skipped, error: e };
       }

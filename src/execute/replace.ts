@@ -20,7 +20,7 @@ import { describe, sumExpected } from "./items.ts";
 import { journalEntry } from "./journal.ts";
 import { estimate } from "./preflight.ts";
 import { revalidate, type Revalidation } from "./revalidate.ts";
-import { classifySendError } from "./sendError.ts";
+import { SendInsufficientFundsError, sendErrorOf } from "./sendError.ts";
 import { pendingWei, UNKNOWN_GAS } from "./spend.ts";
 import type { BlockHead, LiquidationItem } from "./types.ts";
 
@@ -78,11 +78,11 @@ export async function maybeReplace(ctx: ExecutorContext, rec: Tracked, block: Bl
   try {
     await ctx.walletClient.sendRawTransaction({ serializedTransaction: signed });
   } catch (e) {
-    const { kind } = classifySendError(e, rec.tx.nonce);
-    ctx.metrics.sendFailures.inc({ kind });
-    if (kind === "insufficient_funds") ctx.funds.markShort(gas * fees.maxFeePerGas);
-    // nonce_too_low: one of our broadcasts (or another's) was just mined; the next block settles it.
-    ctx.logger.info({ msg: "replacement not accepted; keeping the pending one", ...fields, kind });
+    const error = sendErrorOf(e, rec.tx.nonce);
+    ctx.metrics.sendFailures.inc({ kind: error.kind });
+    if (error instanceof SendInsufficientFundsError) ctx.funds.markShort(gas * fees.maxFeePerGas);
+    // Nonce too low: one of our broadcasts (or another's) was just mined; the next block settles it.
+    ctx.logger.info({ msg: "replacement not accepted; keeping the pending one", ...fields, kind: error.kind });
     return;
   }
   const previous = rec.tx.hash;

@@ -17,16 +17,7 @@ import {
   UnknownNodeError,
 } from "viem";
 import { getNodeError } from "viem/utils";
-import { BaseError } from "../lib/errors.ts";
-
-/** geth's and Erigon's ErrReplaceUnderpriced, Nethermind's ReplacementFeeTooLow (not the pool-minimum "transaction underpriced"). */
-export class ReplacementUnderpricedError extends BaseError {
-  override name = "ReplacementUnderpricedError";
-  static nodeMessage = /replacement transaction underpriced|replacement ?fee ?too ?low/;
-  constructor(cause: unknown) {
-    super("a transaction with the same nonce and a higher or equal fee is already pending", { cause });
-  }
-}
+import { NonRetryableError } from "../lib/errors.ts";
 
 export type SendErrorKind =
   /** The nonce is used (mined), or this very transaction is already known to the node. */
@@ -41,30 +32,108 @@ export type SendErrorKind =
   /** Anything else, including transport failures: whether the node got it is unknown. */
   | "unknown";
 
-/** A send the node refused for a reason a resync did not cure. */
-export class SendFailedError extends BaseError {
+/**
+ * The node refused a transaction (or the send failed): one class per reason, which callers decide
+ * from. `kind` is only a label, for `keeper_send_failures_total{kind}` and logs. Never retried as
+ * it is: the same signed bytes would be refused again (the transport already retried a transport
+ * failure); nonce trouble is cured by a resync and a new nonce, not by sending again.
+ */
+export abstract class SendFailedError extends NonRetryableError {
   override name = "SendFailedError";
-  readonly kind: SendErrorKind;
-  constructor(kind: SendErrorKind, cause: unknown) {
-    super(`the node refused the transaction (${kind})`, { cause });
-    this.kind = kind;
+  abstract readonly kind: SendErrorKind;
+  constructor(cause: unknown, shortMessage?: string) {
+    super(shortMessage ?? "the node refused the transaction", { cause });
   }
 }
 
-/** Classify a failed `sendRawTransaction` by error class; `nonce` only decorates the message. */
-export function classifySendError(e: unknown, nonce?: number): { kind: SendErrorKind; error: unknown } {
-  if (!(e instanceof ViemBaseError)) return { kind: "unknown", error: e };
+/** The nonce is taken (mined, or held in the pool by a transaction we did not outbid) or out of order: resync and take another. */
+export abstract class NonceConflictError extends SendFailedError {
+  override name = "NonceConflictError";
+}
+
+/** The nonce is used (mined), or this very transaction is already known to the node (viem: NonceTooLowError). */
+export class SendNonceTooLowError extends NonceConflictError {
+  override name = "SendNonceTooLowError";
+  readonly kind = "nonce_too_low";
+  constructor(cause: unknown) {
+    super(cause, "the node refused the transaction (nonce_too_low)");
+  }
+}
+
+/** A gap: the node expects a lower nonce (viem: NonceTooHighError). */
+export class SendNonceTooHighError extends NonceConflictError {
+  override name = "SendNonceTooHighError";
+  readonly kind = "nonce_too_high";
+  constructor(cause: unknown) {
+    super(cause, "the node refused the transaction (nonce_too_high)");
+  }
+}
+
+/** geth's and Erigon's ErrReplaceUnderpriced, Nethermind's ReplacementFeeTooLow (not the pool-minimum "transaction underpriced"). */
+export class ReplacementUnderpricedError extends NonceConflictError {
+  override name = "ReplacementUnderpricedError";
+  readonly kind = "underpriced";
+  static nodeMessage = /replacement transaction underpriced|replacement ?fee ?too ?low/;
+  constructor(cause: unknown) {
+    super(cause, "a transaction with the same nonce and a higher or equal fee is already pending");
+  }
+}
+
+/** maxFeePerGas below the pending block's base fee (viem: FeeCapTooLowError). */
+export class SendFeeTooLowError extends SendFailedError {
+  override name = "SendFeeTooLowError";
+  readonly kind = "fee_too_low";
+  constructor(cause: unknown) {
+    super(cause, "the node refused the transaction (fee_too_low)");
+  }
+}
+
+/** The wallet cannot pay for the transaction (viem: InsufficientFundsError). */
+export class SendInsufficientFundsError extends SendFailedError {
+  override name = "SendInsufficientFundsError";
+  readonly kind = "insufficient_funds";
+  constructor(cause: unknown) {
+    super(cause, "the node refused the transaction (insufficient_funds)");
+  }
+}
+
+/** Anything else, including transport failures: whether the node got the transaction is unknown. */
+export class SendUnknownError extends SendFailedError {
+  override name = "SendUnknownError";
+  readonly kind = "unknown";
+  constructor(cause: unknown) {
+    super(cause, "the node refused the transaction (unknown)");
+  }
+}
+
+/**
+ * The class of a failed `sendRawTransaction`, from viem's node-error classes (the node's reason
+ * text only for "replacement transaction underpriced"). Its cause is viem's class when there is
+ * one, else the error itself; `nonce` only decorates viem's message.
+ */
+export function sendErrorOf(e: unknown, nonce?: number): SendFailedError {
+  if (e instanceof SendFailedError) return e;
+  if (!(e instanceof ViemBaseError)) return new SendUnknownError(e);
   const node = e instanceof UnknownNodeError || e.walk((x) => isNodeClass(x)) ? e : getNodeError(e, { nonce });
   const found = node.walk((x) => isNodeClass(x));
-  if (found instanceof NonceTooLowError) return { kind: "nonce_too_low", error: found };
-  if (found instanceof NonceTooHighError) return { kind: "nonce_too_high", error: found };
-  if (found instanceof FeeCapTooLowError) return { kind: "fee_too_low", error: found };
-  if (found instanceof InsufficientFundsError) return { kind: "insufficient_funds", error: found };
+  if (found instanceof NonceTooLowError) return new SendNonceTooLowError(found);
+  if (found instanceof NonceTooHighError) return new SendNonceTooHighError(found);
+  if (found instanceof FeeCapTooLowError) return new SendFeeTooLowError(found);
+  if (found instanceof InsufficientFundsError) return new SendInsufficientFundsError(found);
   const details = node.walk((x) => x instanceof ViemBaseError && typeof x.details === "string" && x.details.length > 0);
   if (details instanceof ViemBaseError && ReplacementUnderpricedError.nodeMessage.test(details.details.toLowerCase())) {
-    return { kind: "underpriced", error: new ReplacementUnderpricedError(e) };
+    return new ReplacementUnderpricedError(e);
   }
-  return { kind: "unknown", error: e };
+  return new SendUnknownError(e);
+}
+
+/**
+ * The label of a failed send and the error to show for it: viem's class when it has one, or
+ * {@link ReplacementUnderpricedError}. A view of {@link sendErrorOf}, which callers decide from.
+ */
+export function classifySendError(e: unknown, nonce?: number): { kind: SendErrorKind; error: unknown } {
+  const c = sendErrorOf(e, nonce);
+  return { kind: c.kind, error: c instanceof ReplacementUnderpricedError ? c : c.cause };
 }
 
 function isNodeClass(x: unknown): boolean {

@@ -30,7 +30,7 @@ export type CreateKeeperInputs<S extends ReducerState<L>, L extends LogPosition>
   now?: () => number;
   /** Monotonic clock in ms (latency). */
   perfNow?: () => number;
-  /** Shutdown: the indexer's requests and retries stop when it fires. */
+  /** Shutdown: start() and the indexer's requests and retries (the backfill) stop when it fires. */
   signal?: AbortSignal;
 };
 
@@ -85,5 +85,6 @@ export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(i
     ...(inputs.checkpoint === undefined ? {} : { checkpoint: inputs.checkpoint }),
     ...(inputs.now ? { now: inputs.now } : {}),
     perfNow,
+    ...(inputs.signal ? { signal: inputs.signal } : {}),
   });
 }

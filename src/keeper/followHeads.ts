@@ -1,8 +1,9 @@
 /** Follow the chain head and hand each new head to the keeper. */
 import type { Chain, Hex, PublicClient, Transport } from "viem";
+import { AbortedError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
-import { sleep } from "../lib/sleep.ts";
+import { abortable, sleep } from "../lib/sleep.ts";
 import { HeadOutage } from "./headOutage.ts";
 import type { Keeper } from "./keeper.ts";
 
@@ -14,8 +15,11 @@ export type FollowHeadsOptions = {
 
 /**
  * Follow the chain head by polling `latest` every `intervalMs` (one request per poll) and hand
- * each new head to the keeper. Resolves when `signal` aborts. A node that cannot be read is an
- * outage: logged when it starts, every 30 s while it lasts and when it ends (see HeadOutage).
+ * each new head to the keeper. Resolves as soon as `signal` aborts: a poll or a tick still waiting
+ * on the node is no longer waited for (the keeper's stop waits for its tick, up to its deadline).
+ * Retrying a failed poll is the client's (connect()'s transport retries once); a poll that still
+ * fails is an outage: logged when it starts, every 30 s while it lasts and when it ends (see
+ * HeadOutage), and the next poll tries again.
  */
 export async function followHeads(
   client: PublicClient<Transport, Chain>,
@@ -30,20 +34,27 @@ export async function followHeads(
   while (!signal.aborted) {
     let b;
     try {
-      b = await client.getBlock({ blockTag: "latest" });
+      b = await abortable(client.getBlock({ blockTag: "latest" }), signal);
       outage.succeeded();
     } catch (e) {
-      if (!signal.aborted) outage.failed(e);
+      if (e instanceof AbortedError || signal.aborted) return;
+      outage.failed(e);
     }
     if (b?.hash && b.hash !== last && b.number !== null) {
       last = b.hash;
-      await keeper.onHead({
+      const tick = keeper.onHead({
         number: b.number,
         hash: b.hash,
         parentHash: b.parentHash,
         timestamp: b.timestamp,
         baseFeePerGas: b.baseFeePerGas ?? 0n,
       });
+      try {
+        await abortable(tick, signal);
+      } catch (e) {
+        if (e instanceof AbortedError) return;
+        throw e;
+      }
     }
     await sleep(intervalMs, signal);
   }

@@ -21,8 +21,10 @@ import type { Executor } from "../execute/executor.ts";
 import type { SendJournal } from "../execute/journal.ts";
 import type { Indexer } from "../index/indexer.ts";
 import type { LogPosition, ReducerState } from "../index/source.ts";
+import { AbortedError, throwIfAborted } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
+import { abortable } from "../lib/sleep.ts";
 import { SkipLog } from "../plan/skipLog.ts";
 import { inFlightFromJson, readCheckpointFile, writeCheckpointFile } from "./checkpointFile.ts";
 import type { Book, Protocol } from "./protocol.ts";
@@ -50,12 +52,16 @@ export type KeeperInputs<S extends ReducerState<L>, L extends LogPosition> = {
   now?: () => number;
   /** Monotonic clock in ms (latency). */
   perfNow?: () => number;
+  /** Shutdown: start() ends with AbortedError when it fires (the indexer's backfill stops with it). */
+  signal?: AbortSignal;
 };
 
 type HeadWithFee = BlockHead & { baseFeePerGas: bigint };
 
 /** Block gas limit assumed until one is read from the chain. */
 const DEFAULT_BLOCK_GAS_LIMIT = 30_000_000n;
+/** How long past its grace period stop() waits for a node that no longer answers, by default. */
+export const STOP_MARGIN_MS = 10_000;
 
 export type KeeperStatus = {
   head?: bigint;
@@ -106,7 +112,8 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
 
   /** Resume from the checkpoint (or backfill from the deploy block), then value every account. */
   async start(): Promise<void> {
-    const { logger } = this.inputs;
+    const { logger, signal } = this.inputs;
+    throwIfAborted(signal);
     const saved = this.checkpointPath ? readCheckpointFile(this.checkpointPath, this.identity(), logger) : undefined;
     if (saved) {
       await this.index.resume(saved.index);
@@ -126,13 +133,16 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
     const events = await this.index.backfill();
     this.status.backfilledEvents = events;
     logger.info({ events, block: this.index.head?.number, ms: Math.round(this.perfNow() - t0) }, "index up to date");
+    throwIfAborted(signal);
     await this.executor.init();
+    throwIfAborted(signal);
     const orphans = await this.executor.adoptOrphans();
     if (orphans.length > 0) logger.warn({ nonces: orphans }, "nonces of ours pending with no record of them: cancelled");
     this.book.reset(this.index.head?.timestamp); // the screen and the liquidation-price index, once for everyone
     this.countAccounts();
     this.lastTickAt = this.lastHeadChangeAt = this.now();
     this.writeCheckpoint();
+    throwIfAborted(signal);
     await this.actOnStartState();
   }
 
@@ -281,13 +291,39 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
     };
   }
 
-  /** Stop intake, let in-flight work settle within `graceMs`, write the checkpoint. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Stop intake, let in-flight work settle within `graceMs`, write the checkpoint. It returns by
+   * its hard deadline even if the node no longer answers (a tick or the drain waiting on it): at
+   * `graceMs + marginMs` (default {@link STOP_MARGIN_MS}), or when `signal` (a shutdown's own
+   * deadline) fires; the drain's waits end then too, and the checkpoint is written as things stand.
+   * `timedOut` says the deadline cut the stop short.
+   */
+  async stop(graceMs: number, opts: { signal?: AbortSignal; marginMs?: number } = {}): Promise<{ settled: boolean; timedOut: boolean }> {
     this.stopped = true;
-    await this.running;
-    const r = await this.executor.drain(graceMs);
-    this.inputs.logger.info({ settled: r.settled, inFlight: r.inFlight.length }, "executor drained");
-    this.writeCheckpoint();
+    const hard = AbortSignal.timeout(graceMs + (opts.marginMs ?? STOP_MARGIN_MS));
+    const deadline = opts.signal ? AbortSignal.any([hard, opts.signal]) : hard;
+    try {
+      const r = await abortable(
+        (async () => {
+          await this.running;
+          return this.executor.drain(graceMs, deadline);
+        })(),
+        deadline,
+      );
+      this.inputs.logger.info({ settled: r.settled, inFlight: r.inFlight.length }, "executor drained");
+      this.writeCheckpoint();
+      return { settled: r.settled, timedOut: deadline.aborted };
+    } catch (e) {
+      if (!(e instanceof AbortedError)) throw e;
+      // The caller's deadline (a shutdown's) is the caller's to report; this one's own, here.
+      if (!opts.signal?.aborted) this.inputs.logger.warn({ graceMs, inFlight: this.executor.inFlight().length }, "stop deadline passed: not waiting for the node any longer");
+      try {
+        this.writeCheckpoint();
+      } catch (err) {
+        this.inputs.logger.warn({ err }, "could not write the checkpoint");
+      }
+      return { settled: false, timedOut: true };
+    }
   }
 
   private get checkpointPath(): string | undefined {

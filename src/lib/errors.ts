@@ -52,11 +52,31 @@ export function oneLine(e: unknown): string {
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
+/**
+ * A failure that may pass if the same thing is tried again later: a timeout, a dropped socket, a
+ * 5xx, a rate limit. ponder's split: the one retry loop (`withRetry`, lib/retry.ts) retries
+ * these and only these, deciding from the class, never from a message. `retryAfterMs` is the wait
+ * the failure itself asks for (an HTTP `Retry-After`), which the loop honours up to its cap.
+ */
+export class RetryableError extends BaseError {
+  override name = "RetryableError";
+  readonly retryAfterMs: number | undefined;
+  constructor(shortMessage: string, opts: { cause?: unknown; details?: string; retryAfterMs?: number } = {}) {
+    super(shortMessage, opts);
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+}
+
+/** A failure that trying the same thing again will not cure: the retry loop throws it at once. */
+export class NonRetryableError extends BaseError {
+  override name = "NonRetryableError";
+}
+
 /** Work stopped because shutdown began (the process's AbortSignal fired): never retried. */
-export class AbortedError extends BaseError {
+export class AbortedError extends NonRetryableError {
   override name = "AbortedError";
-  constructor(reason?: unknown) {
-    super(`stopped: shutting down${reason === undefined ? "" : ` (${String(reason)})`}`);
+  constructor(reason?: unknown, opts: { cause?: unknown } = {}) {
+    super(`stopped: shutting down${reason === undefined ? "" : ` (${String(reason)})`}`, opts);
   }
 }
 
