@@ -54,6 +54,7 @@ const OVERRIDE_NAMES: OverrideNames = {
     preflight: "--preflight",
     pollingIntervalMs: "--polling-interval",
     healthPort: "--health-port",
+    healthHost: "--health-host",
     checkpointPath: "--checkpoint",
     logLevel: "--log-level",
   },
@@ -68,7 +69,7 @@ export const runCommand = defineCommand({
     "from KEEPER_KEYSTORE_PASSWORD or KEEPER_KEYSTORE_PASSWORD_FILE) or, for local chains and tests, from " +
     "KEEPER_PRIVATE_KEY. The RPC URL comes from --rpc or, kept out of argv, from KEEPER_RPC_URLS or " +
     "KEEPER_RPC_URLS_FILE (one URL for now). Settings default to config/keeper.json; flags override them. " +
-    "Serves /healthz and /metrics on 127.0.0.1:--health-port. SIGINT/SIGTERM stop intake, let in-flight " +
+    "Serves /healthz and /metrics on --health-host (127.0.0.1 by default):--health-port. SIGINT/SIGTERM stop intake, let in-flight " +
     "transactions settle for --grace seconds, write the checkpoint and exit. If the stop takes longer than " +
     "--grace plus 3 s (a node that no longer answers), the process writes what it can and exits anyway. " +
     "The daemon also stops, as on SIGTERM, when its parent process exits (npx/npm exec do not pass signals " +
@@ -89,6 +90,7 @@ export const runCommand = defineCommand({
     preflight: { type: "string", value: "engine|node", description: "check before sending: the exact engine at the head, or a node simulation of every transaction" },
     "polling-interval": { type: "string", value: "MS", description: "how often to ask for a new head" },
     "health-port": { type: "string", value: "PORT", description: "port of /healthz and /metrics (0: any free port)" },
+    "health-host": { type: "string", value: "ADDRESS", description: "address the health server binds (default 127.0.0.1; 0.0.0.0 in a container)" },
     checkpoint: { type: "string", value: "FILE", description: "checkpoint file (default from config/keeper.json)" },
     grace: { type: "string", value: "SECONDS", description: "shutdown grace period for in-flight transactions (default 15)" },
     "log-level": { type: "string", value: "LEVEL", description: "trace, debug, info, warn, error" },
@@ -116,6 +118,7 @@ export const runCommand = defineCommand({
       preflight: flags.preflight,
       pollingIntervalMs: num("polling-interval", flags["polling-interval"], 10, 60_000),
       healthPort: num("health-port", flags["health-port"], 0, 65_535),
+      healthHost: flags["health-host"],
       checkpointPath: flags.checkpoint ? resolve(io.cwd, flags.checkpoint) : undefined,
       logLevel: flags["log-level"],
     };
@@ -143,7 +146,7 @@ export const runCommand = defineCommand({
     // The health port is taken before any network work: a busy port fails now, not after a backfill.
     // Until the keeper has started, /healthz answers 503.
     let keeper: Keeper | undefined;
-    const health = await serveHealth(settings.healthPort, metrics, () => keeper?.health() ?? { ok: false, details: { starting: true } });
+    const health = await serveHealth(settings.healthPort, settings.healthHost, metrics, () => keeper?.health() ?? { ok: false, details: { starting: true } });
     let lock: PidLock | undefined;
     let gaveUp: number | undefined;
     const giveUp = () => (gaveUp ??= stopNow(keeper, logger, graceSeconds, settings.checkpointPath));
@@ -220,13 +223,14 @@ function settingsFrom(overrides: Record<string, unknown>, path: string | undefin
 }
 
 /** Serve /healthz and /metrics on 127.0.0.1:`port`; a busy port is the user's to fix. */
-async function serveHealth(port: number, metrics: Metrics, probe: HealthProbe): Promise<Awaited<ReturnType<typeof startHealthServer>>> {
+async function serveHealth(port: number, host: string, metrics: Metrics, probe: HealthProbe): Promise<Awaited<ReturnType<typeof startHealthServer>>> {
   try {
-    return await startHealthServer({ port, registry: metrics.registry, probe });
+    return await startHealthServer({ port, host, registry: metrics.registry, probe });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new HealthPortInUseError(port);
     if (code === "EACCES") throw new HealthPortInUseError(port, "is not allowed to this user");
+    if (code === "EADDRNOTAVAIL") throw new BaseError(`--health-host ${host}: no such address on this host`, { userError: true });
     throw e;
   }
 }

@@ -35,6 +35,7 @@ const KeeperFileSchema = z
     checkpointPath: z.string().min(1).max(4_096),
     checkpointEveryBlocks: z.number().int().min(1).max(100_000),
     healthPort: z.number().int().min(0).max(65_535),
+    healthHost: z.union([z.ipv4(), z.ipv6(), z.literal("localhost")], { error: "not an IP address (e.g. 127.0.0.1, 0.0.0.0 in a container, ::)" }).optional(),
     staleHeadSeconds: z.number().int().min(1).max(86_400),
     stallSeconds: z.number().int().min(1).max(86_400),
     maxReorgDepth: z.number().int().min(1).max(10_000),
@@ -69,6 +70,8 @@ export type KeeperSettings = {
   checkpointPath: string;
   checkpointEveryBlocks: number;
   healthPort: number;
+  /** Address the health server binds: 127.0.0.1 by default; 0.0.0.0 in a container, so that Prometheus can scrape it. */
+  healthHost: string;
   staleHeadSeconds: number;
   stallSeconds: number;
   maxReorgDepth: number;
@@ -150,6 +153,7 @@ export function parseKeeperSettings(
     checkpointPath: c.checkpointPath,
     checkpointEveryBlocks: c.checkpointEveryBlocks,
     healthPort: c.healthPort,
+    healthHost: c.healthHost ?? "127.0.0.1",
     staleHeadSeconds: c.staleHeadSeconds,
     stallSeconds: c.stallSeconds,
     maxReorgDepth: c.maxReorgDepth,

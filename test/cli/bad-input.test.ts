@@ -160,6 +160,8 @@ const configRows: Row[] = [
   { name: 'empty file', argv: runWith(), files: rawSettings(''), code: 1, match: /keeper\.json: Unexpected end of JSON input/ },
   { name: 'bytes that are not UTF-8', argv: runWith(), files: rawSettings(Buffer.from([0x7b, 0xff, 0xfe, 0x22, 0x7d])), code: 1, match: /keeper\.json: .*JSON/ },
   { name: 'settings file missing', argv: () => ['run', '--rpc', rpc, '--deployment', 'deployment.json', '--config', 'nope.json'], files: settings({}), code: 1, match: /nope\.json: ENOENT/ },
+  { name: 'a health host that is not an address', argv: runWith('--health-host', 'example.com'), files: settings({}), code: 2, match: /--health-host: not an IP address/ },
+  { name: 'a health host not on this machine', argv: runWith('--health-host', '192.0.2.1'), files: settings({}), code: 1, match: /--health-host 192\.0\.2\.1: no such address on this host$/ },
   { name: 'checkpoint path under a file', argv: runWith('--checkpoint', 'keeper.json/cp.json'), files: settings({}), code: 1, match: /keeper\.json is not a directory/ },
 ];
 
