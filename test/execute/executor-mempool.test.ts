@@ -10,52 +10,37 @@
  * While the limit is low Anvil also refuses a new transaction of that gas, so a test restores the
  * limit before the executor rebroadcasts; a 21 000-gas cancel fits under it anyway.
  */
-import { parseGwei, type Address, type Hex } from "viem";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parseEther, parseGwei, type Address, type Hex } from "viem";
+import { describe, expect } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import type { Executor } from "../../src/execute/executor.ts";
 import { bumped } from "../../src/execute/fees.ts";
-import type { JobResult, LiquidationItem } from "../../src/execute/types.ts";
-import { withSnapshot } from "../support/anvil.ts";
-import {
-  BTC,
-  KEEPER,
-  SMALL,
-  itemFor,
-  sliceOf,
-  keeperNonce,
-  liquidatedEvents,
-  makeExecutor,
-  openLong,
-  plan,
-  setPrice,
-  setupWorld,
-  tick,
-  type World,
-} from "./world.ts";
+import type { LiquidationItem } from "../../src/execute/types.ts";
+import { itemFor, keeperNonce, makeExecutor, plan, sliceOf, submitAndWait, tick } from "../support/executor.ts";
+import { it, test, type World } from "../support/fixtures.ts";
+import { BTC, KEEPER, SMALLCAP as SMALL, liquidations, openLong, trader } from "../support/market.ts";
 
-let w: World;
+test.override({ preset: "reference" });
+
 let risky: Address[];
+const keeper = trader(KEEPER);
 
-beforeAll(async () => {
-  w = await setupWorld();
+test.beforeAll(async ({ world: w }) => {
   risky = [];
   for (const i of [1, 2]) risky.push(await openLong(w, i));
-  await setPrice(w, "0.47");
+  await w.prices.set(SMALL, parseEther("0.47"));
 });
-
-withSnapshot();
 
 // evm_revert restores blocks but not Anvil's fee manager: a base fee raised by an earlier test
 // would still apply to the next block. Line it up with the head again.
-beforeEach(async () => {
+test.beforeEach(async ({ world: w }) => {
   const head = await w.chain.publicClient.getBlock({ blockTag: "latest" });
   await w.chain.testClient.setNextBlockBaseFeePerGas({ baseFeePerGas: head.baseFeePerGas ?? 0n });
 });
 
-// Whatever the order of this and withSnapshot's revert: the pool is emptied and automine and the
-// block gas limit restored (none of them is part of an Anvil snapshot).
-afterEach(async () => {
+// Before the revert to the test's snapshot: the pool is emptied and automine and the block gas
+// limit restored (none of them is part of an Anvil snapshot).
+test.afterEach(async ({ world: w }) => {
   await w.chain.testClient.request({ method: "anvil_dropAllTransactions" } as never);
   await w.chain.testClient.setBlockGasLimit({ gasLimit: BLOCK_GAS_LIMIT });
   await w.chain.testClient.setAutomine(true);
@@ -66,18 +51,12 @@ const BLOCK_GAS_LIMIT = 30_000_000n;
 const LOW_GAS_LIMIT = 100_000n;
 
 /** Keep liquidations out of blocks (they stay pending), or let them in again. */
-async function blockLiquidations(on: boolean): Promise<void> {
+async function blockLiquidations(w: World, on: boolean): Promise<void> {
   await w.chain.testClient.setBlockGasLimit({ gasLimit: on ? LOW_GAS_LIMIT : BLOCK_GAS_LIMIT });
 }
 
-async function pendingInPool(): Promise<number> {
+async function pendingInPool(w: World): Promise<number> {
   return (await w.chain.testClient.getTxpoolStatus()).pending;
-}
-
-async function submitAndWait(executor: Executor, items: LiquidationItem[]): Promise<JobResult> {
-  const r = executor.submit(plan(items));
-  if (!r.accepted) throw new Error(`refused: ${r.reason}`);
-  return r.done;
 }
 
 async function sent(executor: Executor, items: LiquidationItem[]) {
@@ -89,12 +68,12 @@ async function sent(executor: Executor, items: LiquidationItem[]) {
 }
 
 /** Mine one block and hand its head to the executor. */
-async function mineAndTick(executor: Executor): Promise<void> {
+async function mineAndTick(w: World, executor: Executor): Promise<void> {
   await w.chain.testClient.mine({ blocks: 1 });
   await tick(w, executor);
 }
 
-async function receiptExists(hash: Hex): Promise<boolean> {
+async function receiptExists(w: World, hash: Hex): Promise<boolean> {
   return w.chain.publicClient.getTransactionReceipt({ hash }).then(
     () => true,
     () => false,
@@ -102,7 +81,7 @@ async function receiptExists(hash: Hex): Promise<boolean> {
 }
 
 describe("Executor (mempool)", () => {
-  it("bumps a stuck transaction after replaceAfterBlocks; only the replacement is mined", async () => {
+  it("bumps a stuck transaction after replaceAfterBlocks; only the replacement is mined", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w, { replaceAfterBlocks: 3 });
     const item = await itemFor(w, risky[0]!);
     const from = await w.chain.publicClient.getBlockNumber();
@@ -111,14 +90,14 @@ describe("Executor (mempool)", () => {
     const original = await sent(executor, [item]);
     expect(original.gas).toBeGreaterThan(LOW_GAS_LIMIT);
 
-    await blockLiquidations(true);
-    await mineAndTick(executor);
-    await mineAndTick(executor);
+    await blockLiquidations(w, true);
+    await mineAndTick(w, executor);
+    await mineAndTick(w, executor);
     expect(executor.stats().replaced).toBe(0);
     expect(executor.inFlight()[0]!.hash).toBe(original.hash);
     await w.chain.testClient.mine({ blocks: 1 }); // third block without it
-    expect(await pendingInPool()).toBe(1); // still there, competing with the replacement
-    await blockLiquidations(false);
+    expect(await pendingInPool(w)).toBe(1); // still there, competing with the replacement
+    await blockLiquidations(w, false);
     await tick(w, executor);
 
     const [replacement] = executor.inFlight();
@@ -130,21 +109,21 @@ describe("Executor (mempool)", () => {
     expect(replacement!.maxFeePerGas).toBeGreaterThanOrEqual(bumped(original.maxFeePerGas));
     expect(replacement!.maxPriorityFeePerGas).toBeGreaterThanOrEqual(bumped(original.maxPriorityFeePerGas));
     expect(executor.submit(plan([item]))).toMatchObject({ accepted: false, reason: "duplicate" });
-    expect(await pendingInPool()).toBe(1); // the replacement displaced the original
+    expect(await pendingInPool(w)).toBe(1); // the replacement displaced the original
 
-    await mineAndTick(executor);
+    await mineAndTick(w, executor);
     expect(executor.inFlight()).toEqual([]);
     expect(executor.stats()).toMatchObject({ sent: 1, replaced: 1, mined: 1, reverted: 0, dropped: 0 });
-    expect(await receiptExists(replacement!.hash)).toBe(true);
-    expect(await receiptExists(original.hash)).toBe(false);
-    const events = await liquidatedEvents(w, item.account, from);
-    expect(events.map((e) => e.transactionHash)).toEqual([replacement!.hash]);
+    expect(await receiptExists(w, replacement!.hash)).toBe(true);
+    expect(await receiptExists(w, original.hash)).toBe(false);
+    const events = await liquidations(w, from, item.account);
+    expect(events.map((e) => e.txHash)).toEqual([replacement!.hash]);
     expect(executor.stats().rewardTokens).toBe(item.expectedRewardTokens);
     const replaced = (await metrics.transactions.get()).values.find((v) => v.labels.outcome === "replaced");
     expect(replaced?.value).toBe(1);
   });
 
-  it("cancels a stuck transaction whose targets are gone (self-transfer at the same nonce)", async () => {
+  it("cancels a stuck transaction whose targets are gone (self-transfer at the same nonce)", async ({ world: w }) => {
     let valid = true;
     const { executor } = makeExecutor(w, { replaceAfterBlocks: 3, isStillValid: () => valid });
     const item = await itemFor(w, risky[0]!);
@@ -154,27 +133,27 @@ describe("Executor (mempool)", () => {
     const original = await sent(executor, [item]);
     const nonce = original.nonce;
 
-    await blockLiquidations(true);
+    await blockLiquidations(w, true);
     valid = false; // the planner's engine says the account is no longer liquidatable
-    for (let i = 0; i < 3; i++) await mineAndTick(executor);
+    for (let i = 0; i < 3; i++) await mineAndTick(w, executor);
     const [cancel] = executor.inFlight();
-    expect(await pendingInPool()).toBe(1);
+    expect(await pendingInPool(w)).toBe(1);
     expect(cancel!.hash).not.toBe(original.hash);
     expect(executor.stats()).toMatchObject({ cancelled: 1, replaced: 1 });
     const tx = await w.chain.publicClient.getTransaction({ hash: cancel!.hash });
-    expect(tx.to?.toLowerCase()).toBe(w.keeper.toLowerCase());
+    expect(tx.to?.toLowerCase()).toBe(keeper.toLowerCase());
     expect(tx.value).toBe(0n);
     expect(tx.nonce).toBe(nonce);
 
-    await mineAndTick(executor); // the cancel fits under the low limit
+    await mineAndTick(w, executor); // the cancel fits under the low limit
     expect(executor.inFlight()).toEqual([]);
     expect(executor.stats()).toMatchObject({ mined: 0, dropped: 1, cancelled: 1, reverted: 0 });
-    expect(await receiptExists(original.hash)).toBe(false);
+    expect(await receiptExists(w, original.hash)).toBe(false);
     expect(executor.stats().gasSpentWei).toBeGreaterThan(0n);
-    expect(await liquidatedEvents(w, item.account, from)).toEqual([]);
+    expect(await liquidations(w, from, item.account)).toEqual([]);
     expect(await keeperNonce(w, "latest")).toBe(nonce + 1);
     const pos = await w.chain.publicClient.readContract({
-      address: w.market,
+      address: w.deployment.contracts.market,
       abi: PerpMarket.abi,
       functionName: "getPosition",
       args: [item.account, BigInt(SMALL)],
@@ -182,7 +161,7 @@ describe("Executor (mempool)", () => {
     expect(pos.size).toBe(8000n * 10n ** 18n);
   });
 
-  it("sends nothing while the base fee is above the cap: refused at admission, skipped in the job", async () => {
+  it("sends nothing while the base fee is above the cap: refused at admission, skipped in the job", async ({ world: w }) => {
     const { executor } = makeExecutor(w, { feeCapWei: parseGwei("5") });
     const item = await itemFor(w, risky[0]!);
     const nonce0 = await keeperNonce(w);
@@ -198,12 +177,12 @@ describe("Executor (mempool)", () => {
     expect(executor.stats()).toMatchObject({ sent: 0, skipped: 1 });
   });
 
-  it("resyncs when another process used the key's next nonce, and the liquidation still goes out", async () => {
+  it("resyncs when another process used the key's next nonce, and the liquidation still goes out", async ({ world: w }) => {
     const { executor, logs } = makeExecutor(w);
     await executor.init();
     const n = await keeperNonce(w);
     // The same key, from elsewhere.
-    const other = await w.chain.wallet(KEEPER).sendTransaction({ to: w.keeper, value: 0n });
+    const other = await w.chain.wallet(KEEPER).sendTransaction({ to: keeper, value: 0n });
     await w.chain.publicClient.waitForTransactionReceipt({ hash: other });
 
     const item = await itemFor(w, risky[0]!);
@@ -215,7 +194,7 @@ describe("Executor (mempool)", () => {
     expect(logs.lines.some((l) => l.msg === "nonce resynced" && l.from === n && l.to === n + 1)).toBe(true);
   });
 
-  it("marks ours dropped when a transaction we did not send takes its nonce, then carries on", async () => {
+  it("marks ours dropped when a transaction we did not send takes its nonce, then carries on", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w);
     const item = await itemFor(w, risky[0]!);
     await w.chain.testClient.setAutomine(false);
@@ -223,15 +202,15 @@ describe("Executor (mempool)", () => {
     const ours = await sent(executor, [item]);
     // Another process replaces it in the pool: same nonce, higher fees.
     await w.chain.wallet(KEEPER).sendTransaction({
-      to: w.keeper,
+      to: keeper,
       value: 0n,
       nonce: ours.nonce,
       maxFeePerGas: ours.maxFeePerGas * 3n,
       maxPriorityFeePerGas: ours.maxPriorityFeePerGas * 3n,
     });
-    await mineAndTick(executor); // nonce used, no receipt of ours: one block of grace
+    await mineAndTick(w, executor); // nonce used, no receipt of ours: one block of grace
     expect(executor.stats().dropped).toBe(0);
-    await mineAndTick(executor);
+    await mineAndTick(w, executor);
     expect(executor.stats()).toMatchObject({ dropped: 1, mined: 0 });
     expect(executor.inFlight()).toEqual([]);
     expect((await metrics.transactions.get()).values.find((v) => v.labels.outcome === "dropped")?.value).toBe(1);
@@ -239,11 +218,11 @@ describe("Executor (mempool)", () => {
     // The target is free again and the next nonce is right.
     const again = await sent(executor, [item]);
     expect(again.nonce).toBe(ours.nonce + 1);
-    await mineAndTick(executor);
+    await mineAndTick(w, executor);
     expect(executor.stats()).toMatchObject({ mined: 1, dropped: 1 });
   });
 
-  it("a liquidation that loses the race reverts on chain: counted, gas recorded, target backed off", async () => {
+  it("a liquidation that loses the race reverts on chain: counted, gas recorded, target backed off", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w, { revertBackoffMs: 60_000 });
     const item = await itemFor(w, risky[0]!);
     await w.chain.testClient.setAutomine(false);
@@ -252,7 +231,7 @@ describe("Executor (mempool)", () => {
     // A competitor takes the same slice with a higher tip and lands first in the same block.
     const rival = w.chain.wallet(7);
     await rival.writeContract({
-      address: w.market,
+      address: w.deployment.contracts.market,
       abi: PerpMarket.abi,
       functionName: "liquidate",
       args: [item.account, BigInt(item.marketId), item.size],
@@ -260,7 +239,7 @@ describe("Executor (mempool)", () => {
       maxFeePerGas: ours.maxFeePerGas * 4n,
       maxPriorityFeePerGas: ours.maxPriorityFeePerGas * 4n,
     });
-    await mineAndTick(executor);
+    await mineAndTick(w, executor);
     const receipt = await w.chain.publicClient.getTransactionReceipt({ hash: ours.hash });
     expect(receipt.status).toBe("reverted");
     expect(executor.stats()).toMatchObject({ sent: 1, mined: 0, reverted: 1, rewardTokens: 0n });
@@ -270,7 +249,7 @@ describe("Executor (mempool)", () => {
     expect(executor.submit(plan([item]))).toMatchObject({ accepted: false, reason: "backoff", target });
   });
 
-  it("drain() stops intake and waits for what is in flight; on timeout it hands it back", async () => {
+  it("drain() stops intake and waits for what is in flight; on timeout it hands it back", async ({ world: w }) => {
     const { executor } = makeExecutor(w, { drainPollMs: 20 });
     const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
     await w.chain.testClient.setAutomine(false);
@@ -278,7 +257,7 @@ describe("Executor (mempool)", () => {
     const tx = await sent(executor, [a]);
 
     // Stuck: drain gives up at the deadline and returns it for the checkpoint.
-    await blockLiquidations(true);
+    await blockLiquidations(w, true);
     await w.chain.testClient.mine({ blocks: 1 });
     const t0 = performance.now();
     const late = await executor.drain(300);
@@ -288,7 +267,7 @@ describe("Executor (mempool)", () => {
     expect(executor.submit(plan([b]))).toMatchObject({ accepted: false, reason: "draining" });
 
     // Once a block can include it, drain settles.
-    await blockLiquidations(false);
+    await blockLiquidations(w, false);
     const draining = executor.drain(5_000);
     await w.chain.testClient.mine({ blocks: 1 });
     expect(await draining).toEqual({ settled: true, inFlight: [] });
@@ -297,7 +276,7 @@ describe("Executor (mempool)", () => {
 });
 
 describe("defect 5: a stuck transaction is re-validated before a fee bump", () => {
-  it("a competitor's step leaves one item of our stuck batch doomed: the replacement carries only the valid one, and we pay for no failed item", async () => {
+  it("a competitor's step leaves one item of our stuck batch doomed: the replacement carries only the valid one, and we pay for no failed item", async ({ world: w }) => {
     // The planner's engine at the current head, as the keeper wires it: valid while size ≤ the max slice now.
     const maxNow = new Map<Address, bigint>();
     const { executor, metrics, logs } = makeExecutor(w, {
@@ -317,7 +296,7 @@ describe("defect 5: a stuck transaction is re-validated before a fee bump", () =
     expect(ours.gas!).toBeGreaterThan(rivalGas + 50_000n);
     await w.chain.testClient.setBlockGasLimit({ gasLimit: rivalGas + 25_000n });
     const rivalHash = await w.chain.wallet(7).writeContract({
-      address: w.market,
+      address: w.deployment.contracts.market,
       abi: PerpMarket.abi,
       functionName: "liquidate",
       args: [a.account, BigInt(SMALL), a.size],
@@ -325,7 +304,7 @@ describe("defect 5: a stuck transaction is re-validated before a fee bump", () =
       maxFeePerGas: ours.maxFeePerGas * 4n,
       maxPriorityFeePerGas: ours.maxPriorityFeePerGas * 4n,
     });
-    await mineAndTick(executor);
+    await mineAndTick(w, executor);
     expect((await w.chain.publicClient.getTransactionReceipt({ hash: rivalHash })).status).toBe("success");
     expect(executor.inFlight().map((t) => t.hash)).toEqual([ours.hash]);
     for (const i of [a, b]) maxNow.set(i.account, await sliceOf(w, i.account));
@@ -340,20 +319,20 @@ describe("defect 5: a stuck transaction is re-validated before a fee bump", () =
     expect(replan!.items).toEqual([b]);
     expect(logs.messages().some((m) => m.startsWith("stuck transaction re-planned"))).toBe(true);
 
-    await mineAndTick(executor);
+    await mineAndTick(w, executor);
     expect(executor.inFlight()).toEqual([]);
-    expect(await receiptExists(replan!.hash)).toBe(true);
-    expect(await receiptExists(ours.hash)).toBe(false);
+    expect(await receiptExists(w, replan!.hash)).toBe(true);
+    expect(await receiptExists(w, ours.hash)).toBe(false);
     expect(executor.stats()).toMatchObject({ mined: 1, reverted: 0, replaced: 1 });
     // No failed item paid for: nothing of ours reverted, on chain or inside the batch.
     expect((await metrics.liquidations.get()).values.find((v) => v.labels.result === "reverted")).toBeUndefined();
-    const mine = (await liquidatedEvents(w, b.account, from)).filter((e) => e.args.keeper === w.keeper);
+    const mine = (await liquidations(w, from, b.account)).filter((e) => e.keeper === keeper);
     expect(mine).toHaveLength(1);
   });
 });
 
 describe("defect 6: one step at a time per account", () => {
-  it("while a step on an account is pending, a step on its other market is not taken; once it is mined, it is", async () => {
+  it("while a step on an account is pending, a step on its other market is not taken; once it is mined, it is", async ({ world: w }) => {
     const { executor } = makeExecutor(w);
     const item = await itemFor(w, risky[0]!);
     const other: LiquidationItem = { account: item.account, marketId: BTC, size: 10n ** 15n, expectedRewardTokens: 0n };
@@ -361,23 +340,23 @@ describe("defect 6: one step at a time per account", () => {
     await w.chain.testClient.setAutomine(false);
     await tick(w, executor);
     await sent(executor, [item]);
-    await blockLiquidations(true);
-    await mineAndTick(executor);
+    await blockLiquidations(w, true);
+    await mineAndTick(w, executor);
 
     expect(executor.admissible(other)).toBe(false);
     expect(executor.submit(plan([other]))).toMatchObject({ accepted: false, reason: "account_busy", target: `a:${item.account.toLowerCase()}` });
     // Two steps on one account in one plan are refused too.
     expect(executor.submit(plan([second, { ...other, account: risky[1]! }]))).toMatchObject({ accepted: false, reason: "invalid_plan" });
 
-    await blockLiquidations(false);
-    await mineAndTick(executor);
+    await blockLiquidations(w, false);
+    await mineAndTick(w, executor);
     expect(executor.inFlight()).toEqual([]);
     expect(executor.admissible(other)).toBe(true);
   });
 });
 
 describe("defect 7: restore() rebroadcasts exactly the call that was sent", () => {
-  it("a lone item sent isolated in liquidateBatch, restored from the checkpoint, is bumped with the same calldata and its profit", async () => {
+  it("a lone item sent isolated in liquidateBatch, restored from the checkpoint, is bumped with the same calldata and its profit", async ({ world: w }) => {
     const first = makeExecutor(w, { preflight: "engine" }).executor;
     const item = await itemFor(w, risky[0]!);
     await w.chain.testClient.setAutomine(false);
@@ -393,9 +372,9 @@ describe("defect 7: restore() rebroadcasts exactly the call that was sent", () =
 
     const { executor } = makeExecutor(w, { replaceAfterBlocks: 1 });
     executor.restore(first.inFlight());
-    await blockLiquidations(true);
+    await blockLiquidations(w, true);
     await w.chain.testClient.mine({ blocks: 1 });
-    await blockLiquidations(false);
+    await blockLiquidations(w, false);
     await tick(w, executor);
     const [bumpedTx] = executor.inFlight();
     expect(bumpedTx!.hash).not.toBe(out.tx.hash);

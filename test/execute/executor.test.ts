@@ -3,62 +3,39 @@
  * send. Mempool behaviour (stuck transactions, replacements, foreign nonces) is in
  * executor-mempool.test.ts.
  */
-import { MethodNotFoundRpcError, createPublicClient, custom, getAbiItem, parseGwei, toFunctionSelector, type Address } from "viem";
-import { beforeAll, describe, expect, it } from "vitest";
-import { MockUSDC } from "../../abi/MockUSDC.ts";
+import { MethodNotFoundRpcError, createPublicClient, custom, getAbiItem, parseEther, parseGwei, toFunctionSelector, type Address } from "viem";
+import { describe, expect } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import type { Executor } from "../../src/execute/executor.ts";
 import type { JobResult, LiquidationItem } from "../../src/execute/types.ts";
-import { withSnapshot } from "../support/anvil.ts";
 import { withCooldownEnd } from "../../src/protocols/reference/failedItems.ts";
-import {
-  SMALL,
-  OWNER,
-  advanceChainTime,
-  counterValue,
-  latestHead,
-  pokeLastPartialAt,
-  itemFor,
-  keeperNonce,
-  liquidatedEvents,
-  makeExecutor,
-  openLong,
-  plan,
-  setPrice,
-  setupWorld,
-  tick,
-  type World,
-} from "./world.ts";
+import { headOf } from "../support/blocks.ts";
+import { advanceChainTime, counterValue, itemFor, keeperNonce, makeExecutor, plan, submitAndWait, tick } from "../support/executor.ts";
+import { it, test, type World } from "../support/fixtures.ts";
+import { KEEPER, SMALLCAP as SMALL, liquidations, openLong, pokeLastPartialAt, setGlobalParams, tokenBalance, trader } from "../support/market.ts";
 
-let w: World;
+test.override({ preset: "reference" });
+
 /** Liquidatable at the crash price (300 USDC behind 8 000 SMALLCAP long from 0.5). */
 let risky: Address[];
 /** 3 000 USDC behind the same position: healthy at the crash price. */
 let healthy: Address;
 
 const CRASH = "0.47";
+const keeper = trader(KEEPER);
 
 // Some 25 setup transactions: on a loaded 2-core machine they can take longer than the default hook timeout.
-beforeAll(async () => {
-  w = await setupWorld();
+test.beforeAll(async ({ world: w }) => {
   risky = [];
   for (const i of [1, 2, 3, 4]) risky.push(await openLong(w, i));
   healthy = await openLong(w, 5, { tokens: 3_000n });
-  await setPrice(w, CRASH);
+  await w.prices.set(SMALL, parseEther(CRASH));
 }, 180_000);
 
-withSnapshot();
-
-const keeperTokens = (): Promise<bigint> =>
-  w.chain.publicClient.readContract({
-    address: w.deployment.contracts.token,
-    abi: MockUSDC.abi,
-    functionName: "balanceOf",
-    args: [w.keeper],
-  });
+const keeperTokens = (w: World): Promise<bigint> => tokenBalance(w, keeper);
 
 /** The test chain's public client, recording the methods asked; optionally without eth_simulateV1. */
-function recording(hasSimulateV1 = true) {
+function recording(w: World, hasSimulateV1 = true) {
   const plain = w.chain.publicClient;
   const asked: string[] = [];
   const client = createPublicClient({
@@ -77,11 +54,11 @@ function recording(hasSimulateV1 = true) {
 const SIMULATIONS = ["eth_simulateV1", "eth_call", "eth_estimateGas"];
 
 describe("Executor (automine)", () => {
-  it("simulates, sends and follows a single liquidation to its receipt; reward recorded, no reverts", async () => {
+  it("simulates, sends and follows a single liquidation to its receipt; reward recorded, no reverts", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w);
     const item = await itemFor(w, risky[0]!);
     const nonce0 = await keeperNonce(w);
-    const tokens0 = await keeperTokens();
+    const tokens0 = await keeperTokens(w);
     await tick(w, executor);
 
     const r = executor.submit(plan([item], { observedAt: performance.now() }));
@@ -99,7 +76,7 @@ describe("Executor (automine)", () => {
     expect(s).toMatchObject({ sent: 1, mined: 1, reverted: 0, replaced: 0, dropped: 0, skipped: 0 });
     expect(s.rewardTokens).toBe(item.expectedRewardTokens);
     expect(s.rewardTokens).toBeGreaterThan(0n);
-    expect((await keeperTokens()) - tokens0).toBe(s.rewardTokens);
+    expect((await keeperTokens(w)) - tokens0).toBe(s.rewardTokens);
     const receipt = await w.chain.publicClient.getTransactionReceipt({ hash: out.tx.hash });
     expect(s.gasSpentWei).toBe(receipt.gasUsed * receipt.effectiveGasPrice);
     expect(executor.inFlight()).toEqual([]);
@@ -114,7 +91,7 @@ describe("Executor (automine)", () => {
     expect(latency?.value).toBe(1);
   });
 
-  it("refuses a second plan for a target while the first is queued or in flight", async () => {
+  it("refuses a second plan for a target while the first is queued or in flight", async ({ world: w }) => {
     const { executor } = makeExecutor(w);
     const item = await itemFor(w, risky[0]!);
     const first = executor.submit(plan([item]));
@@ -136,10 +113,10 @@ describe("Executor (automine)", () => {
     expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, skipped: 1 });
   });
 
-  it("skips a target that turned healthy before sending: NotLiquidatable decoded, nonce untouched", async () => {
+  it("skips a target that turned healthy before sending: NotLiquidatable decoded, nonce untouched", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w);
     const item = await itemFor(w, risky[0]!);
-    await setPrice(w, "0.5");
+    await w.prices.set(SMALL, parseEther("0.5"));
     const nonce0 = await keeperNonce(w);
 
     const r = executor.submit(plan([item]));
@@ -151,10 +128,10 @@ describe("Executor (automine)", () => {
     expect(await counterValue(metrics.liquidations, { result: "skipped" })).toBe(1);
     expect(await counterValue(metrics.transactions)).toBe(0);
     // A state-moved skip does not back off: the target may be planned again at once.
-    await admitted(executor, plan([item]));
+    await admitted(w, executor, plan([item]));
   });
 
-  it("drops the invalid item of a batch of 3 at simulation and mines the other 2 in one transaction", async () => {
+  it("drops the invalid item of a batch of 3 at simulation and mines the other 2 in one transaction", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w);
     const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
     const bad = { account: healthy, marketId: SMALL, size: a.size, expectedRewardTokens: a.expectedRewardTokens };
@@ -171,21 +148,21 @@ describe("Executor (automine)", () => {
 
     await tick(w, executor);
     const tx = await w.chain.publicClient.getTransaction({ hash: out.tx.hash });
-    expect(tx.to?.toLowerCase()).toBe(w.market.toLowerCase());
-    const [ea, eb, eBad] = await Promise.all([a, b, bad].map((i) => liquidatedEvents(w, i.account, from)));
-    expect(ea!.map((e) => e.transactionHash)).toEqual([out.tx.hash]);
-    expect(eb!.map((e) => e.transactionHash)).toEqual([out.tx.hash]);
+    expect(tx.to?.toLowerCase()).toBe(w.deployment.contracts.market.toLowerCase());
+    const [ea, eb, eBad] = await Promise.all([a, b, bad].map((i) => liquidations(w, from, i.account)));
+    expect(ea!.map((e) => e.txHash)).toEqual([out.tx.hash]);
+    expect(eb!.map((e) => e.txHash)).toEqual([out.tx.hash]);
     expect(eBad).toEqual([]);
     expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, reverted: 0, skipped: 1 });
     expect(executor.stats().rewardTokens).toBe(a.expectedRewardTokens + b.expectedRewardTokens);
     expect(await counterValue(metrics.liquidations, { result: "success", kind: "batch" })).toBe(2);
   });
 
-  it("measures outcome and gas in one eth_simulateV1; falls back to eth_call + eth_estimateGas on a node without it", async () => {
+  it("measures outcome and gas in one eth_simulateV1; falls back to eth_call + eth_estimateGas on a node without it", async ({ world: w }) => {
     const plain = w.chain.publicClient;
     for (const hasSimulateV1 of [true, false]) {
       const id = await w.chain.testClient.snapshot();
-      const { client, asked } = recording(hasSimulateV1);
+      const { client, asked } = recording(w, hasSimulateV1);
       const { executor, logs } = makeExecutor(w, { publicClient: client });
       const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
       await tick(w, executor);
@@ -214,8 +191,8 @@ describe("Executor (automine)", () => {
     }
   });
 
-  it("engine preflight: a plan made at the current head goes out unsimulated; an older one is simulated", async () => {
-    const { client, asked } = recording();
+  it("engine preflight: a plan made at the current head goes out unsimulated; an older one is simulated", async ({ world: w }) => {
+    const { client, asked } = recording(w);
     const { executor } = makeExecutor(w, { publicClient: client, preflight: "engine" });
     const [a, b, c] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!), await itemFor(w, risky[2]!)];
     const head = await tick(w, executor);
@@ -240,7 +217,7 @@ describe("Executor (automine)", () => {
     expect(executor.stats()).toMatchObject({ sent: 2, mined: 2, reverted: 0 });
   });
 
-  it("engine preflight: a lone item goes out isolated in liquidateBatch; losing a race costs a failed item, not a revert nor the engine's credit", async () => {
+  it("engine preflight: a lone item goes out isolated in liquidateBatch; losing a race costs a failed item, not a revert nor the engine's credit", async ({ world: w }) => {
     const { executor, logs } = makeExecutor(w, { preflight: "engine" });
     const a = await itemFor(w, risky[0]!);
     const head = await tick(w, executor);
@@ -248,7 +225,7 @@ describe("Executor (automine)", () => {
     await w.chain.testClient.setAutomine(false);
     try {
       await w.chain.wallet(7).writeContract({
-        address: w.market,
+        address: w.deployment.contracts.market,
         abi: PerpMarket.abi,
         functionName: "liquidate",
         args: [a.account, BigInt(SMALL), a.size],
@@ -269,8 +246,8 @@ describe("Executor (automine)", () => {
     }
     await tick(w, executor);
     expect(executor.stats()).toMatchObject({ sent: 1, mined: 1, reverted: 0 });
-    const events = await liquidatedEvents(w, a.account, head.number + 1n);
-    expect(events.map((e) => e.args.keeper)).toEqual([w.chain.wallet(7).account.address]);
+    const events = await liquidations(w, head.number + 1n, a.account);
+    expect(events.map((e) => e.keeper)).toEqual([w.chain.wallet(7).account.address]);
     // The item would have succeeded on the state it was planned on: a lost race, not a wrong engine.
     expect(logs.messages().join("\n")).toContain("lost a race");
     expect(logs.messages().join("\n")).not.toContain("simulating every transaction with the node");
@@ -279,8 +256,8 @@ describe("Executor (automine)", () => {
     expect(executor.admissible(a)).toBe(false);
   });
 
-  it("engine preflight: a transaction sent on the engine's word that reverts turns node simulation on", async () => {
-    const { client, asked } = recording();
+  it("engine preflight: a transaction sent on the engine's word that reverts turns node simulation on", async ({ world: w }) => {
+    const { client, asked } = recording(w);
     const { executor, logs } = makeExecutor(w, { publicClient: client, preflight: "engine" });
     const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
     let head = await tick(w, executor);
@@ -302,7 +279,7 @@ describe("Executor (automine)", () => {
     expect(executor.stats()).toMatchObject({ sent: 2, mined: 1, reverted: 1 });
   });
 
-  it("restore(): in-flight transactions of a previous instance block duplicates, then settle", async () => {
+  it("restore(): in-flight transactions of a previous instance block duplicates, then settle", async ({ world: w }) => {
     const first = makeExecutor(w).executor;
     const item = await itemFor(w, risky[0]!);
     await tick(w, first);
@@ -333,10 +310,10 @@ describe("Executor (automine)", () => {
     expect(executor.inFlight()).toEqual([]);
     expect(executor.stats()).toMatchObject({ mined: 2, reverted: 0 });
     expect(executor.stats().rewardTokens).toBe(item.expectedRewardTokens + other.expectedRewardTokens);
-    await admitted(executor, plan([item]));
+    await admitted(w, executor, plan([item]));
   });
 
-  it("restore(): a restored transaction the node no longer has is dropped when its nonce is reused", async () => {
+  it("restore(): a restored transaction the node no longer has is dropped when its nonce is reused", async ({ world: w }) => {
     const { executor } = makeExecutor(w);
     const lost = await itemFor(w, risky[2]!);
     const n = await keeperNonce(w);
@@ -360,10 +337,10 @@ describe("Executor (automine)", () => {
     expect(out.status === "sent" && out.tx.nonce).toBe(n);
     expect(executor.stats()).toMatchObject({ dropped: 1 });
     expect(executor.inFlight().map((t) => t.nonce)).toEqual([n]);
-    await admitted(executor, plan([lost]));
+    await admitted(w, executor, plan([lost]));
   });
 
-  it("restore(): what is in flight counts against the gas budget at its worst case", async () => {
+  it("restore(): what is in flight counts against the gas budget at its worst case", async ({ world: w }) => {
     const { executor } = makeExecutor(w, { gasBudgetWeiPerHour: parseGwei("1") * 300_000n });
     const item = await itemFor(w, risky[0]!);
     const other = await itemFor(w, risky[1]!);
@@ -383,7 +360,7 @@ describe("Executor (automine)", () => {
     expect(executor.submit(plan([item]))).toMatchObject({ accepted: false, reason: "budget" });
   });
 
-  it("dryRun simulates and reports, and sends nothing", async () => {
+  it("dryRun simulates and reports, and sends nothing", async ({ world: w }) => {
     const { executor, metrics, logs } = makeExecutor(w, { dryRun: true });
     const item = await itemFor(w, risky[0]!);
     const nonce0 = await keeperNonce(w);
@@ -403,10 +380,10 @@ describe("Executor (automine)", () => {
     expect(await counterValue(metrics.liquidations, { result: "dry_run" })).toBe(1);
     expect(logs.messages()).toContain("dry run: would send");
     // Nothing is in flight, so the target is free again.
-    await admitted(executor, plan([item]));
+    await admitted(w, executor, plan([item]));
   });
 
-  it("refuses new sends while the hourly gas budget is spent, and recovers when the window slides", async () => {
+  it("refuses new sends while the hourly gas budget is spent, and recovers when the window slides", async ({ world: w }) => {
     const item = await itemFor(w, risky[0]!);
     const other = await itemFor(w, risky[1]!);
     // The worst case of one liquidation (gas limit × maxFee), measured with a dry run.
@@ -439,15 +416,8 @@ describe("Executor (automine)", () => {
     expect(msgs.filter((m) => m.startsWith("hourly gas budget has room again"))).toHaveLength(1);
   });
 
-  it("backs an account off until its cooldown ends (CooldownActive decoded)", async () => {
-    const owner = w.chain.wallet(OWNER);
-    const hash = await owner.writeContract({
-      address: w.market,
-      abi: PerpMarket.abi,
-      functionName: "setGlobalLiquidationParams",
-      args: [{ cooldown: 60, backstopPpm: 0, keeperSharePpm: 500_000 }],
-    });
-    await w.chain.publicClient.waitForTransactionReceipt({ hash });
+  it("backs an account off until its cooldown ends (CooldownActive decoded)", async ({ world: w }) => {
+    await setCooldown(w, 60);
     let clock = 0;
     const { executor } = makeExecutor(w, { now: () => clock });
     const account = risky[0]!;
@@ -457,9 +427,9 @@ describe("Executor (automine)", () => {
     await tick(w, executor);
 
     // Further down, liquidatable again, but a partial step must wait for the cooldown.
-    await setPrice(w, "0.465");
+    await w.prices.set(SMALL, parseEther("0.465"));
     const h = await w.chain.publicClient.readContract({
-      address: w.market,
+      address: w.deployment.contracts.market,
       abi: PerpMarket.abi,
       functionName: "accountHealth",
       args: [account],
@@ -478,10 +448,10 @@ describe("Executor (automine)", () => {
     await advanceChainTime(w, executor, 50);
     expect(executor.submit(plan([oneLot]))).toMatchObject(backoff);
     await advanceChainTime(w, executor, 11);
-    await admitted(executor, plan([oneLot]));
+    await admitted(w, executor, plan([oneLot]));
   });
 
-  it("backs a market off on StalePrice", async () => {
+  it("backs a market off on StalePrice", async ({ world: w }) => {
     let clock = 0;
     const { executor } = makeExecutor(w, { now: () => clock, priceBackoffMs: 5_000 });
     const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
@@ -495,10 +465,10 @@ describe("Executor (automine)", () => {
     });
     expect(executor.submit(plan([b]))).toMatchObject({ accepted: false, reason: "backoff", target: `m:${SMALL}` });
     clock += 5_001;
-    await admitted(executor, plan([b]));
+    await admitted(w, executor, plan([b]));
   });
 
-  it("refuses plans it cannot take: empty, a target twice, while draining", async () => {
+  it("refuses plans it cannot take: empty, a target twice, while draining", async ({ world: w }) => {
     const { executor } = makeExecutor(w);
     const a = await itemFor(w, risky[0]!);
     expect(executor.submit(plan([]))).toMatchObject({ accepted: false, reason: "invalid_plan" });
@@ -509,30 +479,24 @@ describe("Executor (automine)", () => {
 });
 
 /** Set the market's partial-liquidation cooldown (seconds). */
-async function setCooldown(seconds: number): Promise<void> {
-  const hash = await w.chain.wallet(OWNER).writeContract({
-    address: w.market,
-    abi: PerpMarket.abi,
-    functionName: "setGlobalLiquidationParams",
-    args: [{ cooldown: seconds, backstopPpm: 0, keeperSharePpm: 500_000 }],
-  });
-  await w.chain.publicClient.waitForTransactionReceipt({ hash });
+async function setCooldown(w: World, seconds: number): Promise<void> {
+  await setGlobalParams(w, { cooldown: BigInt(seconds), backstopPpm: 0n, keeperSharePpm: 500_000n });
 }
 
 describe("defect 2: a failed batch item backs its target off", () => {
-  it("an item sent on the engine's word fails on a cooldown only the contract sees: the account backs off until the cooldown's real end, and the executor simulates with the node", async () => {
-    await setCooldown(60);
+  it("an item sent on the engine's word fails on a cooldown only the contract sees: the account backs off until the cooldown's real end, and the executor simulates with the node", async ({ world: w }) => {
+    await setCooldown(w, 60);
     let clock = 0;
     const { executor, metrics } = makeExecutor(w, { preflight: "engine", now: () => clock });
     // Sized by the engine on the chain's state, before the contract is made to disagree.
     const a = await itemFor(w, risky[0]!);
-    const pokedAt = (await latestHead(w)).timestamp;
+    const pokedAt = (await headOf(w.chain)).timestamp;
     await pokeLastPartialAt(w, a.account, pokedAt);
     await w.chain.testClient.mine({ blocks: 1 });
     const head = await tick(w, executor);
     expect(executor.preflightMode()).toBe("engine");
 
-    const out = await submitAndWaitPlan(executor, plan([a], { priceBlock: head.number, gasLimit: 500_000n }));
+    const out = await submitAndWait(executor, plan([a], { priceBlock: head.number, gasLimit: 500_000n }));
     expect(out.status).toBe("sent");
     await tick(w, executor);
     // One failed item inside a successful receipt: no revert, but the engine was wrong.
@@ -553,22 +517,22 @@ describe("defect 2: a failed batch item backs its target off", () => {
     expect(executor.admissible(a)).toBe(true);
   });
 
-  it("a CooldownActive outcome that lacks its end gets it from the chain", async () => {
-    await setCooldown(60);
+  it("a CooldownActive outcome that lacks its end gets it from the chain", async ({ world: w }) => {
+    await setCooldown(w, 60);
     const account = risky[1]!;
-    const at = (await latestHead(w)).timestamp;
+    const at = (await headOf(w.chain)).timestamp;
     await pokeLastPartialAt(w, account, at);
-    const d = await withCooldownEnd(w.chain.publicClient, w.market, { errorName: "CooldownActive", args: [] }, account);
+    const d = await withCooldownEnd(w.chain.publicClient, w.deployment.contracts.market, { errorName: "CooldownActive", args: [] }, account);
     expect(d).toEqual({ errorName: "CooldownActive", args: [account, at + 60n] });
   });
 });
 
 describe("defect 7: smaller executor defects", () => {
-  it("an empty wallet: the send is refused as insufficient funds, sending pauses, the status says so, and it recovers once funded", async () => {
+  it("an empty wallet: the send is refused as insufficient funds, sending pauses, the status says so, and it recovers once funded", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w, { fundsBackoffMs: 60_000 });
     const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
-    const balance = await w.chain.publicClient.getBalance({ address: w.keeper });
-    await w.chain.testClient.setBalance({ address: w.keeper, value: 0n });
+    const balance = await w.chain.publicClient.getBalance({ address: keeper });
+    await w.chain.testClient.setBalance({ address: keeper, value: 0n });
     await tick(w, executor);
     expect(await submitAndWait(executor, [a])).toMatchObject({ status: "skipped", reason: "insufficient_funds" });
     expect(executor.walletStatus()).toMatchObject({ ok: false, reason: "insufficient_funds" });
@@ -577,14 +541,14 @@ describe("defect 7: smaller executor defects", () => {
     expect(executor.admissible(b)).toBe(false);
     expect(executor.submit(plan([b]))).toMatchObject({ accepted: false, reason: "insufficient_funds" });
 
-    await w.chain.testClient.setBalance({ address: w.keeper, value: balance });
+    await w.chain.testClient.setBalance({ address: keeper, value: balance });
     await tick(w, executor);
     expect(executor.walletStatus()).toEqual({ ok: true });
     expect(await counterValue(metrics.walletInsufficientFunds)).toBe(0);
     expect((await submitAndWait(executor, [b])).status).toBe("sent");
   });
 
-  it("backoffs are pruned: expired entries do not pile up", async () => {
+  it("backoffs are pruned: expired entries do not pile up", async ({ world: w }) => {
     let clock = 0;
     const { executor } = makeExecutor(w, { now: () => clock, priceBackoffMs: 5_000 });
     const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
@@ -600,7 +564,7 @@ describe("defect 7: smaller executor defects", () => {
 });
 
 describe("defect 10: shutdown with nothing in flight", () => {
-  it("drain() returns without leaving its grace timer running", async () => {
+  it("drain() returns without leaving its grace timer running", async ({ world: w }) => {
     const { executor } = makeExecutor(w);
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const before = timers();
@@ -609,28 +573,15 @@ describe("defect 10: shutdown with nothing in flight", () => {
   });
 });
 
-async function submitAndWaitPlan(executor: Executor, p: ReturnType<typeof plan>): Promise<JobResult> {
-  const r = executor.submit(p);
-  if (!r.accepted) throw new Error(`refused: ${r.reason}`);
-  return r.done;
-}
-
 /**
  * Insist on admission and let the job finish inside the test: a job left running would send after
  * the snapshot is reverted, into the next test's chain (the flake of issue 12, item 11).
  */
-async function admitted(executor: Executor, p: ReturnType<typeof plan>): Promise<JobResult> {
+async function admitted(w: World, executor: Executor, p: ReturnType<typeof plan>): Promise<JobResult> {
   const r = executor.submit(p);
   expect(r.accepted).toBe(true);
   if (!r.accepted) throw new Error(`refused: ${r.reason}`);
   const out = await r.done;
   await tick(w, executor); // and whatever it sent is mined and settled
   return out;
-}
-
-/** Submit, insist on admission, and wait for the job's result. */
-async function submitAndWait(executor: Executor, items: LiquidationItem[]): Promise<JobResult> {
-  const r = executor.submit(plan(items));
-  if (!r.accepted) throw new Error(`refused: ${r.reason}`);
-  return r.done;
 }

@@ -3,18 +3,12 @@
  * cell does and measures.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { decodeFunctionData, encodeFunctionData, formatGwei, getAddress, parseGwei, serializeTransaction, type Address, type Hex } from "viem";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { decodeFunctionData, formatGwei, parseGwei, type Address, type Hex } from "viem";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
-import { seedTraders } from "../../src/sim/seedTraders.ts";
-import { publishPricesInOneBlock, shockedPrices, clientsOf } from "../keeper/scenario.ts";
 import { waitFor } from "../support/anvil.ts";
+import { anvilReorg, signedTransactions, type ReorgTx } from "../support/blocks.ts";
+import { BTC, seedPopulation } from "../support/market.ts";
 import { COMPETITOR_INDEX, KEEPER_INDEX, SHOCK_PERMILLE, defaultShock, type CellRun, type CellSpec } from "./harness.ts";
-
-/** Anvil's anvil_reorg: replace the last `depth` blocks; `txs` go into the new blocks at their offset. */
-async function reorg(h: CellRun, depth: number, txs: [{ from: Address; to: Address; data: Hex }, number][] = []): Promise<void> {
-  await h.test.request({ method: "anvil_reorg", params: [depth, txs] } as never);
-}
 
 /**
  * Wait until our keeper's liquidations are mined, then reorganise the last `depth` blocks away
@@ -29,32 +23,15 @@ function reorgAfterOurs(depth: number, mode: "dropped" | "pending") {
     // Let the keeper settle what it sent (automine: mined at once).
     await waitFor(async () => (await h.keeper.inFlight()) === 0, { timeoutMs: 10_000 }).catch(() => undefined);
     const head = await h.chain.publicClient.getBlockNumber();
-    const owner = clientsOf(h.chain, 0).walletClient.account.address;
-    const replacement: [{ from: Address; to: Address; data: Hex }, number][] = [];
+    const replacement: [ReorgTx, number][] = [];
     if (h.shockBlock > head - BigInt(depth)) {
-      for (const m of h.world.deployment.markets) {
-        const price = h.intended.get(m.id)!;
-        const data = encodeFunctionData({ abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [price / 10n ** BigInt(18 - m.feedDecimals)] });
-        replacement.push([{ from: owner, to: m.feed, data }, 0]);
-      }
+      for (const m of h.world.deployment.markets) replacement.push([await h.world.prices.reorgTx(m.id, h.intended.get(m.id)!), 0]);
     }
-    const dropped: Hex[] = [];
-    for (let b = head - BigInt(depth) + 1n; b <= head; b++) {
-      const block = await h.chain.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
-      for (const tx of block.transactions) {
-        if (tx.from.toLowerCase() !== h.keeper.address.toLowerCase() || tx.type !== "eip1559") continue;
-        dropped.push(
-          serializeTransaction(
-            { type: "eip1559", chainId: tx.chainId!, nonce: tx.nonce, gas: tx.gas, maxFeePerGas: tx.maxFeePerGas, maxPriorityFeePerGas: tx.maxPriorityFeePerGas, to: tx.to!, value: tx.value, data: tx.input },
-            { r: tx.r, s: tx.s, yParity: tx.yParity! },
-          ),
-        );
-      }
-    }
+    const dropped = await signedTransactions(h.chain, h.keeper.address, head - BigInt(depth) + 1n, head);
     if (dropped.length === 0) throw new Error(`no transaction of ours in the last ${depth} blocks`);
     if (mode === "pending") await h.test.setAutomine(false);
     try {
-      await reorg(h, depth, replacement);
+      await anvilReorg(h.chain, depth, replacement);
       h.injected[`reorg depth ${depth} (${dropped.length} of our txs ${mode === "pending" ? "back in the pool" : "dropped"})`] = 1;
       if (mode === "pending") {
         for (const raw of dropped) await h.chain.publicClient.sendRawTransaction({ serializedTransaction: raw });
@@ -125,8 +102,8 @@ async function automineOff(h: CellRun): Promise<void> {
 }
 
 async function shockKeepingPool(h: CellRun): Promise<void> {
-  h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
-  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended, { keepAutomineOff: true });
+  h.intended = await h.world.prices.shocked(SHOCK_PERMILLE);
+  h.shockBlock = await h.world.prices.inOneBlock(h.intended, { keepAutomineOff: true });
 }
 
 const SPIKE = parseGwei("60");
@@ -134,8 +111,8 @@ const SPIKE_CAP_GWEI = "20";
 
 /** The base fee jumps above the keeper's cap with the shock and stays there for a while. */
 async function spikeShock(h: CellRun): Promise<void> {
-  h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
-  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended, {
+  h.intended = await h.world.prices.shocked(SHOCK_PERMILLE);
+  h.shockBlock = await h.world.prices.inOneBlock(h.intended, {
     baseFeePerGas: SPIKE,
     fees: { maxFeePerGas: parseGwei("500"), maxPriorityFeePerGas: parseGwei("1") },
   });
@@ -154,23 +131,21 @@ async function spikeClear(h: CellRun): Promise<void> {
   await h.test.mine({ blocks: 1 });
 }
 
-const BTC = 0;
-
 /** The shock on every market, with BTC's feed published stale (or zero) instead. */
 function oracleShock(kind: "stale" | "zero") {
   return async (h: CellRun): Promise<void> => {
-    h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
+    h.intended = await h.world.prices.shocked(SHOCK_PERMILLE);
     const now = (await h.chain.publicClient.getBlock()).timestamp;
     const prices = new Map(h.intended);
     if (kind === "zero") prices.set(BTC, 0n);
     const updatedAt = kind === "stale" ? new Map([[BTC, now - 2n * 3600n]]) : undefined;
-    h.shockBlock = await publishPricesInOneBlock(h.world, prices, updatedAt ? { updatedAt } : {});
+    h.shockBlock = await h.world.prices.inOneBlock(prices, updatedAt ? { updatedAt } : {});
     h.injected[kind === "stale" ? "BTC feed 2 h stale" : "BTC feed answers 0"] = 1;
   };
 }
 
 async function oracleClear(h: CellRun): Promise<void> {
-  await publishPricesInOneBlock(h.world, new Map([[BTC, h.intended.get(BTC)!]]));
+  await h.world.prices.inOneBlock(new Map([[BTC, h.intended.get(BTC)!]]));
 }
 
 /** Another process uses the keeper's key: two transfers at the nonces the keeper has cached. */
@@ -242,14 +217,13 @@ const BURST_EXTRA_TRADERS = 48;
 
 /** More traders for the burst (the harness restores the world's list after the cell; the chain is reverted). */
 async function burstTraders(h: CellRun): Promise<void> {
-  const seeded = await seedTraders(clientsOf(h.chain, 0), h.world.deployment, { count: BURST_EXTRA_TRADERS, seed: "burst", ordered: true });
-  h.world.traders = [...h.world.traders, ...seeded.traders.map((t) => getAddress(t.address))];
+  h.world.traders = [...h.world.traders, ...(await seedPopulation(h.world, BURST_EXTRA_TRADERS, "burst"))];
 }
 async function burstShock(h: CellRun): Promise<void> {
-  const down = await shockedPrices(h.world, -BURST_PERMILLE);
-  const up = await shockedPrices(h.world, BURST_PERMILLE);
+  const down = await h.world.prices.shocked(-BURST_PERMILLE);
+  const up = await h.world.prices.shocked(BURST_PERMILLE);
   h.intended = new Map([...down].map(([id, p], i) => [id, i % 2 === 0 ? p : up.get(id)!]));
-  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended, {
+  h.shockBlock = await h.world.prices.inOneBlock(h.intended, {
     baseFeePerGas: BURST_BASE_FEE,
     fees: { maxFeePerGas: parseGwei("500"), maxPriorityFeePerGas: parseGwei("1") },
   });

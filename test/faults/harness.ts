@@ -4,8 +4,9 @@
  * + followHeads, through the fault proxy, with the production logger) or as the `perp-keeper run`
  * daemon process — and measured from the chain, not from the keeper's own account of itself.
  *
- * A cell:
- *  1. reverts the worker's Anvil to the seeded world (24 traders, three markets), refreshes prices;
+ * A cell (one test; the shared world's snapshot per test returns the chain to the seeded world,
+ * 48 traders on three markets, after it):
+ *  1. empties the pool, mines a few blocks above the snapshot, refreshes prices;
  *  2. starts a fault proxy (credentials in the URL, so the log scan below means something) and the
  *     keeper behind it; waits until it has indexed the head;
  *  3. injects the fault (proxy schedule and/or a chain-side action), then moves prices in one
@@ -28,41 +29,26 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  decodeFunctionData,
-  getAddress,
-  keccak256,
-  parseEventLogs,
-  stringToHex,
-  type Address,
-  type Hex,
-  type Transaction,
-  type TransactionReceipt,
-} from "viem";
+import { decodeFunctionData, getAddress, keccak256, parseEventLogs, stringToHex, type Address, type Hex, type Transaction, type TransactionReceipt } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { connect, urlSecrets } from "../../src/chain/clients.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
+import { readAccount, readGlobalParams, readMarketStates } from "../../src/chain/reads.ts";
 import { loadKeeperSettings, type KeeperSettings } from "../../src/config/keeper.ts";
-import { IndexState, type IndexStateView } from "../../src/protocols/reference/state.ts";
+import { accountHealth, type Account, type Valuation } from "../../src/engine/index.ts";
 import { followHeads } from "../../src/keeper/followHeads.ts";
-import { createKeeper } from "../../src/keeper/createKeeper.ts";
-import { referenceMarket } from "../../src/protocols/reference/index.ts";
-import { createLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
-import { ANVIL_DEV_PRIVATE_KEYS, revertSnapshot, takeSnapshot, waitFor, type TestChain, type TestTestClient } from "../support/anvil.ts";
+import { gasModelFor, planTransactions } from "../../src/plan/planLiquidations.ts";
+import { findCandidates } from "../../src/protocols/reference/candidates.ts";
+import { REFERENCE_GAS } from "../../src/protocols/reference/gas.ts";
+import { IndexState, type IndexStateView } from "../../src/protocols/reference/state.ts";
+import { ANVIL_DEV_PRIVATE_KEYS, waitFor, type TestChain, type TestTestClient } from "../support/anvil.ts";
 import { startFaultProxy, type FaultCounters, type FaultProxy, type FaultSchedule } from "../support/faultProxy.ts";
-import {
-  headOf,
-  indexMismatches,
-  liquidatableTraders,
-  markPrices,
-  publishPricesInOneBlock,
-  seedWorld,
-  shockedPrices,
-  targetsAt,
-  type World,
-} from "../keeper/scenario.ts";
+import type { World } from "../support/fixtures.ts";
+import { indexMismatches } from "../support/indexCheck.ts";
+import { captureOutput, emptySink } from "../support/logs.ts";
+import { liquidatableTraders, liquidations, type Liquidation } from "../support/market.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 /** Every line each cell's keeper wrote (git-ignored), for reading after a run. */
@@ -85,7 +71,7 @@ export const BLOCK_MS = 150;
 export const SHOCK_PERMILLE = -50;
 /** Empty blocks mined after each cell's snapshot, above the deepest reorg a cell makes (5). */
 const SNAPSHOT_MARGIN_BLOCKS = 8;
-/** Traders seeded. */
+/** Traders seeded (the world's `traderCount` in the matrix files). */
 export const TRADERS = 48;
 
 // ---------------------------------------------------------------------------------------------
@@ -162,20 +148,17 @@ export type KeeperUnderTest = {
 };
 
 async function inProcessKeeper(rpcUrl: string, world: World, settings: KeeperSettings): Promise<KeeperUnderTest> {
-  const lines: string[] = [];
-  const destination = { write: (line: string) => lines.push(line.trimEnd()) } as unknown as NodeJS.WritableStream;
-  // The secrets `perp-keeper run` gives its logger: the key and the RPC URL's secret parts.
-  const logger = createLogger({ level: "debug", secrets: [KEEPER_KEY, ...urlSecrets(rpcUrl)], destination });
   const metrics = createMetrics();
   const c = await connect(rpcUrl, privateKeyToAccount(KEEPER_KEY), { pollingInterval: settings.pollingIntervalMs, timeoutMs: 2_000, metrics });
-  const keeper = createKeeper({ protocol: referenceMarket(world.deployment.contracts.market), publicClient: c.publicClient, walletClient: c.walletClient, deployment: world.deployment, settings, logger, metrics, checkpoint: false });
+  // The secrets `perp-keeper run` gives its logger: the key and the RPC URL's secret parts.
+  const { keeper, logger, logs } = world.keeper(KEEPER_INDEX, settings, { clients: c, metrics, logLevel: "debug", secrets: [KEEPER_KEY, ...urlSecrets(rpcUrl)] });
   await keeper.start();
   const ac = new AbortController();
   const loop = followHeads(c.publicClient, keeper, settings.pollingIntervalMs, ac.signal, logger, { metrics });
   return {
     kind: "in-process",
     address: c.walletClient.account.address,
-    lines,
+    lines: logs.raw,
     // A head is processed once its tick is done and what it planned has been sent (or skipped):
     // on a chain with 12-second blocks a keeper's sends reach the pool long before the next block.
     processedHead: async () => (keeper.executor.jobs > 0 ? undefined : (keeper.status.head ?? keeper.index.head?.number)),
@@ -210,7 +193,9 @@ async function daemonKeeper(rpcUrl: string, world: World, settings: KeeperSettin
       logLevel: "debug",
     }),
   );
-  const lines: string[] = [];
+  // What every run of the daemon wrote, in order (a restart appends).
+  const output = emptySink();
+  const lines = output.raw;
   let child: ChildProcess | undefined;
   let exited: Promise<number | null> = Promise.resolve(null);
   let port: number | undefined;
@@ -224,16 +209,7 @@ async function daemonKeeper(rpcUrl: string, world: World, settings: KeeperSettin
     });
     child = c;
     exited = new Promise((r) => c.once("exit", (code) => r(code)));
-    let buf = "";
-    const onData = (chunk: Buffer) => {
-      buf += chunk.toString();
-      for (let i = buf.indexOf("\n"); i >= 0; i = buf.indexOf("\n")) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    };
-    c.stdout!.on("data", onData);
-    c.stderr!.on("data", onData);
+    captureOutput(c, output);
     const ready = await waitFor(
       () => {
         if (c.exitCode !== null) throw new Error(`the daemon exited with ${c.exitCode}: ${lines.slice(from).join("\n").slice(-2_000)}`);
@@ -343,15 +319,6 @@ export type CellSpec = {
   minTargets?: number;
 };
 
-/** The seeded world, shared by the cells of one test file (one Anvil per file). */
-export type MatrixWorld = { chain: TestChain; world: World; snapshot: Hex; baselineBaseFee: bigint };
-
-export async function seedMatrixWorld(chain: TestChain): Promise<MatrixWorld> {
-  const world = await seedWorld(chain, "hyperliquid", TRADERS);
-  const head = await chain.publicClient.getBlock();
-  return { chain, world, snapshot: await takeSnapshot(), baselineBaseFee: head.baseFeePerGas ?? 0n };
-}
-
 /**
  * The keeper's settings in the matrix: the defaults of config/keeper.json, polling every 50 ms, and
  * backstop mode (a protocol team's keeper: every liquidatable account is a target, at a loss if
@@ -362,8 +329,8 @@ export function defaultSettings(over: Partial<KeeperSettings> = {}): KeeperSetti
 }
 
 export async function defaultShock(h: CellRun): Promise<void> {
-  h.intended = await shockedPrices(h.world, SHOCK_PERMILLE);
-  h.shockBlock = await publishPricesInOneBlock(h.world, h.intended);
+  h.intended = await h.world.prices.shocked(SHOCK_PERMILLE);
+  h.shockBlock = await h.world.prices.inOneBlock(h.intended);
 }
 
 /** Mine `n` blocks at the matrix pace, waiting briefly for the keeper (it may be the one at fault). */
@@ -371,19 +338,18 @@ export async function driveBlocks(h: CellRun, n: number): Promise<void> {
   for (let i = 0; i < n; i++) await h.step(2_000);
 }
 
-async function resetWorld(m: MatrixWorld): Promise<void> {
-  const test = m.chain.testClient;
+/** The chain as a cell starts it: the seeded world (the test's snapshot), an empty pool, fresh prices. */
+async function resetWorld(world: World, baselineBaseFee: bigint): Promise<void> {
+  const test = world.chain.testClient;
   await test.setAutomine(true);
   await test.request({ method: "anvil_dropAllTransactions" } as never);
-  await revertSnapshot(m.snapshot);
-  m.snapshot = await takeSnapshot();
-  // Blocks between the snapshot and the cell: a reorg cell rolls back at most 5 blocks, and one that
-  // reached the snapshot's block would invalidate it for every cell after (evm_revert: not found).
+  // Blocks between the test's snapshot and the cell: a reorg cell rolls back at most 5 blocks, and
+  // one that reached the snapshot's block would invalidate it (evm_revert: not found).
   await test.mine({ blocks: SNAPSHOT_MARGIN_BLOCKS });
   // Not part of a snapshot: a base fee raised by an earlier cell, and the clock (warped by earlier
   // cells' cooldowns): prices are published afresh so no feed is stale.
-  await test.setNextBlockBaseFeePerGas({ baseFeePerGas: m.baselineBaseFee });
-  await publishPricesInOneBlock(m.world, await markPrices(m.world));
+  await test.setNextBlockBaseFeePerGas({ baseFeePerGas: baselineBaseFee });
+  await world.prices.inOneBlock(await world.prices.marks());
 }
 
 function seedOf(id: string): number {
@@ -392,16 +358,22 @@ function seedOf(id: string): number {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResult> {
+/**
+ * Runs one cell on the seeded world (`world`, its traders seeded; the test's snapshot returns the
+ * chain to it afterwards).
+ */
+export async function runCell(world: World, spec: CellSpec): Promise<CellResult> {
   const t0 = performance.now();
-  await resetWorld(m);
-  const { world, chain } = m;
+  const { chain } = world;
+  // The seeded world's head: its base fee is the one a cell's spike is lifted back to.
+  const baselineBaseFee = (await chain.publicClient.getBlock()).baseFeePerGas ?? 0n;
+  await resetWorld(world, baselineBaseFee);
   const traders = world.traders; // a cell may seed more; the chain is reverted, and so is the list
   const test = chain.testClient;
   const startBlock = await chain.publicClient.getBlockNumber();
   const settings = defaultSettings(spec.settings);
   const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl, seed: seedOf(spec.id), auth: { user: RPC_USER, password: RPC_PASSWORD }, key: RPC_KEY });
-  const dir = mkdtempSync(join(tmpdir(), "perp-keeper-faults-"));
+  const dir = tempDir();
   let keeper: KeeperUnderTest | undefined;
   try {
     keeper = spec.daemon ? await daemonKeeper(proxy.url, world, settings, dir) : await inProcessKeeper(proxy.url, world, settings);
@@ -416,7 +388,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
       proxy,
       keeper: k,
       settings,
-      baselineBaseFee: m.baselineBaseFee,
+      baselineBaseFee,
       shockBlock: 0n,
       intended: new Map(),
       injected: {},
@@ -432,7 +404,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
         return n;
       },
       async ourLiquidations() {
-        const events = await liquidatedSince(world, h.shockBlock);
+        const events = await liquidations(world, h.shockBlock);
         return events.filter((e) => e.keeper === getAddress(k.address)).length;
       },
     };
@@ -441,7 +413,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
     proxy.setFaults(spec.proxy ?? {});
     await spec.inject?.(h);
     await (spec.shock ?? defaultShock)(h);
-    const targets = await targetsAt(world, h.shockBlock, settings, { prices: h.intended, baseFeePerGas: m.baselineBaseFee });
+    const targets = await targetsAt(world, h.shockBlock, settings, { prices: h.intended, baseFeePerGas: baselineBaseFee });
     if (spec.during) await spec.during(h);
     else await driveBlocks(h, spec.faultBlocks ?? 8);
     proxy.clear();
@@ -452,7 +424,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
     // Recovery: block by block until every target has been liquidated.
     const firstLiquidation = async () => {
       const first = new Map<Address, { block: bigint; keeper: Address }>();
-      for (const e of await liquidatedSince(world, h.shockBlock)) if (!first.has(e.account)) first.set(e.account, { block: e.block, keeper: e.keeper });
+      for (const e of await liquidations(world, h.shockBlock)) if (!first.has(e.account)) first.set(e.account, { block: e.block, keeper: e.keeper });
       return first;
     };
     let recoverMs = 0;
@@ -479,7 +451,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
     for (let r = 0; r < 12; r++) {
       if ((await liquidatableTraders(world)).length === 0 && (await k.inFlight()) === 0) break;
       await test.increaseTime({ seconds: 31 });
-      await publishPricesInOneBlock(world, await markPrices(world));
+      await world.prices.inOneBlock(await world.prices.marks());
       for (let b = 0; b < 3; b++) await h.step();
     }
     const leftLiquidatable = (await liquidatableTraders(world)).length;
@@ -492,7 +464,7 @@ export async function runCell(m: MatrixWorld, spec: CellSpec): Promise<CellResul
     // From the chain: our transactions, their receipts and what they did.
     const sentByUs = await ourTransactions(world, getAddress(k.address), startBlock + 1n, await chain.publicClient.getBlockNumber());
     const ours = sentByUs.filter((t) => !h.foreign.has(t.tx.hash));
-    const dup = duplicates(ours, await liquidatedSince(world, startBlock + 1n));
+    const dup = duplicates(ours, await liquidations(world, startBlock + 1n));
     const counters = proxy.counters();
     const secrets = [KEEPER_KEY.slice(2).toLowerCase(), RPC_PASSWORD.toLowerCase(), RPC_KEY.toLowerCase()];
     const secretLines = k.lines.filter((l) => secrets.some((s) => l.toLowerCase().includes(s)));
@@ -553,20 +525,52 @@ function describeInjected(c: FaultCounters, chain: Record<string, number>): stri
 // Reading the chain
 // ---------------------------------------------------------------------------------------------
 
-export type Liquidation = { account: Address; marketId: number; keeper: Address; block: bigint; txIndex: number; txHash: Hex };
+export type Targets = {
+  /** Liquidatable by the engine at the block (and prices) asked. */
+  liquidatable: Address[];
+  /** Those the keeper's policy liquidates (its planner keeps a transaction for them). */
+  planned: Address[];
+};
 
-export async function liquidatedSince(world: World, fromBlock: bigint): Promise<Liquidation[]> {
-  const logs = await world.chain.publicClient.getLogs({ address: world.deployment.contracts.market, fromBlock, toBlock: "latest" });
-  return parseEventLogs({ abi: PerpMarket.abi, logs, eventName: "Liquidated" })
-    .map((l) => ({
-      account: getAddress(l.args.account),
-      marketId: Number(l.args.marketId),
-      keeper: getAddress(l.args.keeper),
-      block: l.blockNumber,
-      txIndex: l.transactionIndex,
-      txHash: l.transactionHash,
-    }))
-    .sort((a, b) => (a.block === b.block ? a.txIndex - b.txIndex : a.block < b.block ? -1 : 1));
+/**
+ * The accounts that must be liquidated: the engine on the contract's state at `block` (accounts,
+ * markets, parameters read at that block), at the contract's mark prices or at `prices` (to
+ * value a block whose feed is stale or zero as it will be once a good price returns). Without
+ * `prices` the engine's answer is checked against the contract's own isLiquidatable.
+ */
+export async function targetsAt(
+  world: World,
+  block: bigint,
+  settings: KeeperSettings,
+  opts: { prices?: ReadonlyMap<number, bigint>; baseFeePerGas?: bigint } = {},
+): Promise<Targets> {
+  const c = world.chain;
+  const market = world.deployment.contracts.market;
+  const at = { blockNumber: block };
+  const [b, markets, global, prices] = await Promise.all([
+    world.chain.publicClient.getBlock(at),
+    readMarketStates(c, market, at),
+    readGlobalParams(c, market, at),
+    opts.prices ? Promise.resolve(new Map(opts.prices)) : world.prices.marks(block),
+  ]);
+  const v: Valuation = { markets, prices, timestamp: b.timestamp, global };
+  const accounts = await Promise.all(world.traders.map(async (t) => [t, await readAccount(c, market, t, at)] as [Address, Account]));
+  const liquidatable = accounts.filter(([, a]) => a.positions.length > 0 && accountHealth(a, v).liquidatable).map(([t]) => t);
+  if (!opts.prices) {
+    const flags = await Promise.all(
+      world.traders.map((t) => world.chain.publicClient.readContract({ address: market, abi: PerpMarket.abi, functionName: "isLiquidatable", args: [t], ...at })),
+    );
+    const contract = world.traders.filter((_, i) => flags[i]);
+    if (JSON.stringify(contract) !== JSON.stringify(liquidatable)) throw new Error(`engine and contract disagree at block ${block}: ${liquidatable} vs ${contract}`);
+  }
+  const gas = gasModelFor({ ...settings, gas: settings.gas ?? REFERENCE_GAS }, opts.baseFeePerGas ?? b.baseFeePerGas ?? 0n);
+  const txs = planTransactions(findCandidates(accounts.filter(([t]) => liquidatable.includes(t)), v, gas), gas, {
+    minProfitUsd: settings.minProfitUsd,
+    backstopMode: settings.backstopMode,
+    maxBatch: settings.maxBatch,
+  });
+  const planned = new Set(txs.flatMap((tx) => tx.items.map((i) => getAddress(i.account))));
+  return { liquidatable, planned: liquidatable.filter((t) => planned.has(t)) };
 }
 
 export type OurTx = {
@@ -638,8 +642,6 @@ export function duplicates(ours: readonly OurTx[], all: readonly Liquidation[]):
 // ---------------------------------------------------------------------------------------------
 // Helpers for cells
 // ---------------------------------------------------------------------------------------------
-
-export { headOf };
 
 /** A fresh temp dir (removed by the caller). */
 export function tempDir(): string {

@@ -4,21 +4,25 @@
  * test/faults/results/matrix.{md,json}. `FAULT_CELLS=id,id` runs some cells only (no file written).
  */
 import os from "node:os";
-import { afterAll, beforeAll, describe, test } from "vitest";
-import { getTestChain } from "../support/anvil.ts";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { test } from "../support/fixtures.ts";
 import { CELLS } from "./cells.ts";
-import { runCell, seedMatrixWorld, type CellResult, type MatrixWorld } from "./harness.ts";
+import { TRADERS, runCell, type CellResult } from "./harness.ts";
 import { expectCellPassed, writeResults } from "./report.ts";
+
+test.override({ traderCount: TRADERS });
 
 const only = process.env.FAULT_CELLS?.split(",").filter(Boolean);
 const cells = only ? CELLS.filter((c) => only.includes(c.id)) : CELLS;
 const results: CellResult[] = [];
-let m: MatrixWorld;
 let t0 = 0;
 
-beforeAll(async () => {
+beforeAll(() => {
   t0 = performance.now();
-  m = await seedMatrixWorld(await getTestChain());
+});
+// The seeded world before the first cell, with time for it.
+test.beforeAll(async ({ world }) => {
+  expect(world.traders).toHaveLength(TRADERS);
 }, 120_000);
 
 afterAll(() => {
@@ -29,8 +33,8 @@ afterAll(() => {
 });
 
 describe("fault matrix", () => {
-  test.each(cells.map((c) => [c.id, c] as const))("%s", { timeout: 240_000 }, async (_id, spec) => {
-    const r = await runCell(m, spec);
+  test.for(cells.map((c) => [c.id, c] as const))("%s", { timeout: 240_000 }, async ([, spec], { world }) => {
+    const r = await runCell(world, spec);
     results.push(r);
     expectCellPassed(r);
   });

@@ -3,19 +3,21 @@
  * proxy's faults, a lagging node, and reorgs with our transactions dropped and put back in the
  * pool. The whole matrix is `npm run test:faults` (matrix.full.test.ts).
  */
-import { beforeAll, describe, test } from "vitest";
-import { getTestChain } from "../support/anvil.ts";
+import { describe, expect } from "vitest";
+import { test } from "../support/fixtures.ts";
 import { FAST_CELLS, cell } from "./cells.ts";
-import { runCell, seedMatrixWorld, type MatrixWorld } from "./harness.ts";
+import { TRADERS, runCell } from "./harness.ts";
 import { expectCellPassed } from "./report.ts";
 
-let m: MatrixWorld;
-beforeAll(async () => {
-  m = await seedMatrixWorld(await getTestChain());
+test.override({ traderCount: TRADERS });
+
+// The seeded world before the first cell, with time for it.
+test.beforeAll(async ({ world }) => {
+  expect(world.traders).toHaveLength(TRADERS);
 }, 120_000);
 
 describe("fault matrix (fast subset)", () => {
-  test.each(FAST_CELLS)("%s", { timeout: 120_000 }, async (id) => {
-    expectCellPassed(await runCell(m, cell(id)));
+  test.for(FAST_CELLS)("%s", { timeout: 120_000 }, async (id, { world }) => {
+    expectCellPassed(await runCell(world, cell(id)));
   });
 });

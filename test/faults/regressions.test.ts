@@ -9,40 +9,31 @@
  *   were liquidated a second time;
  * - the RPC URL's API key reached the logs inside viem's error messages.
  */
-import { Writable } from "node:stream";
-import { HttpRequestError, getAddress, serializeTransaction, type Hex } from "viem";
-import { beforeAll, describe, expect, it } from "vitest";
+import { HttpRequestError, getAddress } from "viem";
+import { describe, expect, it } from "vitest";
 import { urlSecrets } from "../../src/chain/clients.ts";
-import { createLogger, scrubSecrets } from "../../src/lib/logger.ts";
-import { getTestChain, revertSnapshot, takeSnapshot, waitFor } from "../support/anvil.ts";
-import {
-  headOf,
-  keeperFor,
-  liquidatableTraders,
-  publishPricesInOneBlock,
-  runUntilSettled,
-  seedWorld,
-  shockedPrices,
-  type World,
-} from "../keeper/scenario.ts";
-import { duplicates, liquidatedSince, ourTransactions } from "./harness.ts";
+import { scrubSecrets } from "../../src/lib/logger.ts";
+import { waitFor } from "../support/anvil.ts";
+import { anvilReorg, headOf, signedTransactions } from "../support/blocks.ts";
+import { test, type World } from "../support/fixtures.ts";
+import { runUntilSettled } from "../support/keepers.ts";
+import { captureLogs } from "../support/logs.ts";
+import { liquidatableTraders, liquidations } from "../support/market.ts";
+import { TRADERS, duplicates, ourTransactions } from "./harness.ts";
 
-let world: World;
-let seeded: Hex;
-beforeAll(async () => {
-  world = await seedWorld(await getTestChain(), "hyperliquid", 48);
-  seeded = await takeSnapshot();
+// Every test starts from the seeded world (the test's snapshot).
+test.override({ traderCount: TRADERS });
+test.beforeAll(async ({ world }) => {
+  expect(world.traders).toHaveLength(TRADERS);
 }, 120_000);
 
 describe("keeper under faults: regressions", () => {
   /** A keeper (backstop mode: every liquidatable account is a target) that sent its first wave at the shock. */
-  async function firstWave() {
-    await revertSnapshot(seeded);
-    seeded = await takeSnapshot();
-    const k = keeperFor(world, 3, { backstopMode: true });
+  async function firstWave(world: World) {
+    const k = world.keeper(3, { backstopMode: true });
     await k.keeper.start();
     const before = await headOf(world.chain);
-    const shockBlock = await publishPricesInOneBlock(world, await shockedPrices(world, -50));
+    const shockBlock = await world.prices.inOneBlock(await world.prices.shocked(-50));
     const shock = await headOf(world.chain);
     await k.keeper.onHead(shock);
     // Every item admitted at the shock is sent (and mined at once: automine).
@@ -52,8 +43,8 @@ describe("keeper under faults: regressions", () => {
   }
 
   /** The first wave, and the keeper following the chain until its transactions are settled. */
-  async function settledWave() {
-    const k = await firstWave();
+  async function settledWave(world: World) {
+    const k = await firstWave(world);
     // Block by block until nothing is queued or in flight: a tick may send further steps (one step
     // per account at a time, plans split to fit the budget), which the next heads settle.
     for (let i = 0; i < 4; i++) {
@@ -73,14 +64,14 @@ describe("keeper under faults: regressions", () => {
     return k;
   }
 
-  async function expectNoDuplicates(k: { address: string }, fromBlock: bigint): Promise<void> {
+  async function expectNoDuplicates(world: World, k: { address: string }, fromBlock: bigint): Promise<void> {
     const ours = await ourTransactions(world, getAddress(k.address), fromBlock, await world.chain.publicClient.getBlockNumber());
     expect(ours.length).toBeGreaterThan(0);
-    expect(duplicates(ours, await liquidatedSince(world, fromBlock))).toEqual([]);
+    expect(duplicates(ours, await liquidations(world, fromBlock))).toEqual([]);
   }
 
-  it("ignores an older head while its tip is canonical: no plan on it, no unsimulated repeat", { timeout: 120_000 }, async () => {
-    const k = await firstWave();
+  test("ignores an older head while its tip is canonical: no plan on it, no unsimulated repeat", { timeout: 120_000 }, async ({ world }) => {
+    const k = await firstWave(world);
     const sent = k.keeper.executor.stats().sent;
     // Our transactions are mined in blocks the keeper has not seen; a lagging node alternates
     // with a fresh one and answers the block before the shock.
@@ -90,49 +81,41 @@ describe("keeper under faults: regressions", () => {
     await k.keeper.onHead(older);
     await k.keeper.executor.drain(5_000);
     expect(k.keeper.executor.stats().sent).toBe(sent);
-    await expectNoDuplicates(k, k.shockBlock);
+    await expectNoDuplicates(world, k, k.shockBlock);
   });
 
-  it("a reorg drops our mined transactions: the targets are liquidated again, at nonces the chain accepts", { timeout: 120_000 }, async () => {
-    const k = await settledWave();
+  test("a reorg drops our mined transactions: the targets are liquidated again, at nonces the chain accepts", { timeout: 120_000 }, async ({ world }) => {
+    const k = await settledWave(world);
     const head = await world.chain.publicClient.getBlockNumber();
-    await world.chain.testClient.request({ method: "anvil_reorg", params: [Number(head - k.shockBlock), []] } as never);
+    await anvilReorg(world.chain, Number(head - k.shockBlock));
     expect((await liquidatableTraders(world)).length).toBeGreaterThan(0);
     await runUntilSettled(world, [k.keeper], 12);
     expect(await liquidatableTraders(world)).toEqual([]);
     expect(k.keeper.executor.inFlight()).toEqual([]);
-    await expectNoDuplicates(k, k.shockBlock);
+    await expectNoDuplicates(world, k, k.shockBlock);
     await k.keeper.stop(1_000);
   });
 
-  it("a reorg puts our transactions back in the pool: they are followed, their targets not liquidated twice", { timeout: 120_000 }, async () => {
-    const k = await settledWave();
-    const test = world.chain.testClient;
+  test("a reorg puts our transactions back in the pool: they are followed, their targets not liquidated twice", { timeout: 120_000 }, async ({ world }) => {
+    const k = await settledWave(world);
+    const testClient = world.chain.testClient;
     const head = await world.chain.publicClient.getBlockNumber();
-    const raws: Hex[] = [];
-    for (let b = k.shockBlock + 1n; b <= head; b++) {
-      const block = await world.chain.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
-      for (const tx of block.transactions) {
-        if (tx.from.toLowerCase() !== k.address.toLowerCase()) continue;
-        const { chainId, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, to, value, input, r, s, yParity } = tx;
-        raws.push(serializeTransaction({ type: "eip1559", chainId: chainId!, nonce, gas, maxFeePerGas, maxPriorityFeePerGas, to: to!, value, data: input }, { r, s, yParity: yParity! }));
-      }
-    }
+    const raws = await signedTransactions(world.chain, k.address, k.shockBlock + 1n, head);
     const submitted = k.keeper.status.submitted;
-    await test.setAutomine(false);
+    await testClient.setAutomine(false);
     try {
-      await test.request({ method: "anvil_reorg", params: [Number(head - k.shockBlock), []] } as never);
+      await anvilReorg(world.chain, Number(head - k.shockBlock));
       for (const raw of raws) await world.chain.publicClient.sendRawTransaction({ serializedTransaction: raw });
       await k.keeper.onHead(await headOf(world.chain));
       // Followed again, and nothing new admitted for their targets.
       expect(k.keeper.executor.inFlight().map((t) => t.nonce)).toEqual(raws.map((_, i) => i));
       expect(k.keeper.status.submitted).toBe(submitted);
     } finally {
-      await test.setAutomine(true);
+      await testClient.setAutomine(true);
     }
     await runUntilSettled(world, [k.keeper], 12);
     expect(await liquidatableTraders(world)).toEqual([]);
-    await expectNoDuplicates(k, k.shockBlock);
+    await expectNoDuplicates(world, k, k.shockBlock);
     await k.keeper.stop(1_000);
   });
 });
@@ -153,9 +136,7 @@ describe("the RPC URL's secrets never reach a log line", () => {
   it("a viem error quoting the URL is logged with the key masked; a private key is masked with or without 0x", () => {
     const url = "http://alice:hunter2hunter2@127.0.0.1:8545/?key=k3y-value-secret";
     const key = `0x${"ab".repeat(32)}`;
-    const lines: string[] = [];
-    const destination = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
-    const log = createLogger({ secrets: [key, ...urlSecrets(url)], destination });
+    const { logger: log, sink: { raw: lines } } = captureLogs({ secrets: [key, ...urlSecrets(url)] });
     log.warn({ err: new HttpRequestError({ url, status: 503, body: { method: "eth_getLogs" } }) }, "rpc request failed");
     log.info({ note: `raw ${key.slice(2).toUpperCase()}` }, "key without 0x");
     const out = lines.join("");

@@ -1,22 +1,24 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { connect } from "../../src/chain/clients.ts";
 import { Indexer } from "../../src/index/indexer.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
-import { BTC, expectIndexMatchesChain, indexView, indexerInputs, scenario, trader, useWorld, type World } from "./world.ts";
+import { it, test } from "../support/fixtures.ts";
+import { expectIndexMatchesChain } from "../support/indexCheck.ts";
+import { BTC, trader } from "../support/market.ts";
+import { indexView, indexerInputs, scenario } from "./history.ts";
 
-const world = useWorld(scenario);
-let wd: World;
-beforeEach(() => {
-  wd = world();
+test.override({ deploy: { blockTime: 1 } });
+test.beforeAll(async ({ world }) => {
+  await scenario(world);
 });
 
 describe("Indexer.backfill", () => {
-  it("rebuilds every account, market, price and parameter exactly as the contract holds them", async () => {
+  it("rebuilds every account, market, price and parameter exactly as the contract holds them", async ({ world: wd }) => {
     const ix = new Indexer(indexerInputs(wd));
     const events = await ix.backfill();
     expect(events).toBeGreaterThan(50);
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     // The scenario's landmarks, spelled out.
     expect(ix.state.markets.size).toBe(4);
     expect(ix.state.markets.get(BTC)!.feedDecimals).toBe(18); // the swapped feed
@@ -25,36 +27,36 @@ describe("Indexer.backfill", () => {
     expect(ix.state.feeds.size).toBe(5); // three original feeds, BTC's new one, the fourth market's
   });
 
-  it("gives the same index through the range path (small reorg window) as block by block", async () => {
+  it("gives the same index through the range path (small reorg window) as block by block", async ({ world: wd }) => {
     const blockwise = new Indexer(indexerInputs(wd));
     await blockwise.backfill();
     const ranged = new Indexer(indexerInputs(wd, { maxReorgDepth: 2, chunkSize: 7 }));
     await ranged.backfill();
-    await expectIndexMatchesChain(ranged, wd);
+    await expectIndexMatchesChain(wd, ranged);
     expect(indexView(ranged)).toEqual(indexView(blockwise));
   });
 
-  it("backfills up to a given block, then resumes to the latest", async () => {
+  it("backfills up to a given block, then resumes to the latest", async ({ world: wd }) => {
     const latest = await wd.chain.publicClient.getBlockNumber();
     const ix = new Indexer(indexerInputs(wd, { maxReorgDepth: 4, chunkSize: 5 }));
     const first = await ix.backfill(latest - 10n);
     expect(ix.head!.number).toBe(latest - 10n);
     const second = await ix.backfill();
     expect(ix.head!.number).toBe(latest);
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     const full = new Indexer(indexerInputs(wd));
     expect(first + second).toBe(await full.backfill());
     expect(await ix.backfill()).toBe(0);
   });
 
-  it("with chunkSize 1 (one block per eth_getLogs) still completes and matches", async () => {
+  it("with chunkSize 1 (one block per eth_getLogs) still completes and matches", async ({ world: wd }) => {
     const ix = new Indexer(indexerInputs(wd, { maxReorgDepth: 3, chunkSize: 1, maxChunkSize: 1 }));
     await ix.backfill();
     expect(ix.chunkSize).toBe(1);
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
   });
 
-  it("through a client from connect() with metrics, every request is counted once (by the transport)", async () => {
+  it("through a client from connect() with metrics, every request is counted once (by the transport)", async ({ world: wd }) => {
     const getLogsCounted = async (m: ReturnType<typeof createMetrics>) => (await m.rpcRequests.get()).values.find((v) => v.labels.method === "eth_getLogs")?.value;
     // The same backfill twice: counted by the index's RPC layer (a plain client), then by connect()'s transport.
     const plain = createMetrics();
@@ -66,7 +68,7 @@ describe("Indexer.backfill", () => {
     expect(await getLogsCounted(metrics)).toBe(await getLogsCounted(plain));
   });
 
-  it("reads no header per block in the range part, only where a timestamp is needed", async () => {
+  it("reads no header per block in the range part, only where a timestamp is needed", async ({ world: wd }) => {
     const ix = new Indexer(indexerInputs(wd, { maxReorgDepth: 2, chunkSize: 10_000 }));
     await ix.backfill();
     const counts = await ix["inputs"].metrics.rpcRequests.get();

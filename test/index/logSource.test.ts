@@ -9,14 +9,16 @@ import {
   toHex,
   type Hex,
 } from "viem";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { indexTopics } from "../../src/protocols/reference/events.ts";
 import { Indexer } from "../../src/index/indexer.ts";
 import { LogRangeUnsplittableError } from "../../src/index/logSource.ts";
 import { classifyRpcError, rangeLimitOf, suggestedRangeSize } from "../../src/index/rpc.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
 import { mine } from "../support/anvil.ts";
-import { expectIndexMatchesChain, faultyClient, indexerInputs, scenario, useWorld, type Call, type World } from "./world.ts";
+import { test } from "../support/fixtures.ts";
+import { expectIndexMatchesChain } from "../support/indexCheck.ts";
+import { faultyClient, indexerInputs, scenario, type Call } from "./history.ts";
 
 const rpcError = (code: number, message: string) => Object.assign(new Error(message), { code });
 
@@ -57,18 +59,16 @@ function span(params: readonly unknown[]): { from: bigint; to: bigint } | undefi
 }
 
 let scenarioEnd: bigint;
-const world = useWorld(async (wd) => {
-  await scenario(wd);
-  scenarioEnd = await wd.chain.publicClient.getBlockNumber();
-  await mine(120);
-});
-let wd: World;
-beforeEach(() => {
-  wd = world();
-});
+test.override({ deploy: { blockTime: 1 } });
 
 describe("adaptive eth_getLogs chunks", () => {
-  it("shrinks on 'query returned more than 10000 results' where logs are dense, and grows again after", async () => {
+  test.beforeAll(async ({ world }) => {
+    await scenario(world);
+    scenarioEnd = await world.chain.publicClient.getBlockNumber();
+    await mine(120);
+  });
+
+  test("shrinks on 'query returned more than 10000 results' where logs are dense, and grows again after", async ({ world: wd }) => {
     const calls: Call[] = [];
     const dense = (s: { from: bigint; to: bigint }) => s.from <= scenarioEnd && s.to - s.from + 1n > 4n;
     const client = faultyClient(
@@ -82,7 +82,7 @@ describe("adaptive eth_getLogs chunks", () => {
     const metrics = createMetrics();
     const ix = new Indexer(indexerInputs(wd, { client, metrics, maxReorgDepth: 3, chunkSize: 64 }));
     await ix.backfill();
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
 
     const ranges = calls.filter((c) => c.method === "eth_getLogs" && span(c.params as unknown[]));
     const spans = ranges.map((c) => ({ ...span(c.params as unknown[])!, failed: c.failed }));
@@ -101,12 +101,12 @@ describe("adaptive eth_getLogs chunks", () => {
     expect(errors.values.find((v) => v.labels.method === "eth_getLogs")!.value).toBe(calls.filter((c) => c.failed).length);
   });
 
-  it("without a chunk size: starts at 4 blocks, grows ×4 while answers are small, and keeps answers near the log target", async () => {
+  test("without a chunk size: starts at 4 blocks, grows ×4 while answers are small, and keeps answers near the log target", async ({ world: wd }) => {
     const calls: Call[] = [];
     const client = faultyClient(wd.chain.anvil.rpcUrl, () => undefined, calls);
     const ix = new Indexer(indexerInputs(wd, { client, maxReorgDepth: 3, targetLogs: 6 }));
     await ix.backfill();
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     const requests = calls.filter((c) => c.method === "eth_getLogs" && span(c.params as unknown[]));
     const spans = requests.map((c) => span(c.params as unknown[])!);
     const size = (s: { from: bigint; to: bigint }) => Number(s.to - s.from + 1n);
@@ -129,7 +129,7 @@ describe("adaptive eth_getLogs chunks", () => {
     expect(Math.max(...spans.filter((s) => s.from > scenarioEnd).map(size))).toBeGreaterThanOrEqual(16);
   });
 
-  it("learns a provider's fixed block limit from one refusal (QuickNode)", async () => {
+  test("learns a provider's fixed block limit from one refusal (QuickNode)", async ({ world: wd }) => {
     const calls: Call[] = [];
     const client = faultyClient(
       wd.chain.anvil.rpcUrl,
@@ -141,12 +141,12 @@ describe("adaptive eth_getLogs chunks", () => {
     );
     const ix = new Indexer(indexerInputs(wd, { client, maxReorgDepth: 3, chunkSize: 2_000 }));
     await ix.backfill();
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     expect(calls.filter((c) => c.failed)).toHaveLength(1);
     expect(ix.chunkSize).toBe(5);
   });
 
-  it("jumps straight to the range a provider suggests (Alchemy)", async () => {
+  test("jumps straight to the range a provider suggests (Alchemy)", async ({ world: wd }) => {
     const calls: Call[] = [];
     const client = faultyClient(
       wd.chain.anvil.rpcUrl,
@@ -159,14 +159,14 @@ describe("adaptive eth_getLogs chunks", () => {
     );
     const ix = new Indexer(indexerInputs(wd, { client, maxReorgDepth: 3, chunkSize: 1_000 }));
     await ix.backfill();
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     const first = calls.filter((c) => c.method === "eth_getLogs").slice(0, 2);
     expect(first.map((c) => c.failed)).toEqual([true, false]);
     const s = span(first[1]!.params as unknown[])!;
     expect(s.to - s.from + 1n).toBe(3n);
   });
 
-  it("retries transient failures (503, 429, timeouts) and counts every attempt", async () => {
+  test("retries transient failures (503, 429, timeouts) and counts every attempt", async ({ world: wd }) => {
     const calls: Call[] = [];
     let n = 0;
     const client = faultyClient(
@@ -183,7 +183,7 @@ describe("adaptive eth_getLogs chunks", () => {
     const metrics = createMetrics();
     const ix = new Indexer(indexerInputs(wd, { client, metrics, maxReorgDepth: 8, chunkSize: 16, retry: { baseDelayMs: 1, maxDelayMs: 2 } }));
     await ix.backfill();
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     const requests = (await metrics.rpcRequests.get()).values.reduce((a, v) => a + v.value, 0);
     const errors = (await metrics.rpcErrors.get()).values.reduce((a, v) => a + v.value, 0);
     expect(requests).toBe(calls.length);
@@ -191,7 +191,7 @@ describe("adaptive eth_getLogs chunks", () => {
     expect(errors).toBeGreaterThan(10);
   });
 
-  it("fails at once, without retries, on a fatal error", async () => {
+  test("fails at once, without retries, on a fatal error", async ({ world: wd }) => {
     const calls: Call[] = [];
     const client = faultyClient(
       wd.chain.anvil.rpcUrl,
@@ -203,7 +203,7 @@ describe("adaptive eth_getLogs chunks", () => {
     expect(calls.filter((c) => c.method === "eth_getLogs")).toHaveLength(1);
   });
 
-  it("gives up when even one block is refused", async () => {
+  test("gives up when even one block is refused", async ({ world: wd }) => {
     const client = faultyClient(
       wd.chain.anvil.rpcUrl,
       (method, params) => (method === "eth_getLogs" && span(params) ? rpcError(-32005, "query returned more than 10000 results") : undefined),

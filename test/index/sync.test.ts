@@ -1,74 +1,57 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { describe, expect } from "vitest";
 import { MissingMarketDataError, accountHealth } from "../../src/engine/index.ts";
 import { Indexer } from "../../src/index/indexer.ts";
 import { priceStatus, valuationAt } from "../../src/protocols/reference/index.ts";
-import {
-  BTC,
-  ETH,
-  OWNER,
-  SMALLCAP,
-  expectIndexMatchesChain,
-  indexerInputs,
-  latestHead,
-  publish,
-  scenario,
-  scenarioSteps,
-  trade,
-  trader,
-  w,
-  useWorld,
-  type World,
-} from "./world.ts";
+import { headOf, mined } from "../support/blocks.ts";
+import { it, test } from "../support/fixtures.ts";
+import { expectIndexMatchesChain } from "../support/indexCheck.ts";
+import { BTC, ETH, SMALLCAP, trade, trader } from "../support/market.ts";
+import { indexerInputs, scenario, scenarioSteps, w } from "./history.ts";
 
-const world = useWorld();
-let wd: World;
-beforeEach(() => {
-  wd = world();
-});
+test.override({ deploy: { blockTime: 1 } });
 
 describe("Indexer.syncTo", () => {
-  it("follows every new head through the whole scenario and equals the chain at each", async () => {
+  it("follows every new head through the whole scenario and equals the chain at each", async ({ world: wd }) => {
     const ix = new Indexer(indexerInputs(wd));
     await ix.backfill();
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     for (const [name, step] of scenarioSteps) {
       const before = ix.head!.number;
       await step(wd);
-      const r = await ix.syncTo(await latestHead(wd.chain));
+      const r = await ix.syncTo(await headOf(wd.chain));
       expect(r.reorgDepth, name).toBe(0);
       expect(ix.head!.number, name).toBeGreaterThan(before);
-      await expectIndexMatchesChain(ix, wd);
+      await expectIndexMatchesChain(wd, ix);
     }
   });
 
-  it("reports only what moved", async () => {
+  it("reports only what moved", async ({ world: wd }) => {
     await scenario(wd, scenarioSteps.slice(0, 7));
     const ix = new Indexer(indexerInputs(wd));
     await ix.backfill();
     await trade(wd, 2, ETH, w(1));
-    const r = await ix.syncTo(await latestHead(wd.chain));
+    const r = await ix.syncTo(await headOf(wd.chain));
     expect(r.changes).toEqual({ accounts: new Set([trader(2)]), markets: new Set(), prices: new Set(), global: false });
-    await publish(wd, BTC, w(60_100));
-    const p = await ix.syncTo(await latestHead(wd.chain));
+    await wd.prices.set(BTC, w(60_100));
+    const p = await ix.syncTo(await headOf(wd.chain));
     expect(p.changes).toEqual({ accounts: new Set(), markets: new Set(), prices: new Set([BTC]), global: false });
   });
 
-  it("catches up over gaps: a few blocks, and more than the reorg window (ranges, then blocks)", async () => {
+  it("catches up over gaps: a few blocks, and more than the reorg window (ranges, then blocks)", async ({ world: wd }) => {
     const ix = new Indexer(indexerInputs(wd, { maxReorgDepth: 4, chunkSize: 3 }));
     await ix.backfill();
     await scenario(wd, scenarioSteps.slice(0, 3)); // 7 blocks
-    const small = await ix.syncTo(await latestHead(wd.chain));
+    const small = await ix.syncTo(await headOf(wd.chain));
     expect(small.events).toBeGreaterThan(0);
-    await expectIndexMatchesChain(ix, wd);
+    await expectIndexMatchesChain(wd, ix);
     await scenario(wd, scenarioSteps.slice(3)); // dozens of blocks, a new market and feeds among them
-    await ix.syncTo(await latestHead(wd.chain));
-    await expectIndexMatchesChain(ix, wd);
+    await ix.syncTo(await headOf(wd.chain));
+    await expectIndexMatchesChain(wd, ix);
   });
 });
 
 describe("Indexer prices", () => {
-  it("priceStatus mirrors the contract: ok, stale (old or from the future), invalid, missing", async () => {
+  it("priceStatus mirrors the contract: ok, stale (old or from the future), invalid, missing", async ({ world: wd }) => {
     const ix = new Indexer(indexerInputs(wd));
     await ix.backfill();
     const now = ix.head!.timestamp;
@@ -80,20 +63,9 @@ describe("Indexer prices", () => {
     expect(priceStatus(ix.state, BTC, updatedAt + maxStaleness + 1n)).toBe("stale");
     expect(priceStatus(ix.state, BTC, updatedAt - 1n)).toBe("stale");
 
-    const feed = wd.feeds.get(ETH)!.feed;
-    const owner = wd.chain.wallet(OWNER);
-    await wd.chain.publicClient.waitForTransactionReceipt({
-      hash: await owner.writeContract({ address: feed, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [0n] }),
-    });
-    await wd.chain.publicClient.waitForTransactionReceipt({
-      hash: await owner.writeContract({
-        address: wd.feeds.get(SMALLCAP)!.feed,
-        abi: MockAggregatorV3.abi,
-        functionName: "updateAnswerAt",
-        args: [50_000_000n, now + 1_000n],
-      }),
-    });
-    await ix.syncTo(await latestHead(wd.chain));
+    await wd.prices.set(ETH, 0n);
+    await mined(wd.chain, wd.prices.send(SMALLCAP, w("0.5"), { updatedAt: now + 1_000n }));
+    await ix.syncTo(await headOf(wd.chain));
     const t = ix.head!.timestamp;
     expect(priceStatus(ix.state, ETH, t)).toBe("invalid");
     expect(priceStatus(ix.state, SMALLCAP, t)).toBe("stale");

@@ -6,20 +6,21 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getAddress } from "viem";
-import { afterAll, describe, expect, test } from "vitest";
-import { getTestChain, withSnapshot } from "../support/anvil.ts";
-import { crashPath, keeperFor, liquidationEvents, headOf, seedWorld, settleAndClear } from "./scenario.ts";
+import { afterAll, describe, expect } from "vitest";
+import { headOf } from "../support/blocks.ts";
+import { test } from "../support/fixtures.ts";
+import { crashPath, settleAndClear } from "../support/keepers.ts";
+import { liquidations } from "../support/market.ts";
+
+test.override({ traderCount: 24 });
 
 const dir = mkdtempSync(join(tmpdir(), "perp-keeper-restart-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("keepers under competition and restarts", () => {
-  withSnapshot();
-
-  test("two keepers competing: both survive, neither loops on reverts, every liquidation happens", { timeout: 120_000 }, async () => {
-    const world = await seedWorld(await getTestChain());
-    const a = keeperFor(world, 3);
-    const b = keeperFor(world, 4);
+  test("two keepers competing: both survive, neither loops on reverts, every liquidation happens", { timeout: 120_000 }, async ({ world }) => {
+    const a = world.keeper(3);
+    const b = world.keeper(4);
     await a.keeper.start();
     await b.keeper.start();
     const from = (await headOf(world.chain)).number;
@@ -27,7 +28,7 @@ describe("keepers under competition and restarts", () => {
     expect(seen.size).toBeGreaterThan(2);
     await settleAndClear(world, [a.keeper, b.keeper], a.settings);
 
-    const events = await liquidationEvents(world, from);
+    const events = await liquidations(world, from);
     const liquidated = new Set(events.map((e) => e.account));
     for (const v of seen) expect(liquidated.has(v)).toBe(true);
     const sa = a.keeper.executor.stats();
@@ -39,17 +40,16 @@ describe("keepers under competition and restarts", () => {
     await b.keeper.stop(1_000);
   });
 
-  test("killed mid-run and restarted: resumes from the checkpoint and sends no duplicate", { timeout: 120_000 }, async () => {
-    const world = await seedWorld(await getTestChain());
+  test("killed mid-run and restarted: resumes from the checkpoint and sends no duplicate", { timeout: 120_000 }, async ({ world }) => {
     const settings = { checkpointPath: join(dir, "checkpoint.json"), checkpointEveryBlocks: 1 };
-    const first = keeperFor(world, 3, settings, true);
+    const first = world.keeper(3, settings, { checkpoint: true });
     await first.keeper.start();
     const from = (await headOf(world.chain)).number;
     const seenBefore = await crashPath(world, [first.keeper], -30);
     // "Kill": the first keeper is abandoned without stop(); only its last checkpoint survives.
     const sentBefore = first.keeper.executor.stats().sent;
 
-    const second = keeperFor(world, 3, settings, true);
+    const second = world.keeper(3, settings, { checkpoint: true });
     await second.keeper.start();
     expect(second.keeper.status.resumed).toBe(true);
     // It resumed where the checkpoint ended instead of backfilling from the deploy block.
@@ -57,7 +57,7 @@ describe("keepers under competition and restarts", () => {
     const seenAfter = await crashPath(world, [second.keeper], -30);
     await settleAndClear(world, [second.keeper], second.settings);
 
-    const events = await liquidationEvents(world, from);
+    const events = await liquidations(world, from);
     const liquidated = new Set(events.map((e) => e.account));
     for (const v of [...seenBefore, ...seenAfter]) expect(liquidated.has(v)).toBe(true);
     // No duplicate: nothing the restarted keeper sent reverted, and no (account, block) pair

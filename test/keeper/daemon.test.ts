@@ -8,16 +8,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getAddress, type Hex } from "viem";
-import { afterAll, describe, expect, test } from "vitest";
-import type { ChainClients } from "../../src/chain/clients.ts";
-import { deployReferenceMarket, type Deployment } from "../../src/chain/deploy.ts";
+import { afterAll, describe, expect } from "vitest";
+import type { Deployment } from "../../src/chain/deploy.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
 import { EXIT_IN_FLIGHT, HARD_STOP_MARGIN_MS } from "../../src/cli/run.ts";
-import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
-import { ANVIL_DEV_PRIVATE_KEYS, getTestChain, waitFor, withSnapshot, type TestTestClient } from "../support/anvil.ts";
+import { ANVIL_DEV_PRIVATE_KEYS, waitFor } from "../support/anvil.ts";
+import { headOf } from "../support/blocks.ts";
 import { startFaultProxy } from "../support/faultProxy.ts";
+import { test } from "../support/fixtures.ts";
+import { captureOutput } from "../support/logs.ts";
+import { liquidatableTraders, liquidations } from "../support/market.ts";
 import { isAlive } from "../cli/cli.ts";
-import { headOf, liquidatableTraders, liquidationEvents, movePrices, publishPricesInOneBlock, seedWorld, shockedPrices } from "./scenario.ts";
+
+test.override({ traderCount: 24 });
 
 const REPO = join(import.meta.dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "perp-keeper-daemon-"));
@@ -58,38 +61,18 @@ function startDaemon(args: string[], key: string, opts: { viaShell?: boolean } =
         detached: true,
       });
   children.push(child);
-  const d: Daemon = { child, lines: [], raw: [], exited: new Promise((r) => child.once("exit", (code) => r(code))) };
-  let buf = "";
-  const onData = (chunk: Buffer) => {
-    buf += chunk.toString();
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      d.raw.push(line);
-      try {
-        d.lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    }
-  };
-  child.stdout!.on("data", onData);
-  child.stderr!.on("data", onData);
-  return d;
+  const { lines, raw } = captureOutput(child);
+  return { child, lines, raw, exited: new Promise((r) => child.once("exit", (code) => r(code))) };
 }
 
 const logged = (d: Daemon, msg: string) => d.lines.find((l) => l.msg === msg);
 const SERVING = "serving /healthz and /metrics on 127.0.0.1";
 
-/** The reference market deployed on the worker chain (no traders), written to `name` in the temp dir. */
-async function deployOnly(name: string): Promise<{ path: string; deployment: Deployment }> {
-  const chain = await getTestChain();
-  const c = { publicClient: chain.publicClient, walletClient: chain.wallet(0) } as unknown as ChainClients;
-  const deployment = await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset("hyperliquid") });
+/** The deployment written to `name` in the temp dir; its path. */
+function deploymentFile(deployment: Deployment, name: string): string {
   const path = join(dir, name);
   writeDeployment(path, deployment);
-  return { path, deployment };
+  return path;
 }
 
 /** Wait for the daemon to serve /healthz; its port. */
@@ -110,14 +93,10 @@ async function answers(port: number): Promise<boolean> {
 }
 
 describe("perp-keeper run", () => {
-  withSnapshot();
-
-  test("killed with SIGKILL mid-run, restarted: resumes from its checkpoint and sends no duplicate", { timeout: 180_000 }, async () => {
-    const chain = await getTestChain();
-    const world = await seedWorld(chain);
-    const deploymentPath = join(dir, "deployment.json");
+  test("killed with SIGKILL mid-run, restarted: resumes from its checkpoint and sends no duplicate", { timeout: 180_000 }, async ({ world }) => {
+    const { chain } = world;
+    const deploymentPath = deploymentFile(world.deployment, "deployment.json");
     const checkpoint = join(dir, "checkpoint.json");
-    writeDeployment(deploymentPath, world.deployment);
     const key = ANVIL_DEV_PRIVATE_KEYS[3];
     const keeper = getAddress(chain.wallet(3).account.address);
     const args = [
@@ -130,10 +109,10 @@ describe("perp-keeper run", () => {
     const first = startDaemon(args, key);
     await waitFor(() => logged(first, "index up to date"), { timeoutMs: 60_000, message: "first daemon up" });
     for (let i = 0; i < 30; i++) {
-      await movePrices(world, -2);
-      if ((await liquidationEvents(world, from)).some((e) => e.keeper === keeper)) break;
+      await world.prices.move(-2);
+      if ((await liquidations(world, from)).some((e) => e.keeper === keeper)) break;
     }
-    await waitFor(async () => (await liquidationEvents(world, from)).some((e) => e.keeper === keeper), { timeoutMs: 20_000, message: "a first liquidation" });
+    await waitFor(async () => (await liquidations(world, from)).some((e) => e.keeper === keeper), { timeoutMs: 20_000, message: "a first liquidation" });
     await waitFor(() => existsSync(checkpoint), { timeoutMs: 10_000, message: "a checkpoint" });
     first.child.kill("SIGKILL");
     expect(await first.exited).toBe(null);
@@ -153,11 +132,11 @@ describe("perp-keeper run", () => {
     expect(metrics).toMatch(/keeper_rpc_requests_total\{method="eth_getBlockByNumber"\} \d+/);
 
     // The rest of the crash, then time for cooldowns.
-    for (let i = 0; i < 15; i++) await movePrices(world, -2);
+    for (let i = 0; i < 15; i++) await world.prices.move(-2);
     const test = chain.testClient;
     for (let r = 0; r < 12 && (await liquidatableTraders(world)).length > 0; r++) {
       await test.increaseTime({ seconds: 31 });
-      await movePrices(world, 0);
+      await world.prices.move(0);
       await new Promise((res) => setTimeout(res, 400));
     }
 
@@ -178,7 +157,7 @@ describe("perp-keeper run", () => {
     expect(ours.length).toBeGreaterThan(0);
     const receipts = await Promise.all(ours.map((hash) => chain.publicClient.getTransactionReceipt({ hash })));
     expect(receipts.filter((r) => r.status !== "success")).toEqual([]);
-    const events = (await liquidationEvents(world, from)).filter((e) => e.keeper === keeper);
+    const events = (await liquidations(world, from)).filter((e) => e.keeper === keeper);
     const pairs = events.map((e) => `${e.txHash}:${e.account}:${e.marketId}`);
     expect(new Set(pairs).size).toBe(pairs.length);
     for (const line of [...first.raw, ...second.raw]) expect(line).not.toContain(key.slice(2));
@@ -186,27 +165,24 @@ describe("perp-keeper run", () => {
 });
 
 describe("defect 8: the daemon does not outlive its grace period", () => {
-  withSnapshot();
   // Bound on a stop: the grace period, the fixed margin, and the process's own start-up-free exit.
   const GRACE_S = 2;
   const BOUND_MS = GRACE_S * 1000 + HARD_STOP_MARGIN_MS + 2_500;
 
-  test("its node stops answering with a transaction in flight; SIGTERM --grace 2: exits 3 within grace + margin, the checkpoint lists it", { timeout: 180_000 }, async () => {
-    const chain = await getTestChain();
-    const world = await seedWorld(chain);
+  test("its node stops answering with a transaction in flight; SIGTERM --grace 2: exits 3 within grace + margin, the checkpoint lists it", { timeout: 180_000 }, async ({ world }) => {
+    const { chain } = world;
     const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl });
-    const test = chain.testClient as TestTestClient;
+    const test = chain.testClient;
     try {
-      const deploymentPath = join(dir, "grace-deployment.json");
+      const deploymentPath = deploymentFile(world.deployment, "grace-deployment.json");
       const checkpoint = join(dir, "grace-checkpoint.json");
-      writeDeployment(deploymentPath, world.deployment);
       const d = startDaemon(
         ["--rpc", proxy.url, "--deployment", deploymentPath, "--checkpoint", checkpoint, "--health-port", "0", "--polling-interval", "50", "--min-profit", "0", "--backstop", "--grace", String(GRACE_S)],
         ANVIL_DEV_PRIVATE_KEYS[4],
       );
       const port = await servingPort(d);
       // A crash in one block, and automine left off: the daemon's liquidations stay in the pool.
-      await publishPricesInOneBlock(world, await shockedPrices(world, -150), { keepAutomineOff: true });
+      await world.prices.inOneBlock(await world.prices.shocked(-150), { keepAutomineOff: true });
       await waitFor(async () => Number(((await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { inFlight?: number }).inFlight) > 0, {
         timeoutMs: 30_000,
         message: "a transaction in flight",
@@ -228,9 +204,8 @@ describe("defect 8: the daemon does not outlive its grace period", () => {
     }
   });
 
-  test("its node stops answering with nothing in flight; SIGTERM --grace 2: exits 0 within grace + margin", { timeout: 120_000 }, async () => {
-    const chain = await getTestChain();
-    const { path } = await deployOnly("grace-idle-deployment.json");
+  test("its node stops answering with nothing in flight; SIGTERM --grace 2: exits 0 within grace + margin", { timeout: 120_000 }, async ({ chain, deployment }) => {
+    const path = deploymentFile(deployment, "grace-idle-deployment.json");
     const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl });
     try {
       const d = startDaemon(
@@ -253,9 +228,8 @@ describe("defect 8: the daemon does not outlive its grace period", () => {
 });
 
 describe("defect 10: the daemon does not outlive its parent launcher", () => {
-  test("started through a shell that is SIGKILLed: the daemon stops and /healthz goes away", { timeout: 120_000 }, async () => {
-    const { path } = await deployOnly("parent-deployment.json");
-    const chain = await getTestChain();
+  test("started through a shell that is SIGKILLed: the daemon stops and /healthz goes away", { timeout: 120_000 }, async ({ chain, deployment }) => {
+    const path = deploymentFile(deployment, "parent-deployment.json");
     const d = startDaemon(
       ["--rpc", chain.anvil.rpcUrl, "--deployment", path, "--checkpoint", join(dir, "parent-checkpoint.json"), "--health-port", "0", "--polling-interval", "50", "--grace", "2"],
       ANVIL_DEV_PRIVATE_KEYS[5],
@@ -274,9 +248,8 @@ describe("defect 10: the daemon does not outlive its parent launcher", () => {
 });
 
 describe("defect 10: one daemon per checkpoint file", () => {
-  test("a second daemon on the same checkpoint is refused, naming the file and the holder; a SIGKILLed holder's lock does not block a restart", { timeout: 120_000 }, async () => {
-    const { path } = await deployOnly("lock-deployment.json");
-    const chain = await getTestChain();
+  test("a second daemon on the same checkpoint is refused, naming the file and the holder; a SIGKILLed holder's lock does not block a restart", { timeout: 120_000 }, async ({ chain, deployment }) => {
+    const path = deploymentFile(deployment, "lock-deployment.json");
     const checkpoint = join(dir, "shared-checkpoint.json");
     const args = ["--rpc", chain.anvil.rpcUrl, "--deployment", path, "--checkpoint", checkpoint, "--health-port", "0", "--polling-interval", "50"];
     const first = startDaemon(args, ANVIL_DEV_PRIVATE_KEYS[6]);

@@ -1,24 +1,23 @@
 import { join } from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { Writable } from "node:stream";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
-import { createLogger, scrubSecrets } from "../../src/lib/logger.ts";
-import { getTestChain, withSnapshot } from "../support/anvil.ts";
-import { liquidatableTraders, movePrices, seedWorld } from "./scenario.ts";
+import { scrubSecrets } from "../../src/lib/logger.ts";
+import { test } from "../support/fixtures.ts";
+import { captureLogs } from "../support/logs.ts";
+import { liquidatableTraders } from "../support/market.ts";
+
+test.override({ traderCount: 12 });
 
 const dir = mkdtempSync(join(tmpdir(), "perp-keeper-status-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("perp-keeper status", () => {
-  withSnapshot();
-
-  test("lists the accounts closest to liquidation, lowest margin ratio first", { timeout: 60_000 }, async () => {
-    const chain = await getTestChain();
-    const world = await seedWorld(chain, "hyperliquid", 12);
-    await movePrices(world, -20);
+  test("lists the accounts closest to liquidation, lowest margin ratio first", { timeout: 60_000 }, async ({ world }) => {
+    const { chain } = world;
+    await world.prices.move(-20);
     const path = join(dir, "d.json");
     writeDeployment(path, world.deployment);
     const out: string[] = [];
@@ -43,11 +42,9 @@ describe("perp-keeper status", () => {
 });
 
 describe("logger", () => {
-  test("a listed key never reaches the output, even inside a message or an error", () => {
+  it("a listed key never reaches the output, even inside a message or an error", () => {
     const key = `0x${"ab".repeat(32)}`;
-    const lines: string[] = [];
-    const dest = new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) });
-    const log = createLogger({ secrets: [key], destination: dest });
+    const { logger: log, sink: { raw: lines } } = captureLogs({ secrets: [key] });
     log.info({ privateKey: key, nested: { key } }, `loaded ${key}`);
     log.error({ err: new Error(`bad key ${key.toUpperCase().replace("0X", "0x")}`) }, "failed");
     expect(lines.join("")).not.toMatch(/ab{1}ab{1}abab/i);

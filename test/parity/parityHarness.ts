@@ -15,7 +15,7 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { beforeAll, expect, test } from "vitest";
+import { expect } from "vitest";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
@@ -39,7 +39,10 @@ import {
   type Tier,
   type Valuation,
 } from "../../src/engine/index.ts";
-import { getTestChain, revertSnapshot, takeSnapshot, type TestChain } from "../support/anvil.ts";
+import { revertSnapshot, takeSnapshot, type TestChain } from "../support/anvil.ts";
+import { mined } from "../support/blocks.ts";
+import { test, type World as SharedWorld } from "../support/fixtures.ts";
+import { OWNER, deployFeed, fund } from "../support/market.ts";
 
 const FEED_DECIMALS = [18, 8, 18, 6] as const;
 const MAX_UINT256 = 2n ** 256n - 1n;
@@ -175,64 +178,37 @@ export const caseArb: fc.Arbitrary<Case> = fc
 // Chain set-up
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The shared world's market, deployed for the cases: no market of its own (each case adds its
+ * markets, ids from 0), no insurance fund, a pool of 10^18 tokens.
+ */
+const PARITY_DEPLOYMENT = { markets: [], poolTokens: 10n ** 18n, insuranceTokens: 0n };
+
 type World = {
   chain: TestChain;
   market: Address;
   token: Address;
+  /** One feed per case market, of FEED_DECIMALS. */
   feeds: Address[];
   trader: Address;
   keeper: Address;
+  /** The snapshot every case starts from. */
   base: Hex;
 };
 
-async function mined(chain: TestChain, hash: Promise<Hex>): Promise<void> {
-  const r = await chain.publicClient.waitForTransactionReceipt({ hash: await hash });
-  if (r.status !== "success") throw new Error(`setup transaction reverted: ${r.transactionHash}`);
-}
-
-async function deployed(chain: TestChain, hash: Promise<Hex>): Promise<Address> {
-  const r = await chain.publicClient.waitForTransactionReceipt({ hash: await hash });
-  if (!r.contractAddress) throw new Error("deployment failed");
-  return r.contractAddress;
-}
-
-/** Deploy the token, the market, four feeds, fund the trader and the pool; snapshot. */
-export async function setupWorld(): Promise<World> {
-  const chain = await getTestChain();
-  const owner = chain.wallet(0);
-  const trader = chain.wallet(1);
-  const token = await deployed(chain, owner.deployContract({ abi: MockUSDC.abi, bytecode: MockUSDC.bytecode }));
-  const market = await deployed(
-    chain,
-    owner.deployContract({
-      abi: PerpMarket.abi,
-      bytecode: PerpMarket.bytecode,
-      args: [token, { cooldown: 0, backstopPpm: 0, keeperSharePpm: 0 }],
-    }),
-  );
+/** Four feeds, and the owner and the trader funded and approved without limit (for the cases' deposits and insurance). */
+async function setupCases(w: SharedWorld): Promise<Omit<World, "base">> {
   const feeds: Address[] = [];
-  for (const d of FEED_DECIMALS) {
-    feeds.push(
-      await deployed(
-        chain,
-        owner.deployContract({ abi: MockAggregatorV3.abi, bytecode: MockAggregatorV3.bytecode, args: [d, "parity", 10n ** BigInt(d)] }),
-      ),
-    );
-  }
+  for (const d of FEED_DECIMALS) feeds.push(await deployFeed(w.chain, d, WAD, "parity"));
   const huge = 10n ** 30n;
-  for (const w of [owner, trader]) {
-    await mined(chain, w.writeContract({ address: token, abi: MockUSDC.abi, functionName: "mint", args: [w.account.address, huge] }));
-    await mined(chain, w.writeContract({ address: token, abi: MockUSDC.abi, functionName: "approve", args: [market, huge] }));
-  }
-  await mined(chain, owner.writeContract({ address: market, abi: PerpMarket.abi, functionName: "fundPool", args: [10n ** 24n] }));
+  for (const i of [OWNER, 1]) await fund(w, i, huge);
   return {
-    chain,
-    market,
-    token,
+    chain: w.chain,
+    market: w.deployment.contracts.market,
+    token: w.deployment.contracts.token,
     feeds,
-    trader: trader.account.address,
-    keeper: chain.wallet(2).account.address,
-    base: await takeSnapshot(),
+    trader: w.chain.wallet(1).account.address,
+    keeper: w.chain.wallet(2).account.address,
   };
 }
 
@@ -490,11 +466,14 @@ export function defineParityTest(part: number, parts = 2): void {
   const total = Number(process.env.PARITY_RUNS ?? 1000);
   const runs = Math.ceil(total / parts);
   const seed = Number(process.env.PARITY_SEED ?? 20261121) + part;
-  let world: World;
-  beforeAll(async () => {
-    world = await setupWorld();
+  let cases: Omit<World, "base">;
+  test.override({ deploy: PARITY_DEPLOYMENT });
+  test.beforeAll(async ({ world }) => {
+    cases = await setupCases(world);
   });
   test(`engine equals contract to the wei on ${runs} generated cases (part ${part})`, { timeout: Math.max(600_000, runs * 2_000) }, async () => {
+    // Taken inside the test, after its own snapshot: a case's revert to it leaves that one valid.
+    const world: World = { ...cases, base: await takeSnapshot() };
     const stats = newStats();
     await fc.assert(fc.asyncProperty(caseArb, (c) => runCase(world, c, stats)), { numRuns: runs, seed, endOnFailure: false });
     console.info(`parity part ${part}: ${JSON.stringify(stats)}`);

@@ -14,17 +14,18 @@
  * Re-measure after a contract change: `npx vitest run test/plan/gasModel.test.ts` prints the figures.
  */
 import { type Address } from "viem";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { REFERENCE_GAS } from "../../src/protocols/reference/gas.ts";
-import type { Deployment } from "../../src/chain/deploy.ts";
 import { gasLimitFromUsed } from "../../src/execute/simulateCall.ts";
-import { getTestChain, withSnapshot, type TestChain } from "../support/anvil.ts";
-import { BTC, ETH, SMALL, addressOf, deploySeedable, seed, shock, tokens, type SeedSpec } from "./gasCases.ts";
+import { it, test, type World } from "../support/fixtures.ts";
+import { BTC, ETH, KEEPER, SMALLCAP as SMALL } from "../support/market.ts";
+import { addressOf, seed, tokens, type SeedSpec } from "./gasCases.ts";
+
+test.override({ preset: "reference", deploy: { seedable: true } });
 
 /** How far above the measured need a config value may be (a model, not a guess). */
 const TOLERANCE_PPM = 1_300_000n;
-const KEEPER = 9;
 
 /** −4% on every market. The collateral of each shape is chosen for what that move does to it. */
 const SHOCK_PERMILLE = -40;
@@ -39,29 +40,21 @@ const CASES: { name: string; spec: SeedSpec; marketId: number }[] = [
   { name: "bad debt, full close", marketId: BTC, spec: { tokens: tokens("4000"), trades: [{ marketId: BTC, size: "2" }] } },
 ];
 
-let chain: TestChain;
-let d: Deployment;
-let accounts: Address[];
-let twins: Address[];
+const accounts = CASES.map((_, i) => addressOf("gas-model", i));
+const twins = CASES.map((_, i) => addressOf("gas-model-twin", i));
 
-beforeAll(async () => {
-  chain = await getTestChain();
-  d = await deploySeedable(chain, "reference");
-  accounts = CASES.map((_, i) => addressOf("gas-model", i));
-  twins = CASES.map((_, i) => addressOf("gas-model-twin", i));
-  await seed(chain, d, [...accounts, ...twins], [...CASES.map((c) => c.spec), ...CASES.map((c) => c.spec)]);
-  await shock(chain, d, SHOCK_PERMILLE);
+test.beforeAll(async ({ world }) => {
+  await seed(world, [...accounts, ...twins], [...CASES.map((c) => c.spec), ...CASES.map((c) => c.spec)]);
+  await world.prices.move(SHOCK_PERMILLE);
 });
-
-withSnapshot();
 
 type Item = { account: Address; marketId: bigint; size: bigint };
 
-async function items(of: Address[]): Promise<Item[]> {
+async function items(w: World, of: Address[]): Promise<Item[]> {
   return Promise.all(
     CASES.map(async (c, i) => {
       const account = of[i]!;
-      const size = await chain.publicClient.readContract({ address: d.contracts.market, abi: PerpMarket.abi, functionName: "maxLiquidatable", args: [account, BigInt(c.marketId)] });
+      const size = await w.chain.publicClient.readContract({ address: w.deployment.contracts.market, abi: PerpMarket.abi, functionName: "maxLiquidatable", args: [account, BigInt(c.marketId)] });
       if (size === 0n) throw new Error(`case "${c.name}" is not liquidatable after the shock`);
       return { account, marketId: BigInt(c.marketId), size };
     }),
@@ -69,12 +62,13 @@ async function items(of: Address[]): Promise<Item[]> {
 }
 
 /** Gas used by a call from the keeper, executed for real and then undone. */
-async function used(send: () => Promise<`0x${string}`>, expectLiquidated: number): Promise<bigint> {
+async function used(w: World, send: () => Promise<`0x${string}`>, expectLiquidated: number): Promise<bigint> {
+  const { chain } = w;
   const id = await chain.testClient.snapshot();
   try {
     const r = await chain.publicClient.waitForTransactionReceipt({ hash: await send() });
     if (r.status !== "success") throw new Error("measured call reverted");
-    const liquidated = r.logs.filter((l) => l.address.toLowerCase() === d.contracts.market.toLowerCase()).length;
+    const liquidated = r.logs.filter((l) => l.address.toLowerCase() === w.deployment.contracts.market.toLowerCase()).length;
     if (liquidated < expectLiquidated) throw new Error("measured call liquidated less than asked");
     return r.gasUsed;
   } finally {
@@ -83,17 +77,18 @@ async function used(send: () => Promise<`0x${string}`>, expectLiquidated: number
 }
 
 describe("defect 4: the gas model is measured from the contract", () => {
-  it("the reference market's gas model covers every measured shape, within the tolerance", async () => {
-    const keeper = chain.wallet(KEEPER);
-    const all = await items(accounts);
-    const twin = await items(twins);
+  it("the reference market's gas model covers every measured shape, within the tolerance", async ({ world: w }) => {
+    const keeper = w.chain.wallet(KEEPER);
+    const market = w.deployment.contracts.market;
+    const all = await items(w, accounts);
+    const twin = await items(w, twins);
     const gas = 20_000_000n;
-    const batch = (list: Item[]) => used(() => keeper.writeContract({ address: d.contracts.market, abi: PerpMarket.abi, functionName: "liquidateBatch", args: [list], gas }), list.length);
+    const batch = (list: Item[]) => used(w, () => keeper.writeContract({ address: market, abi: PerpMarket.abi, functionName: "liquidateBatch", args: [list], gas }), list.length);
     const single: bigint[] = [];
     const fixed: bigint[] = [];
     const perItem: bigint[] = [];
     for (const [i, it] of all.entries()) {
-      single.push(await used(() => keeper.writeContract({ address: d.contracts.market, abi: PerpMarket.abi, functionName: "liquidate", args: [it.account, it.marketId, it.size], gas }), 1));
+      single.push(await used(w, () => keeper.writeContract({ address: market, abi: PerpMarket.abi, functionName: "liquidate", args: [it.account, it.marketId, it.size], gas }), 1));
       const one = await batch([it]);
       const two = await batch([it, twin[i]!]);
       perItem.push(two - one);
