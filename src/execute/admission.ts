@@ -121,6 +121,12 @@ export class Admission {
     if ((this.chainBackoffs.get(key) ?? -1n) < timestamp) this.chainBackoffs.set(key, timestamp);
   }
 
+  /** End `key`'s backoff now (the receipt that set it was reorganised away). */
+  lift(key: string): void {
+    this.backoffs.delete(key);
+    this.chainBackoffs.delete(key);
+  }
+
   /** Backoff entries held (expired ones go at the next `backOff`). */
   backoffCount(): number {
     return this.backoffs.size + this.chainBackoffs.size;

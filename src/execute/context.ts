@@ -102,6 +102,8 @@ export type Tracked = {
   priceBlock?: bigint;
   /** Items taken out by a re-plan: still held until the nonce settles, as an earlier broadcast may carry them. */
   released?: LiquidationItem[];
+  /** Backoff keys its receipt's failed items set: lifted if a reorg takes the receipt away. */
+  receiptBackoffs?: string[];
 };
 
 export type ExecutorContext = {

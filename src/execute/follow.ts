@@ -12,7 +12,7 @@ import { backOff, countItems, type ExecutorContext, type Tracked } from "./conte
 import { describe, kindOfItems, type Kind } from "./items.ts";
 import { applyRevert, distrustEngine } from "./preflight.ts";
 import { maybeReplace } from "./replace.ts";
-import type { BlockHead, InFlightTx } from "./types.ts";
+import type { BlockHead, InFlightTx, LiquidationItem } from "./types.ts";
 
 /** Settle what was mined, replace what is stuck, drop what another transaction displaced. */
 export async function processBlock(ctx: ExecutorContext, block: BlockHead): Promise<void> {
@@ -119,6 +119,7 @@ async function failedItems(ctx: ExecutorContext, rec: Tracked, failed: readonly 
     applyRevert(ctx, item, decoded);
     const until = (ctx.head?.timestamp ?? 0n) + waitS;
     ctx.admission.backOffUntilChainTime(`t:${targetKey(item)}`, until);
+    rec.receiptBackoffs = [...(rec.receiptBackoffs ?? []), `t:${targetKey(item)}`, ...revertBackoffKeys(ctx, decoded, item)];
     ctx.logger.info({ msg: "backing off", key: `t:${targetKey(item)}`, untilChainTime: until, ...describe(item), why: "failed on chain", error: f.errorName });
   }
   const onPlanState = await replayOnPlanState(ctx, rec, failed);
@@ -172,6 +173,12 @@ export async function onReorg(ctx: ExecutorContext): Promise<void> {
     try {
       if ((await Promise.all(hashes.map((h) => receiptOf(ctx, h)))).some((r) => r !== undefined)) continue;
       ctx.mined.delete(nonce);
+      // What its failed items said was said by a block that is gone: their backoffs go with it
+      // (a target front-run in the dropped block may be open again, and is planned at once).
+      const lifted = m.rec.receiptBackoffs ?? [];
+      for (const key of lifted) ctx.admission.lift(key);
+      m.rec.receiptBackoffs = undefined;
+      if (lifted.length > 0) ctx.logger.info({ msg: "reorg: lifted the backoffs a vanished receipt set", nonce, keys: lifted });
       const pending = (await Promise.all(hashes.map((h) => nodeKnows(ctx, h)))).some(Boolean);
       if (!pending || ctx.tracked.has(nonce) || m.rec.tx.items.some((i) => ctx.admission.isReserved(i))) {
         ctx.logger.warn({ msg: "reorg: a mined transaction of ours is gone", nonce, hashes });
@@ -227,4 +234,12 @@ export function restore(ctx: ExecutorContext, list: readonly InFlightTx[]): void
     ctx.admission.reserve(tx.items);
     ctx.logger.info({ msg: "restored in-flight transaction", nonce: tx.nonce, hash: tx.hash, items: tx.items.map(describe) });
   }
+}
+
+/** The backoff key `applyRevert` sets for `d` on `item` (an account's cooldown, a market's price), if any. */
+function revertBackoffKeys(ctx: ExecutorContext, d: DecodedRevert, item: LiquidationItem): string[] {
+  const a = ctx.calls.revertAction(d, item);
+  if (a.kind === "cooldown") return [`a:${a.account.toLowerCase()}`];
+  if (a.kind === "market_backoff") return [`m:${a.marketId}`];
+  return [];
 }
