@@ -53,6 +53,20 @@ function recording(w: World, hasSimulateV1 = true) {
 
 const SIMULATIONS = ["eth_simulateV1", "eth_call", "eth_estimateGas"];
 
+/**
+ * An executor on a wall clock the test moves (`clock.ms`), with a 5 s market backoff, two of the
+ * risky accounts' SMALLCAP items, and the chain two hours on: SMALLCAP's price is stale.
+ */
+async function withStalePrice(w: World) {
+  const clock = { ms: 0 };
+  const { executor } = makeExecutor(w, { now: () => clock.ms, priceBackoffMs: 5_000 });
+  const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
+  await w.chain.testClient.increaseTime({ seconds: 2 * 3600 });
+  await w.chain.testClient.mine({ blocks: 1 });
+  await tick(w, executor);
+  return { executor, a, b, clock };
+}
+
 describe("Executor (automine)", () => {
   it("simulates, sends and follows a single liquidation to its receipt; reward recorded, no reverts", async ({ world: w }) => {
     const { executor, metrics } = makeExecutor(w);
@@ -452,19 +466,14 @@ describe("Executor (automine)", () => {
   });
 
   it("backs a market off on StalePrice", async ({ world: w }) => {
-    let clock = 0;
-    const { executor } = makeExecutor(w, { now: () => clock, priceBackoffMs: 5_000 });
-    const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
-    await w.chain.testClient.increaseTime({ seconds: 2 * 3600 });
-    await w.chain.testClient.mine({ blocks: 1 });
-    await tick(w, executor);
+    const { executor, a, b, clock } = await withStalePrice(w);
     expect(await submitAndWait(executor, [a])).toMatchObject({
       status: "skipped",
       reason: "reverted",
       skipped: [{ errorName: "StalePrice" }],
     });
     expect(executor.submit(plan([b]))).toMatchObject({ accepted: false, reason: "backoff", target: `m:${SMALL}` });
-    clock += 5_001;
+    clock.ms += 5_001;
     await admitted(w, executor, plan([b]));
   });
 
@@ -549,15 +558,10 @@ describe("defect 7: smaller executor defects", () => {
   });
 
   it("backoffs are pruned: expired entries do not pile up", async ({ world: w }) => {
-    let clock = 0;
-    const { executor } = makeExecutor(w, { now: () => clock, priceBackoffMs: 5_000 });
-    const [a, b] = [await itemFor(w, risky[0]!), await itemFor(w, risky[1]!)];
-    await w.chain.testClient.increaseTime({ seconds: 2 * 3600 });
-    await w.chain.testClient.mine({ blocks: 1 });
-    await tick(w, executor);
+    const { executor, a, b, clock } = await withStalePrice(w);
     expect((await submitAndWait(executor, [a])).status).toBe("skipped"); // StalePrice: m:SMALL backs off
     expect(executor.backoffCount()).toBe(1);
-    clock += 5_001;
+    clock.ms += 5_001;
     expect((await submitAndWait(executor, [b])).status).toBe("skipped"); // a new one; the expired one is gone
     expect(executor.backoffCount()).toBe(1);
   });
