@@ -10,9 +10,9 @@ import { nodeKnows } from "./broadcast.ts";
 import type { DecodedRevert, FailedItem } from "./calls.ts";
 import { backOff, countItems, type ExecutorContext, type Tracked } from "./context.ts";
 import { describe, kindOfItems, type Kind } from "./items.ts";
-import { applyRevert, distrustEngine } from "./preflight.ts";
+import { applyRevertKeyed, distrustEngine } from "./preflight.ts";
 import { maybeReplace } from "./replace.ts";
-import type { BlockHead, InFlightTx, LiquidationItem } from "./types.ts";
+import type { BlockHead, InFlightTx } from "./types.ts";
 
 /** Settle what was mined, replace what is stuck, drop what another transaction displaced. */
 export async function processBlock(ctx: ExecutorContext, block: BlockHead): Promise<void> {
@@ -116,10 +116,10 @@ async function failedItems(ctx: ExecutorContext, rec: Tracked, failed: readonly 
     } catch (e) {
       ctx.logger.warn({ msg: "could not read the cooldown's end; the target's own backoff applies", ...describe(item), err: e });
     }
-    applyRevert(ctx, item, decoded);
+    const { backoffKey } = applyRevertKeyed(ctx, item, decoded);
     const until = (ctx.head?.timestamp ?? 0n) + waitS;
     ctx.admission.backOffUntilChainTime(`t:${targetKey(item)}`, until);
-    rec.receiptBackoffs = [...(rec.receiptBackoffs ?? []), `t:${targetKey(item)}`, ...revertBackoffKeys(ctx, decoded, item)];
+    rec.receiptBackoffs = [...(rec.receiptBackoffs ?? []), `t:${targetKey(item)}`, ...(backoffKey ? [backoffKey] : [])];
     ctx.logger.info({ msg: "backing off", key: `t:${targetKey(item)}`, untilChainTime: until, ...describe(item), why: "failed on chain", error: f.errorName });
   }
   const onPlanState = await replayOnPlanState(ctx, rec, failed);
@@ -234,12 +234,4 @@ export function restore(ctx: ExecutorContext, list: readonly InFlightTx[]): void
     ctx.admission.reserve(tx.items);
     ctx.logger.info({ msg: "restored in-flight transaction", nonce: tx.nonce, hash: tx.hash, items: tx.items.map(describe) });
   }
-}
-
-/** The backoff key `applyRevert` sets for `d` on `item` (an account's cooldown, a market's price), if any. */
-function revertBackoffKeys(ctx: ExecutorContext, d: DecodedRevert, item: LiquidationItem): string[] {
-  const a = ctx.calls.revertAction(d, item);
-  if (a.kind === "cooldown") return [`a:${a.account.toLowerCase()}`];
-  if (a.kind === "market_backoff") return [`m:${a.marketId}`];
-  return [];
 }

@@ -127,27 +127,34 @@ function simulationRejected(ctx: ExecutorContext, items: LiquidationItem[], e: u
 
 /** Log, back off as the revert asks, and report the item as skipped. */
 export function applyRevert(ctx: ExecutorContext, item: LiquidationItem, d: DecodedRevert): SkippedItem {
+  return applyRevertKeyed(ctx, item, d).skipped;
+}
+
+/** {@link applyRevert}, also naming the backoff key it set (an account's cooldown, a market's price), if any. */
+export function applyRevertKeyed(ctx: ExecutorContext, item: LiquidationItem, d: DecodedRevert): { skipped: SkippedItem; backoffKey: string | undefined } {
   const action = ctx.calls.revertAction(d, item);
   const fields = { ...describe(item), error: d.errorName };
+  let backoffKey: string | undefined;
   switch (action.kind) {
     case "skip":
       ctx.logger.info({ msg: "skipped: state moved", ...fields });
       break;
     case "cooldown": {
       // Until the cooldown's end on the chain's clock (a wall-clock wait would outlast a warped chain).
-      const key = `a:${action.account.toLowerCase()}`;
-      ctx.admission.backOffUntilChainTime(key, action.endsAt);
-      ctx.logger.info({ msg: "backing off", key, untilChainTime: action.endsAt, ...fields });
+      backoffKey = `a:${action.account.toLowerCase()}`;
+      ctx.admission.backOffUntilChainTime(backoffKey, action.endsAt);
+      ctx.logger.info({ msg: "backing off", key: backoffKey, untilChainTime: action.endsAt, ...fields });
       break;
     }
     case "market_backoff":
-      backOff(ctx, `m:${action.marketId}`, ctx.priceBackoffMs, fields);
+      backoffKey = `m:${action.marketId}`;
+      backOff(ctx, backoffKey, ctx.priceBackoffMs, fields);
       break;
     case "unknown":
       ctx.logger.warn({ msg: "skipped: unknown revert", ...fields, args: d.args.map(String) });
       break;
   }
-  return { item, errorName: d.errorName === "unknown" ? undefined : d.errorName };
+  return { skipped: { item, errorName: d.errorName === "unknown" ? undefined : d.errorName }, backoffKey };
 }
 
 /** eth_estimateGas from the keeper's address. */
