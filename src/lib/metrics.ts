@@ -66,6 +66,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       ...r,
     }),
+    // Transports: endpoints, subscriptions, send relays.
+    // Health, readiness and the wallet.
+    // Costs and profit: native price, L1 fee, the ledger.
   };
 }
 
