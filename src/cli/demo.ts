@@ -18,6 +18,7 @@ import { shutdownOf } from "../lib/shutdown.ts";
 import { seedTraders } from "../sim/seedTraders.ts";
 import { defineCommand, integerFlag } from "./command.ts";
 import { fields, formatTokens } from "./format.ts";
+import { followLiquidations } from "./demoView.ts";
 import { anvilDevAccount } from "./signer.ts";
 
 export const demoCommand = defineCommand({
@@ -26,8 +27,10 @@ export const demoCommand = defineCommand({
   synopsis: "[--traders K] [--crash PERMILLE] [--steps N] [--preset NAME] [--seed S]",
   description:
     "Starts Anvil (any free port), deploys the reference market, seeds traders, runs the real keeper\n" +
-    "against it, and moves every market's price down in steps, one block each. The keeper's log shows\n" +
-    "each liquidation as it happens; the summary at the end is read back from the chain.",
+    "against it, and moves every market's price down in steps, one block each. Each liquidation is shown\n" +
+    "as it is mined (market, account, partial or full, size and share of the position, price, reward and\n" +
+    "gas in USD, block), read back from the chain; so is the summary at the end. The keeper's own log\n" +
+    "shows warnings only, unless --verbose.",
   handlesSignals: true,
   options: {
     traders: { type: "string", value: "K", description: "traders to seed", default: "40" },
@@ -35,6 +38,7 @@ export const demoCommand = defineCommand({
     steps: { type: "string", value: "N", description: "blocks the fall is spread over", default: "40" },
     preset: { type: "string", value: "NAME", description: "liquidation preset", default: "hyperliquid" },
     seed: { type: "string", value: "S", description: "seed of the trader population", default: "demo" },
+    verbose: { type: "boolean", description: "also show the keeper's own log (info level), not only its liquidations" },
   },
   examples: ["npm start", "perp-keeper demo --preset binance --crash 150 --steps 30"],
   async run(flags, io) {
@@ -63,11 +67,23 @@ export const demoCommand = defineCommand({
       const keeperAccount = mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 1 });
       const metrics = createMetrics();
       const kc = await connect(anvil.rpcUrl, keeperAccount, { pollingInterval: 50, metrics });
-      const logger = createLogger({ pretty: true, level: "info", destination: { write: (s: string) => (io.stdout(s.trimEnd()), true) } as unknown as NodeJS.WritableStream });
+      const logger = createLogger({ pretty: true, level: flags.verbose ? "info" : "warn", destination: { write: (s: string) => (io.stdout(s.trimEnd()), true) } as unknown as NodeJS.WritableStream });
       const settings = { ...loadKeeperSettings({ pollingIntervalMs: 50, minProfitUsd: "0" }), checkpointPath: "" };
       const keeper = createKeeper({ protocol: protocolFor(deployment), publicClient: kc.publicClient, walletClient: kc.walletClient, deployment, settings, logger, metrics, checkpoint: false, signal: shutdown.signal });
       await keeper.start();
       const following = followHeads(kc.publicClient, keeper, 50, stopFollowing, logger);
+      // The view reads liquidations back as they are mined, until the keeper has stopped.
+      const viewOver = new AbortController();
+      const lots = markets.map((m) => ({ id: deployment.markets.find((d) => d.symbol === m.symbol)?.id ?? -1, symbol: m.symbol, lotSize: m.lotSize }));
+      const shown = followLiquidations(
+        owner.publicClient,
+        { market: deployment.contracts.market, keeper: keeperAccount.address, markets: lots, nativeUsd: settings.nativeUsd, fromBlock: await owner.publicClient.getBlockNumber() },
+        (line) => io.stdout(line),
+        AbortSignal.any([shutdown.signal, viewOver.signal]),
+      ).catch((e: unknown) => {
+        logger.warn({ err: e }, "could not read the liquidations back from the chain");
+        return 0;
+      });
 
       io.stdout(`Prices fall ${crash / 10}% over ${steps} blocks...`);
       const perStep = BigInt(Math.round((crash / steps) * 1000)); // in 1e-6 units
@@ -91,6 +107,8 @@ export const demoCommand = defineCommand({
       crashOver.abort();
       await following;
       await keeper.stop(5_000);
+      viewOver.abort();
+      await shown;
 
       // The summary, from the chain's own events and state.
       const logs = await owner.publicClient.getLogs({ address: deployment.contracts.market, fromBlock: deployment.deployBlock, toBlock: "latest" });
