@@ -13,7 +13,10 @@ import { renderReport } from "../sim/report/render/index.ts";
 import { capLines, inputLines } from "../sim/report/render/inputs.ts";
 import { NO_KEEPER_REASON, lossNotCovered, stillUnderwater } from "../sim/report/render/loss.ts";
 import type { LabReport } from "../sim/report/types.ts";
-import { runScenario, type ForkTarget } from "../sim/runScenario.ts";
+import type { ForkTarget } from "../sim/runScenario.ts";
+import { MAX_JOBS, MAX_SEEDS, defaultJobs, runSeeds, seedList } from "../sim/seeds.ts";
+import { HEADLINES } from "../sim/distribution.ts";
+import { PERCENTILE_NOTE, distributionText, percentileText } from "../sim/report/render/distributions.ts";
 import { planRuns } from "../sim/runs.ts";
 import { loadScenario } from "../sim/scenario.ts";
 import { UsageError, defineCommand, integerFlag, required } from "./command.ts";
@@ -23,7 +26,7 @@ import { createProgress } from "./progress.ts";
 export const simulateCommand = defineCommand({
   name: "simulate",
   summary: "The parameter lab: run a scenario's price path against one or more liquidation presets, for real, and report.",
-  synopsis: "--scenario FILE --out DIR [--compare RUN,RUN,...] [--markets FILE] [--presets FILE] [--fork-url URL --fork-block N [--deployment F]] [--seed S]",
+  synopsis: "--scenario FILE --out DIR [--compare RUN,RUN,...] [--markets FILE] [--presets FILE] [--fork-url URL --fork-block N [--deployment F]] [--seed S | --seeds N|LIST] [--jobs N]",
   description:
     "Starts Anvil (or a fork of --fork-url at --fork-block), deploys the reference market with each preset\n" +
     "(or, on a fork, uses the upstream's market named by --deployment, re-parameterised by its owner), seeds\n" +
@@ -33,7 +36,11 @@ export const simulateCommand = defineCommand({
     "--markets and --presets add to the built-in markets and presets (and the scenario's files) and may\n" +
     "override them; an entry may \"extend\" another and change a few fields. A run of --compare is a preset,\n" +
     "or a preset with market variants: hyperliquid+BTC-steep runs BTC with the tiers of BTC-steep (a market\n" +
-    "that extends BTC), on the same traders as every other run.",
+    "that extends BTC), on the same traders as every other run.\n" +
+    "--seeds N (seeds 1 to N) or --seeds A,B,C runs every run once per seed, --jobs at a time (each its\n" +
+    "own Anvil), and reports each figure's median, p90 and worst over the seeds, and the insurance fund and\n" +
+    "backstop budget that would have covered p90 and p99 of the runs. Only the first seed's runs keep their\n" +
+    "block and liquidation rows in report.json; the others keep their totals.",
   handlesSignals: true,
   options: {
     scenario: { type: "string", value: "FILE", description: "scenario file, JSON or YAML (see config/scenarios/)" },
@@ -45,12 +52,15 @@ export const simulateCommand = defineCommand({
     "fork-block": { type: "string", value: "N", description: "block to fork at (required with --fork-url)" },
     deployment: { type: "string", value: "F", description: "with --fork-url: the market already deployed upstream" },
     seed: { type: "string", value: "S", description: "seed of the price paths and traders (default: the scenario's)" },
+    seeds: { type: "string", value: "N|LIST", description: `run over N seeds (1…N) or a comma-separated list, and report distributions (at most ${MAX_SEEDS})` },
+    jobs: { type: "string", value: "N", description: `runs at once, each its own Anvil (default: one per core while free memory allows; at most ${MAX_JOBS})` },
     quiet: { type: "boolean", description: "no progress and no table; print only the files written" },
     verbose: { type: "boolean", description: "the keepers' logs on stderr" },
   },
   examples: [
     "perp-keeper simulate --scenario config/scenarios/crash-30pct-10min.json --out out/crash --compare hyperliquid,binance,bitmex",
     "perp-keeper simulate --scenario config/scenarios/wick-15pct.yaml --out out/wick --seed 7",
+    "perp-keeper simulate --scenario config/scenarios/crash-30pct-10min.json --out out/sizing --compare hyperliquid,binance --seeds 20 --jobs 2",
     "perp-keeper simulate --scenario config/scenarios/crash-25pct-btc.json --markets config/scenarios/btc-steeper-tiers.json --out out/tiers --compare hyperliquid,hyperliquid+BTC-steep",
     "perp-keeper simulate --scenario my.yaml --out out/fork --fork-url http://127.0.0.1:8545 --fork-block 1200 --deployment deployments/devnet.json",
   ],
@@ -68,6 +78,10 @@ export const simulateCommand = defineCommand({
     if (forkUrl !== undefined) checkHttpUrl(forkUrl);
     const forkBlock = forkBlockText === undefined ? undefined : integerFlag("simulate", "fork-block", forkBlockText, 0, Number.MAX_SAFE_INTEGER);
     if (flags.seed !== undefined && flags.seed.trim() === "") throw new UsageError("simulate: --seed must not be empty");
+    if (flags.seed !== undefined && flags.seeds !== undefined) throw new UsageError("simulate: --seed and --seeds together: give one seed or several");
+    const seeds = flags.seeds === undefined ? undefined : seedList(flags.seeds);
+    if (seeds !== undefined && !Array.isArray(seeds)) throw new UsageError(`simulate: --seeds ${seeds.problem}`);
+    const jobs = flags.jobs === undefined ? defaultJobs() : integerFlag("simulate", "jobs", flags.jobs, 1, MAX_JOBS);
     const compare = flags.compare?.split(",").map((x) => x.trim());
     if (compare && (compare.length === 0 || compare.some((x) => x === ""))) throw new UsageError("simulate: --compare takes preset names separated by commas, e.g. hyperliquid,binance");
     for (const f of ["markets", "presets"] as const) {
@@ -104,10 +118,12 @@ export const simulateCommand = defineCommand({
     const logger = flags.verbose ? createLogger({ pretty: true, level: "info" }) : undefined;
     let report: LabReport;
     try {
-      report = await runScenario({
+      report = await runSeeds({
         scenario,
         presets,
-        ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+        seeds: seeds ?? [flags.seed ?? scenario.seed],
+        jobs,
+        distribution: seeds !== undefined,
         ...(fork ? { fork } : {}),
         ...(logger ? { logger } : {}),
         ...(flags.quiet ? {} : { onProgress: progress.update }),
@@ -122,7 +138,7 @@ export const simulateCommand = defineCommand({
     chmodSync(reportPath, 0o644);
     const written = [reportPath, ...(await renderReport(report, out))];
     if (!flags.quiet) {
-      for (const line of comparisonTable(report)) io.stdout(line);
+      for (const line of report.seeds ? seedsTable(report) : comparisonTable(report)) io.stdout(line);
       io.stdout("");
     }
     for (const path of written) io.stdout(path);
@@ -172,6 +188,9 @@ export function comparisonTable(report: LabReport): string[] {
     ["bad debt socialised", (r) => usd(r.totals.badDebt)],
     ["unrealised deficit at end", (r) => usd(r.final.openDeficit)],
     ["loss not covered", (r) => usd(lossNotCovered(r))],
+    ["trader loss (penalties + equity)", (r) => usd(r.totals.traderLoss)],
+    ["insurance fund needed", (r) => usd(r.sizing.insuranceFundNeeded)],
+    ["backstop keeper budget", (r) => usd(r.sizing.backstop?.budget)],
     ["insurance fund change", (r) => usd(r.totals.insuranceFundDelta)],
     ["keeper profit", (r) => usd(r.totals.keeperProfit)],
     ["most below maintenance", (r) => String(r.worst.maxBelowMaintenance)],
@@ -195,6 +214,37 @@ function underwaterNotes(report: LabReport): string[] {
   return [
     ...(nobody.length > 0 ? [`still underwater at the end, and no keeper in the run would close them (${NO_KEEPER_REASON}):`, ...list(nobody)] : []),
     ...(later.length > 0 ? ["still underwater when the run ended, not yet closed by a backstop keeper:", ...list(later)] : []),
+  ];
+}
+
+/**
+ * The multi-seed table: one column per run, each figure as "median / p90 / worst" over the seeds,
+ * then the sizing answers with the ranks they rest on.
+ */
+export function seedsTable(report: LabReport): string[] {
+  const s = report.seeds!;
+  const header = [`${report.scenario.name} · ${s.seeds.length} seed${s.seeds.length === 1 ? "" : "s"} · median / p90 / worst`, ...s.runs.map((r) => r.preset)];
+  const body = HEADLINES.filter((h) => s.runs.some((r) => r.distribution[h.id])).map((h) => [h.label, ...s.runs.map((r) => (r.distribution[h.id] ? distributionText(h, r.distribution[h.id]!) : "-"))]);
+  const sizing = s.runs.flatMap((r) => [
+    `${r.preset}:`,
+    `  insurance fund covering p90 of runs: ${percentileText(r.sizing.insuranceFund.p90, r.sizing.insuranceFund.n, "p90")}`,
+    `  insurance fund covering p99 of runs: ${percentileText(r.sizing.insuranceFund.p99, r.sizing.insuranceFund.n, "p99")}`,
+    ...(r.sizing.backstopBudget
+      ? [
+          `  backstop budget covering p90 of runs: ${percentileText(r.sizing.backstopBudget.p90, r.sizing.backstopBudget.n, "p90")}`,
+          `  backstop budget covering p99 of runs: ${percentileText(r.sizing.backstopBudget.p99, r.sizing.backstopBudget.n, "p99")}`,
+        ]
+      : ["  no keeper runs in backstop mode: no backstop budget"]),
+  ]);
+  return [
+    ...table(header, body, s.runs.map((_, i) => i + 1)),
+    "",
+    ...sizing,
+    PERCENTILE_NOTE,
+    `Block-by-block rows in report.json and the charts: seed ${s.seeds[0]}; the other seeds keep their totals.`,
+    ...defaultNotes(report),
+    ...capLines(report),
+    ...inputLines(report),
   ];
 }
 

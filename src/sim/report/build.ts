@@ -10,7 +10,9 @@ import { referenceOf } from "../../protocols/index.ts";
 import { valuationAt } from "../../protocols/reference/index.ts";
 import { silentLogger, type Logger } from "../../lib/logger.ts";
 import { createMetrics } from "../../lib/metrics.ts";
-import type { BlockRow, KeeperRow, LiquidationRow, MarketBlockRow, RunReport, RunTotals, RunWorst } from "./types.ts";
+import { traderLosses } from "./lossSplit.ts";
+import { backstopBlocks, backstopSpend, fundEvents, insuranceFundNeeded } from "./sizing.ts";
+import type { BlockRow, KeeperRow, LiquidationRow, MarketBlockRow, RunReport, RunSizing, RunTotals, RunWorst } from "./types.ts";
 
 /**
  * report.json's run section, built from the chain only: the market's own events (Liquidated,
@@ -41,7 +43,7 @@ export type LiquidationEvent = {
 };
 
 /** One BadDebt event. */
-export type BadDebtEvent = { block: bigint; account: Address; covered: bigint; uncovered: bigint };
+export type BadDebtEvent = { block: bigint; logIndex: number; account: Address; covered: bigint; uncovered: bigint };
 
 /** One keeper's transactions in one block: gas paid, count, reverted, and batch items that failed inside them. */
 export type GasSpent = { wei: bigint; transactions: number; reverted: number; failedItems: number };
@@ -56,6 +58,8 @@ export type BlockObservation = {
   underwater: number;
   /** Σ −equity over accounts with negative equity. */
   openDeficit: bigint;
+  /** Equity of every account with a position, and of every account liquidated in the block (its collateral once closed). */
+  equity: Map<Address, bigint>;
   /** Accounts with at least one position at the end of the block. */
   openAccounts: number;
   /** Accounts liquidated in this block that hold no position at its end (closed out). */
@@ -136,6 +140,7 @@ export async function observeRun(p: ObserveRunParameters): Promise<BlockObservat
     }));
     const badDebts: BadDebtEvent[] = parseEventLogs({ abi: PerpMarket.abi, logs, eventName: "BadDebt" }).map((l) => ({
       block: b,
+      logIndex: l.logIndex,
       account: getAddress(l.args.account),
       covered: l.args.coveredByInsurance,
       uncovered: l.args.uncovered,
@@ -147,6 +152,7 @@ export async function observeRun(p: ObserveRunParameters): Promise<BlockObservat
     let underwater = 0;
     let openDeficit = 0n;
     let openAccounts = 0;
+    const equity = new Map<Address, bigint>();
     const oi = new Map<number, { long: bigint; short: bigint }>(ids.map(({ id }) => [id, { long: 0n, short: 0n }]));
     for (const [address, account] of indexer.state.accounts) {
       if (account.positions.length === 0) continue;
@@ -159,6 +165,7 @@ export async function observeRun(p: ObserveRunParameters): Promise<BlockObservat
       }
       try {
         const h = accountHealth(account, v);
+        equity.set(address, h.equity);
         if (h.liquidatable) below.push(address);
         if (h.equity <= 0n) underwater++;
         if (h.equity < 0n) openDeficit -= h.equity;
@@ -167,6 +174,7 @@ export async function observeRun(p: ObserveRunParameters): Promise<BlockObservat
       }
     }
     const closedOut = [...new Set(liquidations.map((l) => l.account))].filter((a) => (indexer.state.accounts.get(a)?.positions.length ?? 0) === 0);
+    for (const a of closedOut) equity.set(a, indexer.state.accounts.get(a)?.collateral ?? 0n);
     out.push({
       block: b,
       timestamp: header.timestamp,
@@ -174,6 +182,7 @@ export async function observeRun(p: ObserveRunParameters): Promise<BlockObservat
       belowMaintenance: below,
       underwater,
       openDeficit,
+      equity,
       openAccounts,
       closedOut,
       liquidations,
@@ -364,6 +373,8 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
   });
 
   const badDebt = last.badDebt - p.before.badDebt;
+  const losses = traderLosses(obs);
+  const sizing = runSizing(obs, p);
   const totals: RunTotals = {
     liquidations: liquidations.length,
     partialLiquidations: liquidations.filter((l) => !l.full).length,
@@ -378,7 +389,8 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
     keeperProfit: decimal(keeperRewards - keeperGasUsd()),
     accountsLiquidated: liquidatedAccounts.size,
     accountsClosed: closedAccounts.size,
-    traderLiquidationLoss: decimal(penalties + badDebt),
+    traderLoss: decimal(losses.total),
+    traderEquityLost: decimal(losses.equityLost),
     lossNotCovered: decimal(badDebt + last.openDeficit),
   };
 
@@ -392,6 +404,7 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
     liquidations,
     keepers,
     totals,
+    sizing,
     worst,
     final: {
       insuranceFund: decimal(last.insuranceFund),
@@ -402,6 +415,32 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
       openDeficit: decimal(last.openDeficit),
       underwater: last.underwater,
     },
+  };
+}
+
+/** The run's sizing answers (RunSizing in types.ts). */
+function runSizing(obs: readonly BlockObservation[], p: AssembleRunParameters): RunSizing {
+  const fund = insuranceFundNeeded(
+    obs.flatMap((o) => fundEvents(o.liquidations, o.badDebts)),
+    obs[obs.length - 1]!.openDeficit,
+  );
+  const backstops = p.keepers.filter((k) => k.backstopMode);
+  const spend = backstops.length > 0 ? backstopSpend(backstopBlocks(obs, backstops.map((k) => k.address), (wei) => gasUsd(wei, p.nativeUsd))) : undefined;
+  return {
+    deficits: decimal(fund.deficits),
+    insuranceFundNeeded: decimal(fund.needed),
+    insuranceShares: decimal(fund.shares),
+    ...(spend
+      ? {
+          backstop: {
+            keepers: backstops.map((k) => k.name),
+            gasCost: decimal(spend.gasCost),
+            rewards: decimal(spend.rewards),
+            rewardlessCloses: spend.rewardlessCloses,
+            budget: decimal(spend.budget),
+          },
+        }
+      : {}),
   };
 }
 

@@ -11,7 +11,12 @@
  * so the tests can check report.json against the chain's own events and final state.
  */
 
-export const REPORT_VERSION = 1 as const;
+/**
+ * Version 2 (issue 15): the loss split (`traderLoss` and `traderEquityLost` replace
+ * `traderLiquidationLoss`, which counted bad debt as the traders'), `sizing` per run, and `seeds`
+ * for a multi-seed report; `badDebtCoveredByInsurance` and `lossNotCovered` are always present.
+ */
+export const REPORT_VERSION = 2 as const;
 
 /** One market's state at the end of a block. */
 export type MarketBlockRow = {
@@ -90,6 +95,13 @@ export type KeeperRow = {
   backstopMode?: boolean;
 };
 
+/**
+ * The run's totals. Who bore the losses (issue 15), each read from the chain:
+ *  - liquidated traders: {@link RunTotals.traderLoss} = penalties + {@link RunTotals.traderEquityLost};
+ *  - the insurance fund: {@link RunTotals.badDebtCoveredByInsurance};
+ *  - nobody yet: {@link RunTotals.lossNotCovered} (bad debt recorded + deficits still open at the end).
+ * Auto-deleveraging is not built, so no share is taken from profitable traders.
+ */
 export type RunTotals = {
   liquidations: number;
   partialLiquidations: number;
@@ -98,22 +110,70 @@ export type RunTotals = {
   penalties: string;
   keeperRewards: string;
   insuranceFundDelta: string;
+  /** Bad debt recorded in the run: Σ BadDebt.uncovered (the part the insurance fund could not pay). */
   badDebt: string;
   badDebtEvents: number;
-  /** Deficits of closed accounts paid by the insurance fund (Σ BadDebt.coveredByInsurance). */
-  badDebtCoveredByInsurance?: string;
+  /** What the insurance fund paid: deficits of closed accounts it covered (Σ BadDebt.coveredByInsurance). */
+  badDebtCoveredByInsurance: string;
   keeperProfit: string;
   /** Accounts that were liquidated at least once. */
   accountsLiquidated: number;
   /** Accounts fully closed out by liquidation. */
   accountsClosed: number;
-  /** Trader losses to liquidation: penalties plus bad debt socialised (≥ 0). */
-  traderLiquidationLoss: string;
+  /** What liquidated traders lost to liquidation: penalties + {@link RunTotals.traderEquityLost} (≥ 0). */
+  traderLoss: string;
   /**
-   * Loss nobody has paid when the run ends: bad debt recorded in the run plus the open deficit at
-   * the end ({@link RunReport.final}'s openDeficit), the negative equity of accounts not closed yet.
+   * Equity liquidated traders lost while the market had them below maintenance, beyond the
+   * penalties. Per episode of an account that was liquidated at least once in it: the episode
+   * starts at the end of the first block that finds the account below maintenance (or, for a
+   * liquidation of an account not seen below at the previous block's end, that block's end) with
+   * equity E₀, and ends at the end of the first block that finds it above maintenance again,
+   * closed out, or at the run's end, with equity E₁ (after any bad debt was settled). Its part is
+   * max(0, max(E₀, 0) − max(E₁, 0) − penalties of the episode): price moves against the position
+   * while the liquidation was pending, down to zero equity. Below zero the loss is no longer the
+   * trader's: it is the insurance fund's, or bad debt (recorded or still open). A close at the
+   * mark moves no equity but the penalty, so this is the cost of the liquidation's pace (gaps,
+   * keeper latency, partial steps, cooldowns), measured from what the chain first showed.
    */
-  lossNotCovered?: string;
+  traderEquityLost: string;
+  /**
+   * What was left as open or recorded bad debt, nobody has paid it when the run ends: bad debt
+   * recorded in the run plus the open deficit at the end ({@link RunReport.final}'s openDeficit),
+   * the negative equity of accounts not closed yet.
+   */
+  lossNotCovered: string;
+};
+
+/**
+ * Sizing answers for one run (issue 15), from the run's own events, in chain order.
+ *
+ * Insurance fund. The fund receives its penalty share (Liquidated.insuranceShare) and pays each
+ * deficit of a closed account (BadDebt: covered + uncovered) up to its balance; nothing else in the
+ * market depends on its size, so a different starting fund replays the same run with more or less
+ * of each deficit covered. With S(i) the shares and D(i) the deficits up to event i,
+ * `insuranceFundNeeded` = max(0, maxᵢ (D(i) − S(i)), D + openDeficit − S at the end): the smallest
+ * starting fund that covers every deficit in full as it comes and can still pay the deficits open
+ * when the run ends. `deficits` is the gross amount, D + openDeficit, without the fund's inflow.
+ *
+ * Backstop keeper. Only a keeper in backstop mode closes an account whose equity is ≤ 0, and such
+ * a close pays no reward: its gas is the loss. `backstop` sums the run's backstop keepers: gas,
+ * rewards, and `budget` = maxₜ (gas(t) − rewards(t)) over block ends, the most its operator had to
+ * have put in at any point; a keeper that cannot swap rewards (collateral) into gas (native) needs
+ * `gasCost` in the native token. Absent when no keeper of the run runs in backstop mode.
+ */
+export type RunSizing = {
+  deficits: string;
+  insuranceFundNeeded: string;
+  /** Σ Liquidated.insuranceShare: the fund's inflow during the run. */
+  insuranceShares: string;
+  backstop?: {
+    keepers: string[];
+    gasCost: string;
+    rewards: string;
+    /** Liquidations by the backstop keepers that paid no reward (closes of accounts with no equity). */
+    rewardlessCloses: number;
+    budget: string;
+  };
 };
 
 export type RunWorst = {
@@ -157,6 +217,7 @@ export type RunReport = {
   liquidations: LiquidationRow[];
   keepers: KeeperRow[];
   totals: RunTotals;
+  sizing: RunSizing;
   worst: RunWorst;
   /** Final state read from the contract, for cross-checking. */
   final: {
@@ -224,5 +285,56 @@ export type LabReport = {
     forkUrl?: string;
     forkBlock?: number;
   };
+  /**
+   * The runs in full. In a multi-seed report, those of the first seed ({@link LabReport.seeds}
+   * has every seed's headline figures; the other seeds' block and liquidation rows are dropped).
+   */
   runs: RunReport[];
+  /** `simulate --seeds`: every run over several seeds. */
+  seeds?: SeedsSection;
+};
+
+/** A figure as its distribution over seeds. Percentiles are nearest-rank, on the bad side (see distribution.ts). */
+export type FigureDistribution = {
+  /** Seeds it rests on. */
+  n: number;
+  median: string;
+  p90: string;
+  worst: string;
+};
+
+/** A nearest-rank percentile: the value at `rank` (1-based) of the n seeds ordered from best to worst. */
+export type Percentile = {
+  value: string;
+  rank: number;
+  /** rank = n: too few seeds to tell this percentile from the worst run. */
+  isWorst: boolean;
+};
+
+/** A sizing answer over seeds: the amount that would have covered 90% and 99% of the runs. */
+export type SizingAnswer = { n: number; p90: Percentile; p99: Percentile; worst: string };
+
+/** One seed of one run: its headline figures. */
+export type SeedEntry = {
+  seed: string;
+  totals: RunTotals;
+  sizing: RunSizing;
+  maxBelowMaintenance: number;
+  openDeficitAtEnd: string;
+  underwaterAtEnd: number;
+};
+
+export type SeedRun = {
+  preset: string;
+  /** In the order of {@link SeedsSection.seeds}. */
+  perSeed: SeedEntry[];
+  /** Per headline figure (see HEADLINES in distribution.ts), keyed by its id. */
+  distribution: Record<string, FigureDistribution>;
+  sizing: { insuranceFund: SizingAnswer; backstopBudget?: SizingAnswer };
+};
+
+export type SeedsSection = {
+  /** Every seed, in order; the first is the one {@link LabReport.runs} shows in full. */
+  seeds: string[];
+  runs: SeedRun[];
 };

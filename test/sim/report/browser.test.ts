@@ -13,16 +13,25 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHART_IDS, buildCharts, renderReport } from "../../../src/sim/report/render/index.ts";
+import { CHART_IDS, DISTRIBUTION_CHART_IDS, buildCharts, renderReport } from "../../../src/sim/report/render/index.ts";
 import type { LabReport } from "../../../src/sim/report/types.ts";
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type Chromium } from "./chromium.ts";
-import { fixtureReport } from "./fixture.ts";
+import { fixtureReport, fixtureSeedsReport } from "./fixture.ts";
 
 const available = chromiumAvailable();
 const inCi = Boolean(process.env.CI);
 const MISSING = `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`;
 
 if (!available && !inCi) console.warn(`test/sim/report/browser.test.ts: ${MISSING}; skipping the report's browser test`);
+
+
+/** Each distribution chart's figure, per seed (as src/sim/report/render/distributionCharts.ts plots it). */
+const SEED_VALUES: Record<(typeof DISTRIBUTION_CHART_IDS)[number], (e: NonNullable<LabReport["seeds"]>["runs"][number]["perSeed"][number]) => string | undefined> = {
+  "dist-loss-not-covered": (e) => e.totals.lossNotCovered,
+  "dist-fund-needed": (e) => e.sizing.insuranceFundNeeded,
+  "dist-trader-loss": (e) => e.totals.traderLoss,
+  "dist-backstop-budget": (e) => e.sizing.backstop?.budget,
+};
 
 describe("report in Chromium: CI has a browser", () => {
   it.runIf(inCi)("finds Chromium", () => {
@@ -109,9 +118,9 @@ describe.skipIf(!available)("report in Chromium", () => {
     for (const m of report.scenario.markets) expect(panels.map((t) => t.trim()), "price panels").toContain(m);
 
     // The comparison table: one column per run, in order.
-    const heads = (await page.locator("table.comparison thead th.run-col").allTextContents()).map((t) => t.trim());
+    const heads = (await page.locator("table.comparison:not(.distribution) thead th.run-col").allTextContents()).map((t) => t.trim());
     expect(heads).toEqual(labels);
-    const widths = await page.locator("table.comparison tbody tr:not(.group)").evaluateAll((rows) => rows.map((r) => r.querySelectorAll("td").length));
+    const widths = await page.locator("table.comparison:not(.distribution) tbody tr:not(.group)").evaluateAll((rows) => rows.map((r) => r.querySelectorAll("td").length));
     expect(new Set(widths)).toEqual(new Set([labels.length]));
 
     // One collapsible liquidation table per run; opening it shows rows.
@@ -185,6 +194,42 @@ describe.skipIf(!available)("report in Chromium", () => {
     expect(box?.width ?? 0).toBeGreaterThan(200);
     expect(await page.locator("#inputs dl.inputs dd").first().textContent()).toContain(report.scenario.file);
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("issue 15: a multi-seed report draws its distributions: one dot per seed and run, a p90 tick per run, the runs named", async () => {
+    const report = fixtureSeedsReport({ presets: ["hyperliquid", "binance", "bitmex"], seeds: 12, blocks: 60 });
+    await checkReport(report);
+    const [html] = await render(report);
+    const { page, errors, external } = await open(browser, pathToFileURL(html!).href);
+    const labels = report.runs.map((r) => r.preset);
+    for (const id of DISTRIBUTION_CHART_IDS) {
+      const figure = page.locator(`#distributions figure[data-chart-id="${id}"]`);
+      expect(await figure.count(), id).toBe(1);
+      const svg = figure.locator("svg.marks");
+      const box = await svg.boundingBox();
+      expect(box?.width ?? 0, `${id} width`).toBeGreaterThan(450);
+      expect(box?.height ?? 0, `${id} height`).toBeGreaterThan(150);
+      expect(await svg.locator(".mark-symbol path").count(), `${id} dots`).toBe(labels.length * 12);
+      expect(await svg.locator(".mark-rect path").count(), `${id} p90 ticks`).toBe(labels.length);
+      // One dot per distinct (run, value) of the data: dots spread where the seeds differ, and pile
+      // only where they agree (a budget of $0 in every seed).
+      const xs = await svg.locator(".mark-symbol path").evaluateAll((els) => els.map((e) => e.getAttribute("transform") ?? ""));
+      const valueOf = SEED_VALUES[id];
+      const distinct = new Set(report.seeds!.runs.flatMap((r, i) => r.perSeed.map((e) => `${i}:${valueOf(e) ?? ""}`)));
+      expect(new Set(xs).size, `${id} distinct dots`).toBe(distinct.size);
+      if (id !== "dist-backstop-budget") expect(distinct.size, `${id}: the fixture's seeds differ`).toBeGreaterThan(labels.length);
+      const axis = (await svg.locator(".role-axis-label text").allTextContents()).map((t) => t.trim());
+      for (const label of labels) expect(axis, `${id} run labels`).toContain(label);
+    }
+    // The table of median / p90 / worst: one column per run; the sizing answers name their ranks.
+    const heads = (await page.locator("#distributions table.distribution thead th.run-col").allTextContents()).map((t) => t.trim());
+    expect(heads).toEqual(labels);
+    expect(await page.locator("#distributions ul.sizing").textContent()).toContain("Insurance fund covering p90 of runs: ");
+    expect(await page.locator("#distributions ul.sizing").textContent()).toContain("(rank 11 of 12)");
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1280);
+    expect(errors).toEqual([]);
+    expect(external).toEqual([]);
     await page.close();
   });
 

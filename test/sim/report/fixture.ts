@@ -1,6 +1,7 @@
 import { Decimal } from "decimal.js";
 import type { BlockRow, KeeperRow, LabReport, LiquidationRow, MarketBlockRow, RunReport } from "../../../src/sim/report/types.ts";
 import { REPORT_VERSION } from "../../../src/sim/report/types.ts";
+import { seedEntry, seedRun } from "../../../src/sim/distribution.ts";
 import { mulberry32 } from "../../support/random.ts";
 
 /**
@@ -175,6 +176,16 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
   let lastDeficit = 0;
   let partialCount = 0;
   let fullCount = 0;
+  // The loss split and the sizing answers (RunTotals.traderEquityLost, RunSizing), the same way round.
+  const episodeStart = new Map<number, number>();
+  const episodePenalties = new Map<number, number>();
+  let equityLost = 0;
+  let cumDebt = 0;
+  let cumShares = 0;
+  let fundNeeded = 0;
+  let backstopNet = 0;
+  let backstopBudget = 0;
+  let rewardless = 0;
 
   const equity = (a: Trader, p: number) => a.collateral + a.sign * a.size * (p - a.entry);
 
@@ -189,7 +200,10 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
         const n = a.size * price(a.market);
         const below = equity(a, price(a.market)) < mmRate(n) * n;
         if (!below) belowSince.delete(idx);
-        else if (!belowSince.has(idx)) belowSince.set(idx, i);
+        else if (!belowSince.has(idx)) {
+          belowSince.set(idx, i);
+          if (!episodeStart.has(idx)) episodeStart.set(idx, equity(a, price(a.market)));
+        }
         const cooled = i - (lastLiquidated.get(idx) ?? -1e9) > policy.cooldownBlocks;
         // Keepers see a block's price one block late.
         return below && cooled && (belowSince.get(idx) ?? i) < i;
@@ -232,13 +246,17 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
         // Settle: realise the closed part's PnL, pay the penalty.
         a.collateral += a.sign * closedSize * (p - a.entry) - penalty;
         a.size = Number((a.size - closedSize).toFixed(4));
+        episodePenalties.set(idx, (episodePenalties.get(idx) ?? 0) + penalty);
         if (full) {
           a.size = 0;
+          equityLost += Math.max(0, Math.max(0, episodeStart.get(idx) ?? e) - Math.max(0, a.collateral) - episodePenalties.get(idx)!);
           if (a.collateral < 0) {
             const debt = Number((-a.collateral).toFixed(6));
             const covered = Math.min(fund, debt);
             fund -= covered;
             socialised += debt - covered;
+            cumDebt += debt;
+            fundNeeded = Math.max(fundNeeded, cumDebt - cumShares);
             badDebt.push(usd(debt));
             maxBadDebt = Math.max(maxBadDebt, debt);
           }
@@ -251,7 +269,13 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
           bPartial++;
         }
         fund += insuranceShare;
+        cumShares += insuranceShare;
         const gas = Number((GAS_USD * (0.8 + rand() * 0.4)).toFixed(6));
+        if (k.name === "fast") {
+          backstopNet += gas - keeperReward;
+          backstopBudget = Math.max(backstopBudget, backstopNet);
+          if (keeperReward === 0) rewardless++;
+        }
         keeperProfit += keeperReward - gas;
         const st = kStats[ki]!;
         st.liquidations++;
@@ -381,8 +405,16 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
       keeperProfit: sum(keeperRows.map((k) => k.profit)),
       accountsLiquidated: liquidatedOnce.size,
       accountsClosed: closed.size,
-      traderLiquidationLoss: new Decimal(totalPenalties).plus(usd(socialised)).toFixed(6),
+      badDebtCoveredByInsurance: new Decimal(totalBadDebt).minus(usd(socialised)).toFixed(6),
+      traderLoss: new Decimal(totalPenalties).plus(usd(equityLost)).toFixed(6),
+      traderEquityLost: usd(equityLost),
       lossNotCovered: new Decimal(totalBadDebt).plus(usd(lastDeficit)).toFixed(6),
+    },
+    sizing: {
+      deficits: new Decimal(totalBadDebt).plus(usd(lastDeficit)).toFixed(6),
+      insuranceFundNeeded: usd(Math.max(0, fundNeeded, cumDebt + lastDeficit - cumShares)),
+      insuranceShares: usd(cumShares),
+      backstop: { keepers: ["fast"], gasCost: keeperRows[0]!.gasCost, rewards: keeperRows[0]!.rewards, rewardlessCloses: rewardless, budget: usd(backstopBudget) },
     },
     worst: {
       maxBelowMaintenance: maxBelow,
@@ -430,5 +462,22 @@ export function fixtureReport(options: FixtureOptions = {}): LabReport {
     },
     chain: { chainId: 31337, mode: "embedded" },
     runs: presets.map((p, i) => simulateRun(p, i, prices, population, seed)),
+  };
+}
+
+/**
+ * A multi-seed LabReport (`simulate --seeds`): `seeds` fixture crashes per preset, the first in
+ * full, every seed's headline figures and their distribution, as src/sim/seeds.ts assembles them.
+ */
+export function fixtureSeedsReport(options: FixtureOptions & { seeds?: number } = {}): LabReport {
+  const n = options.seeds ?? 12;
+  const reports = Array.from({ length: n }, (_, i) => fixtureReport({ ...options, seed: (options.seed ?? 42) + i }));
+  const first = reports[0]!;
+  return {
+    ...first,
+    seeds: {
+      seeds: reports.map((r) => r.scenario.seed),
+      runs: first.runs.map((run, i) => seedRun(run.preset, reports.map((r) => seedEntry(r.scenario.seed, r.runs[i]!)))),
+    },
   };
 }

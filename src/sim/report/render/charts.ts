@@ -1,6 +1,7 @@
 import type { Config, TopLevelSpec } from "vega-lite";
 import type { LabReport, RunReport } from "../types.ts";
 import { runColumns, type RunColumn } from "./comparison.ts";
+import type { DistributionChartId } from "./distributionCharts.ts";
 import { toChartNumber } from "./format.ts";
 
 /**
@@ -23,7 +24,7 @@ export const CHART_IDS = [
 export type ChartId = (typeof CHART_IDS)[number];
 
 export type ChartDef = {
-  id: ChartId;
+  id: ChartId | DistributionChartId;
   /** Short name, also the SVG's accessible title. */
   title: string;
   /** One sentence under the chart: how to read it. */
@@ -44,11 +45,11 @@ export const FONT = `Inter, "Segoe UI", Roboto, "Helvetica Neue", "Liberation Sa
  * charts are fitted to exactly that width (axes and legend included), so every chart in the grid
  * shows its text at the same size; HEIGHT is the plot area's.
  */
-const HALF_WIDTH = 552;
+export const HALF_WIDTH = 552;
 const WIDE_WIDTH = 1152;
 const HEIGHT = 220;
 
-const CONFIG: Config = {
+export const CONFIG: Config = {
   font: FONT,
   background: "#ffffff",
   padding: { left: 4, right: 12, top: 6, bottom: 4 },

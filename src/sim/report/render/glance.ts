@@ -19,7 +19,7 @@ type GlanceMetric = {
 };
 
 const GLANCE: readonly GlanceMetric[] = [
-  { title: "Trader loss", note: "Penalties plus bad debt socialised", better: "lower", value: (r) => r.totals.traderLiquidationLoss, format: formatUsd },
+  { title: "Trader loss", note: "Penalties + equity lost while below maintenance (bad debt is not the traders')", better: "lower", value: (r) => r.totals.traderLoss, format: formatUsd },
   { title: "Keeper profit", note: "Rewards minus gas, all keepers", better: "higher", value: (r) => r.totals.keeperProfit, format: formatUsdDelta },
 ];
 
@@ -131,7 +131,7 @@ export function headlines(runs: readonly RunReport[]): string[] {
   }
   out.push(...underwaterLines(runs));
   const traders = pick(
-    runs.map((r) => r.totals.traderLiquidationLoss),
+    runs.map((r) => r.totals.traderLoss),
     "lower",
   );
   if (!traders.tie) out.push(`Traders lost least under ${names(traders.best)} (${formatUsd(traders.bestValue)}) and most under ${names(traders.worst)} (${formatUsd(traders.worstValue)}).`);
@@ -162,7 +162,8 @@ export function glanceHtml(runs: readonly RunReport[], columns: readonly RunColu
 ${headlineList(underwaterLines(runs))}
 ${bigNumber("Liquidations", formatCount(t.liquidations), `${formatCount(t.partialLiquidations)} partial · ${formatCount(t.fullLiquidations)} full`)}
 ${bigNumber("Loss not covered", formatUsd(lossNotCovered(r)), `${formatUsd(t.badDebt)} bad debt recorded + ${formatUsd(openAtEnd(r))} still open`)}
-${bigNumber("Trader loss", formatUsd(t.traderLiquidationLoss), `penalties ${formatUsd(t.penalties)} + bad debt socialised`)}
+${bigNumber("Trader loss", formatUsd(t.traderLoss), `penalties ${formatUsd(t.penalties)} + ${formatUsd(t.traderEquityLost)} equity lost before the close`)}
+${bigNumber("Insurance fund needed", formatUsd(r.sizing.insuranceFundNeeded), `it paid ${formatUsd(t.badDebtCoveredByInsurance)} of deficits in this run`)}
 ${bigNumber("Keeper profit", formatUsdDelta(t.keeperProfit), `rewards ${formatUsd(t.keeperRewards)} − gas`)}
 ${bigNumber("Insurance fund", formatUsdDelta(t.insuranceFundDelta), `lowest ${formatUsd(r.worst.minInsuranceFund)}`)}
 </section>`;

@@ -3,6 +3,7 @@ import type { ChartDef } from "./charts.ts";
 import { FONT } from "./charts.ts";
 import { buildComparisonTable, runColumns, type ComparisonTable, type RunColumn } from "./comparison.ts";
 import { formatCount, formatDecimal, formatDuration, formatPrice, formatUsd, formatUsdDelta, shortHex, toDecimal } from "./format.ts";
+import { distributionsHtml } from "./distributions.ts";
 import { glanceHtml } from "./glance.ts";
 import { inputsHtml } from "./inputs.ts";
 import { escapeHtml, runName } from "./markup.ts";
@@ -70,7 +71,7 @@ function headerHtml(report: LabReport, columns: readonly RunColumn[]): string {
   <h1>${h(s.name)}</h1>
   ${s.description ? `<p class="lede">${h(s.description)}</p>` : ""}
   <dl class="meta">${meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("")}</dl>
-  <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a><a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a>${report.scenario.files || report.scenario.sha256 ? `<a href="#inputs">Inputs</a>` : ""}</nav>
+  <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a>${report.seeds ? `<a href="#distributions">Over seeds</a>` : ""}<a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a>${report.scenario.files || report.scenario.sha256 ? `<a href="#inputs">Inputs</a>` : ""}</nav>
 </header>`;
 }
 
@@ -134,8 +135,8 @@ function comparisonHtml(report: LabReport): string {
 // ---------------------------------------------------------------------------------------------
 // Charts
 
-function chartsHtml(charts: readonly RenderedChart[], runs: number): string {
-  const figures = charts
+function figuresHtml(charts: readonly RenderedChart[]): string {
+  return charts
     .map(
       ({ def, svg }) => `<figure class="card chart${def.wide ? " wide" : ""}" id="chart-${def.id}" data-chart-id="${def.id}" data-per-run="${def.perRun}">
   <div class="svg">${svg}</div>
@@ -143,6 +144,10 @@ function chartsHtml(charts: readonly RenderedChart[], runs: number): string {
 </figure>`,
     )
     .join("\n");
+}
+
+function chartsHtml(charts: readonly RenderedChart[], runs: number): string {
+  const figures = figuresHtml(charts);
   return `<section id="charts">
   <h2>The crash, block by block</h2>
   <p class="section-note">${runs > 1 ? "Every chart overlays the runs on the same axes: x is the block since the run's start." : "x is the block since the run's start."}</p>
@@ -255,8 +260,15 @@ ${STYLE.replace("__FONT__", FONT)}
 <main>
 ${headerHtml(report, columns)}
 ${glanceHtml(report.runs, columns)}
-${chartsHtml(charts, report.runs.length)}
+${chartsHtml(
+  charts.filter((c) => !c.def.id.startsWith("dist-")),
+  report.runs.length,
+)}
 ${comparisonHtml(report)}
+${distributionsHtml(
+  report,
+  figuresHtml(charts.filter((c) => c.def.id.startsWith("dist-"))),
+)}
 ${keepersHtml(report.runs, columns)}
 ${liquidationsHtml(report.runs, columns, top)}
 ${inputsHtml(report, columns)}

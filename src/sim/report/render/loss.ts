@@ -1,5 +1,5 @@
 import type { RunReport } from "../types.ts";
-import { formatCount, formatUsd, sumDecimal, toDecimal } from "./format.ts";
+import { formatCount, formatUsd, toDecimal } from "./format.ts";
 
 /**
  * The loss a run leaves that nobody has paid: bad debt recorded in the run plus the deficit still
@@ -9,9 +9,9 @@ import { formatCount, formatUsd, sumDecimal, toDecimal } from "./format.ts";
  * HTML and the printed table both say it in these terms.
  */
 
-/** Bad debt recorded + open deficit at the end (derived for a report written before the field). */
+/** Bad debt recorded + open deficit at the end. */
 export function lossNotCovered(run: RunReport): string {
-  return run.totals.lossNotCovered ?? sumDecimal([run.totals.badDebt, openAtEnd(run)]);
+  return run.totals.lossNotCovered;
 }
 
 /** The deficit still open when the run ends ("0" when the report does not carry it). */

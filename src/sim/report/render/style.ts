@@ -38,7 +38,7 @@ nav a:hover { text-decoration: underline; }
 .headlines { margin: 26px 0 16px; padding: 14px 18px 14px 36px; background: #eaf3fb; border-radius: 12px; border: 1px solid #cfe2f3; font-size: 15px; }
 .headlines li { margin: 3px 0; }
 .glance-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 16px; }
-.glance.single { display: grid; grid-template-columns: repeat(5, minmax(0, 1fr)); gap: 16px; margin-top: 24px; }
+.glance.single { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 16px; margin-top: 24px; }
 .glance.single .headlines { grid-column: 1 / -1; margin: 0; }
 .glance-card { padding: 16px 18px 12px; }
 .glance-card .note { margin: 2px 0 10px; font-size: 12.5px; }
@@ -107,6 +107,12 @@ details.run-liquidations .summary-figures { color: var(--muted); margin-left: 6p
 details.run-liquidations[open] > summary { border-bottom: 1px solid var(--line); }
 details.run-liquidations .section-note, details.run-liquidations .empty { margin: 10px 14px; }
 details.run-liquidations table { margin-bottom: 8px; }
+#distributions > .card { margin-bottom: 16px; }
+ul.sizing { margin: 0; padding: 14px 18px 14px 34px; font-size: 13.5px; }
+ul.sizing ul { margin: 4px 0 8px; padding-left: 18px; color: var(--muted); }
+details.per-seed { margin-top: 16px; padding: 0 4px; }
+details.per-seed > summary { cursor: pointer; padding: 12px 14px; font-size: 14.5px; }
+details.per-seed table { margin: 8px 0; }
 
 dl.inputs { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 8px 28px; margin: 0 0 14px; padding: 14px 18px; background: var(--card); border: 1px solid var(--line); border-radius: 12px; }
 dl.inputs dt { font-size: 11px; font-weight: 650; text-transform: uppercase; letter-spacing: 0.06em; color: var(--faint); }
