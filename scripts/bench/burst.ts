@@ -22,10 +22,12 @@ import { parseArgs } from "node:util";
 import { createPublicClient, createTestClient, createWalletClient, http, parseEventLogs, parseGwei, type Address } from "viem";
 import { foundry } from "viem/chains";
 import { mnemonicToAccount } from "viem/accounts";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { ANVIL_DEFAULT_MNEMONIC } from "../../src/chain/anvil.ts";
+import { CHAINLINK_FEED_ABI } from "../../src/chain/chainlink.ts";
 import { readDeployment } from "../../src/chain/deployment.ts";
+import { publisherOf } from "../../src/chain/prices.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const { values: flags } = parseArgs({
@@ -143,8 +145,10 @@ async function main(): Promise<void> {
     // The move: every feed in one block.
     const permille = BigInt(Math.round(Number(flags.move) * 10));
     for (const m of deployment.markets) {
-      const round = await publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData" });
-      await owner.writeContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [(round[1] * (1000n + permille)) / 1000n], maxFeePerGas: baseFee * 3n, maxPriorityFeePerGas: parseGwei("1") });
+      // Read through the proxy, published on its current aggregator.
+      const round = await publicClient.readContract({ address: m.feed, abi: CHAINLINK_FEED_ABI, functionName: "latestRoundData" });
+      const aggregator = await publisherOf({ publicClient }, m.feed);
+      await owner.writeContract({ address: aggregator, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [(round[1] * (1000n + permille)) / 1000n], maxFeePerGas: baseFee * 3n, maxPriorityFeePerGas: parseGwei("1") });
     }
     const priceBlock = await mineAt();
     const targets = await liquidatable(priceBlock);

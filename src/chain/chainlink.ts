@@ -64,6 +64,17 @@ export async function readAggregatorAt<B>(call: FeedCall<B>, feed: Address, bloc
   }
 }
 
+/** A proxy's phase as of `block` (1 for its first aggregator); undefined when `feed` has no phaseId(). */
+export async function readPhaseIdAt<B>(call: FeedCall<B>, feed: Address, block: B): Promise<number | undefined> {
+  const data = await call(feed, encodeFunctionData({ abi: CHAINLINK_FEED_ABI, functionName: "phaseId" }), block);
+  if (data === undefined || data === "0x") return undefined;
+  try {
+    return decodeFunctionResult({ abi: CHAINLINK_FEED_ABI, functionName: "phaseId", data });
+  } catch {
+    return undefined;
+  }
+}
+
 /** `answer` with `decimals` decimals as a WAD (18 decimals), by multiplication or truncating division. */
 export function answerToWadOf(answer: bigint, decimals: number): bigint {
   return decimals <= 18 ? answer * 10n ** BigInt(18 - decimals) : answer / 10n ** BigInt(decimals - 18);

@@ -1,6 +1,8 @@
-import { type Address } from "viem";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { type Address, type Hex } from "viem";
+import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { BaseError } from "../lib/errors.ts";
+import { classifyRpcError } from "../lib/rpcErrors.ts";
+import { readAggregatorAt } from "./chainlink.ts";
 import type { ChainClients } from "./clients.ts";
 
 /** WAD price → the feed's integer answer (truncated to the feed's decimals). */
@@ -13,11 +15,32 @@ export function answerToWad(answer: bigint, decimals: number): bigint {
   return answer * 10n ** BigInt(18 - decimals);
 }
 
-/** Publish a new price on a mock feed (owner only); resolves when mined. */
+/**
+ * The contract a price for `feed` is published on: a Chainlink proxy's current aggregator (read at
+ * `blockNumber`, default latest), else the feed itself (a feed that takes updateAnswer directly).
+ */
+export async function publisherOf(c: Pick<ChainClients, "publicClient">, feed: Address, blockNumber?: bigint): Promise<Address> {
+  const call = async (to: Address, data: Hex, block: bigint | undefined): Promise<Hex | undefined> => {
+    try {
+      return (await c.publicClient.call({ to, data, ...(block === undefined ? {} : { blockNumber: block }) })).data;
+    } catch (e) {
+      // aggregator() reverted: not a proxy. Any other failure (a timeout, a node error) is not an
+      // answer: taken for "not a proxy", it would send the update to the proxy, which reverts it.
+      if (classifyRpcError(e) === "revert") return undefined;
+      throw e;
+    }
+  };
+  return (await readAggregatorAt(call, feed, blockNumber)) ?? feed;
+}
+
+/**
+ * Publish a new price for `feed` (a Chainlink proxy: on its current aggregator, which anyone may
+ * update; a feed of its own: its owner only); resolves when mined, with the block.
+ */
 export async function publishPrice(c: ChainClients, feed: Address, priceWad: bigint, decimals: number): Promise<bigint> {
   const hash = await c.walletClient.writeContract({
-    address: feed,
-    abi: MockAggregatorV3.abi,
+    address: await publisherOf(c, feed),
+    abi: EmittingMockV3Aggregator.abi,
     functionName: "updateAnswer",
     args: [feedAnswer(priceWad, decimals)],
   });

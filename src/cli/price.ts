@@ -1,14 +1,17 @@
 import { resolve } from "node:path";
 import type { Address } from "viem";
+import { DataFeedsLegacyAggregatorProxy } from "../../abi/DataFeedsLegacyAggregatorProxy.ts";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { CHAINLINK_FEED_ABI } from "../chain/chainlink.ts";
+import { switchAggregator } from "../chain/chainlinkDeploy.ts";
 import { connect, type ChainClients } from "../chain/clients.ts";
 import { checkDeploymentChain, checkDeploymentCode, readDeployment } from "../chain/deployment.ts";
-import { answerToWad, publishPrice } from "../chain/prices.ts";
+import { answerToWad, feedAnswer, publishPrice, publisherOf } from "../chain/prices.ts";
 import { BaseError } from "../lib/errors.ts";
 import { HumanNumberError, parsePpm, parseWad } from "../lib/units.ts";
 import { UsageError, defineCommand, required } from "./command.ts";
 import { formatMove, formatPrice } from "./format.ts";
-import { rpcUrl } from "./rpcUrl.ts";
+import { rpcUrls } from "./rpcUrl.ts";
 import { anvilDevAccount, loadSigningKey, resolveSigner } from "./signer.ts";
 
 /** The node is not a local development chain: `price` publishes only on one (Anvil, Hardhat, Ganache). */
@@ -19,11 +22,19 @@ export class NotLocalChainError extends BaseError {
   }
 }
 
-/** The signer does not own the feed, so the update would revert. */
+/** The signer does not own the feed (or the proxy whose aggregator it would switch), so the update would revert. */
 export class NotFeedOwnerError extends BaseError {
   override name = "NotFeedOwnerError";
   constructor(feed: Address, owner: Address, signer: Address) {
     super(`price: the feed ${feed} is owned by ${owner}, not ${signer}; sign with the owner's key (DEPLOYER_PRIVATE_KEY or --keystore)`, { userError: true });
+  }
+}
+
+/** --new-aggregator on a feed that is not a Chainlink proxy (a deployment from before proxies). */
+export class NotAProxyError extends BaseError {
+  override name = "NotAProxyError";
+  constructor(symbol: string, feed: Address) {
+    super(`price: --new-aggregator: the feed of ${symbol} (${feed}) is not a Chainlink proxy (it has no aggregator())`, { userError: true });
   }
 }
 
@@ -32,25 +43,29 @@ const LOCAL_CLIENTS = /^(anvil|hardhatnetwork|ganache)/i;
 export const priceCommand = defineCommand({
   name: "price",
   summary: "Publish a market's price on a local chain (devnet rehearsals): set it, or move it by a percentage.",
-  synopsis: "[--rpc URL] --deployment FILE --market SYMBOL (--set PRICE | --move=±N%) [--keystore FILE]",
+  synopsis: "[--rpc URL] --deployment FILE --market SYMBOL (--set PRICE | --move=±N%) [--new-aggregator] [--keystore FILE]",
   description:
-    "Signs as the feed's owner (the deployer: DEPLOYER_PRIVATE_KEY, --keystore, or on chain 31337 Anvil's dev account #0) " +
-    "and publishes the new answer on the market's feed. Refuses unless the node is a local development chain " +
+    "Publishes the new answer on the current aggregator of the market's feed (a Chainlink proxy), as the market reads it " +
+    "through the proxy. With --new-aggregator, installs a new aggregator answering it instead (proposeAggregator + " +
+    "confirmAggregator, signed as the proxy's owner, the deployer: DEPLOYER_PRIVATE_KEY, --keystore, or on chain 31337 " +
+    "Anvil's dev account #0). Refuses unless the node is a local development chain " +
     "(Anvil, also when it forks another chain; Hardhat; Ganache). A negative move is written --move=-3% (or --move -3%).",
   options: {
-    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint of the local chain (default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names)" },
+    rpc: { type: "string", value: "URL", multiple: true, description: "JSON-RPC endpoint of the local chain (default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names; repeat it or separate URLs with commas for a fallback)" },
     deployment: { type: "string", value: "FILE", description: "deployment file written by deploy/devnet (required)" },
     market: { type: "string", value: "SYMBOL", description: "market symbol, e.g. BTC (required)" },
     set: { type: "string", value: "PRICE", description: "the new price, e.g. 56400" },
     move: { type: "string", value: "±N%", description: "move the current price by this much, e.g. -3% or +1.5%" },
+    "new-aggregator": { type: "boolean", description: "switch the market's proxy to a new aggregator answering the new price" },
     keystore: { type: "string", value: "FILE", description: "encrypted keystore of the feed owner's key (password from DEPLOYER_KEYSTORE_PASSWORD[_FILE])" },
   },
   examples: [
     "perp-keeper price --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json --market BTC --set 56400",
     "perp-keeper price --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json --market ETH --move=-3%",
+    "perp-keeper price --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json --market ETH --set 2900 --new-aggregator",
   ],
   async run(flags, io) {
-    const rpc = rpcUrl("price", flags.rpc, io);
+    const rpc = rpcUrls("price", flags.rpc, io);
     const path = resolve(io.cwd, required("price", flags, "deployment"));
     const symbol = required("price", flags, "market");
     if ((flags.set === undefined) === (flags.move === undefined)) throw new UsageError("price: give exactly one of --set PRICE and --move ±N% (see perp-keeper price --help)");
@@ -67,16 +82,31 @@ export const priceCommand = defineCommand({
     await checkDeploymentCode(c, d, path);
     const signer = resolveSigner(fromEnv, "DEPLOYER_PRIVATE_KEY", c.chainId, io.stderr);
     const clients: ChainClients = { publicClient: c.publicClient, walletClient: c.walletClient };
-    const owner = await c.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "owner" });
-    if (owner.toLowerCase() !== signer.address.toLowerCase()) throw new NotFeedOwnerError(m.feed, owner, signer.address);
+    // A Chainlink proxy: its aggregator takes anyone's answer, and its owner switches aggregators.
+    // A feed of its own (a deployment from before proxies): its owner publishes.
+    const isProxy = (await publisherOf(c, m.feed)) !== m.feed;
+    if (flags["new-aggregator"] && !isProxy) throw new NotAProxyError(m.symbol, m.feed);
+    if (flags["new-aggregator"] || !isProxy) {
+      const abi = isProxy ? DataFeedsLegacyAggregatorProxy.abi : MockAggregatorV3.abi;
+      const owner = await c.publicClient.readContract({ address: m.feed, abi, functionName: "owner" });
+      if (owner.toLowerCase() !== signer.address.toLowerCase()) throw new NotFeedOwnerError(m.feed, owner, signer.address);
+    }
 
-    const [, answer] = await c.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData" });
-    const before = answerToWad(answer, m.feedDecimals);
+    const latest = async () => answerToWad((await c.publicClient.readContract({ address: m.feed, abi: CHAINLINK_FEED_ABI, functionName: "latestRoundData" }))[1], m.feedDecimals);
+    const before = await latest();
     const after = target.kind === "set" ? target.price : (before * (1_000_000n + target.ppm)) / 1_000_000n;
     if (after <= 0n) throw new UsageError(`price: the new ${m.symbol} price would be ${formatPrice(after)}; a feed answer must be above 0`);
-    const block = await publishPrice(clients, m.feed, after, m.feedDecimals);
-    const published = answerToWad((await c.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData" }))[1], m.feedDecimals);
-    io.stdout(`${m.symbol}: ${formatPrice(before)} → ${formatPrice(published)} (${formatMove(before, published)}) in block ${block}`);
+    let block: bigint;
+    let note = "";
+    if (flags["new-aggregator"]) {
+      const s = await switchAggregator(clients, m.feed, { answer: feedAnswer(after, m.feedDecimals) });
+      block = s.block;
+      note = ` on a new aggregator ${s.aggregator} (was ${s.previous})`;
+    } else {
+      block = await publishPrice(clients, m.feed, after, m.feedDecimals);
+    }
+    const published = await latest();
+    io.stdout(`${m.symbol}: ${formatPrice(before)} → ${formatPrice(published)} (${formatMove(before, published)}) in block ${block}${note}`);
     return 0;
   },
 });

@@ -36,6 +36,15 @@ export class CheckpointFormatError extends BaseError {
 }
 
 
+/**
+ * A checkpoint whose index state an earlier version wrote, in a form this one no longer reads (it
+ * lacks something the state now needs): the keeper rebuilds the index from the chain and keeps the
+ * checkpoint's transactions in flight.
+ */
+export class IndexStateOutdatedError extends CheckpointFormatError {
+  override name = "IndexStateOutdatedError";
+}
+
 const integer = z.string().regex(/^\d+$/, { error: "not a block number (decimal string)" });
 const hash = z.string().refine((s) => isHex(s) && s.length === 66, { error: "not a 32-byte hash" });
 const blockRef = z.object({ number: integer, hash, timestamp: integer });

@@ -7,7 +7,7 @@ import { blockRefToJson, parseCheckpoint, type BlockRef, type IndexerCheckpoint 
 import { mapConcurrent } from "../lib/mapConcurrent.ts";
 import { CheckpointMismatchError, IndexerBusyError, ReorgTooDeepError } from "./errors.ts";
 import { LogSource } from "./logSource.ts";
-import { afterSeeds, readSeeds, type Seed } from "./seeds.ts";
+import { seedSources, type Seed } from "./seeds.ts";
 import { ChainMovedError, IndexRpc, type RetryPolicy } from "./rpc.ts";
 import { compareLogs, RollbackTooDeepError, type IndexChanges, type IndexSource, type LogPosition, type ReducerState } from "./source.ts";
 
@@ -325,12 +325,9 @@ export class Indexer<S extends ReducerState<L>, L extends LogPosition> {
   }
 
   private async applyRange(fromBlock: bigint, toBlock: bigint, queried: readonly Address[], logs: L[]): Promise<void> {
-    const seeds = await this.seedNewFeeds(logs);
-    if (seeds.size > 0) {
-      const first = [...seeds.values()].reduce((a, s) => (s.at.blockNumber < a ? s.at.blockNumber : a), toBlock);
-      const extra = await this.logs.getRange(first, toBlock, [...seeds.keys()].filter((f) => !queried.includes(f)));
-      logs = [...logs, ...afterSeeds(extra, seeds)].sort(compareLogs);
-    }
+    const seeded = await this.seedNewFeeds(logs, queried, (from, addresses) => this.logs.getRange(from, toBlock, addresses));
+    const seeds = seeded.seeds;
+    logs = seeded.logs;
     // One hash per block, and the timestamps the events need, from headers checked against it.
     const hashes = new Map<bigint, Hex>();
     const needTime = new Set<bigint>();
@@ -395,13 +392,13 @@ export class Indexer<S extends ReducerState<L>, L extends LogPosition> {
         throw new ChainMovedError(`a log of block ${block.number} carries block ${log.blockNumber} ${log.blockHash}`);
       }
     }
-    const seeds = await this.seedNewFeeds(logs);
-    // Sources found since the prefetch (earlier blocks of this sync, or this block) are read now.
-    const missingSources = [...new Set([...this._state.sourceAddresses(), ...seeds.keys()])].filter((f) => !queried.includes(f));
-    if (missingSources.length > 0) {
-      const extra = await this.logs.getBlock(block.hash, missingSources);
-      logs = [...logs, ...afterSeeds(extra, seeds)].sort(compareLogs);
-    }
+    // Sources found since the prefetch (earlier blocks of this sync) are read now, and those this
+    // block introduces from their introducing log on.
+    const missingSources = [...new Set(this._state.sourceAddresses())].filter((f) => !queried.includes(f));
+    if (missingSources.length > 0) logs = [...logs, ...(await this.logs.getBlock(block.hash, missingSources))].sort(compareLogs);
+    const seeded = await this.seedNewFeeds(logs, [...queried, ...missingSources], (_from, addresses) => this.logs.getBlock(block.hash, addresses));
+    const seeds = seeded.seeds;
+    logs = seeded.logs;
     this.applyLogs(logs, () => block.timestamp, seeds);
     this._state.advanceTo(block.number);
     this.done = block.number;
@@ -425,10 +422,17 @@ export class Indexer<S extends ReducerState<L>, L extends LogPosition> {
     }
   }
 
-  /** Read what the reducer needs of every source `logs` introduce (see seeds.ts). */
-  private seedNewFeeds(logs: L[]): Promise<Map<Address, Seed<L>>> {
+  /**
+   * Read what the reducer needs of every source `logs` introduce, and add the logs of the addresses
+   * that come with them that `queried` did not cover, read by `fetch` (see seeds.ts).
+   */
+  private seedNewFeeds(
+    logs: L[],
+    queried: readonly Address[],
+    fetch: (fromBlock: bigint, addresses: Address[]) => Promise<L[]>,
+  ): Promise<{ logs: L[]; seeds: Map<Address, Seed<L>> }> {
     const callAt = (to: Address, data: Hex, blockHash: Hex) => this.rpc.callAt(to, data, blockHash);
-    return readSeeds({ source: this.source, state: this._state, logs, callAt, concurrency: this.concurrency, logger: this.logger });
+    return seedSources({ source: this.source, state: this._state, logs, queried, fetch, callAt, concurrency: this.concurrency, logger: this.logger });
   }
 
   // --- Checkpoints ---

@@ -82,8 +82,13 @@ export interface IndexSource<S extends ReducerState<L>, L extends LogPosition> {
   needsTimestamp(log: L): boolean;
   /** A source (price feed) `log` introduces that `state` does not track yet. */
   newSourceOf(state: S, log: L): Address | undefined;
-  /** What the reducer needs of a new source, read at the block that introduces it. */
-  readSeed(call: CallAt, source: Address, blockHash: Hex): Promise<unknown>;
+  /** What the reducer needs of a new source, read at the block of `at`, the log that introduces it. */
+  readSeed(call: CallAt, source: Address, blockHash: Hex, at: L): Promise<unknown>;
+  /**
+   * Every address whose logs the state needs once `source` is tracked, as its seed names them
+   * (a price proxy and its current aggregator); default: `source` alone.
+   */
+  seedAddresses?(source: Address, seed: unknown): readonly Address[];
   /** A short description of the log that introduced a source, for the log line. */
   describeSource?(log: L): Record<string, unknown>;
 }

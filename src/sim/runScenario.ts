@@ -24,13 +24,14 @@
  */
 import { encodeFunctionData, getAddress, testActions, type Account, type Address, type Hash, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
+import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { ANVIL_DEFAULT_MNEMONIC, AnvilStartError, startAnvil, type AnvilInstance } from "../chain/anvil.ts";
 import { connect, redactUrl, type ChainClients } from "../chain/clients.ts";
 import { deployReferenceMarket, globalParamsArg, liquidationParamsArg, type Deployment } from "../chain/deploy.ts";
 import { checkDeploymentCode } from "../chain/deployment.ts";
-import { feedAnswer } from "../chain/prices.ts";
+import { feedAnswer, publisherOf } from "../chain/prices.ts";
 import { readMarketStates } from "../chain/reads.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
 import { checkPresetFits } from "../config/presets.ts";
@@ -77,6 +78,12 @@ export type RunScenarioParameters = {
   presets?: readonly string[];
   /** Overrides the scenario's seed. */
   seed?: string;
+  /**
+   * Every run of the comparison when `presets` is a part of it (seeds.ts runs them one at a time):
+   * the population's leverage is capped over all their tier tables, so each part has the same
+   * traders as the whole (default: `presets`).
+   */
+  comparedWith?: readonly string[];
   fork?: ForkTarget;
   /** Logs of the runner and the keepers (default: silent). */
   logger?: Logger;
@@ -117,7 +124,7 @@ export async function runScenario(p: RunScenarioParameters): Promise<LabReport> 
   const names = p.presets && p.presets.length > 0 ? [...p.presets] : [s.preset];
   // A fork's own market is checked against its on-chain tiers when the run starts.
   const plans = planRuns(s, names, { source: "--compare", checkFits: !p.fork?.deployment, forkMarket: p.fork?.deployment !== undefined });
-  const caps = leverageCaps(plans);
+  const caps = leverageCaps(p.comparedWith ? planRuns(s, p.comparedWith, { source: "--compare", checkFits: false }) : plans);
   const seed = p.seed ?? s.seed;
   const now = p.now ?? Date.now;
   const runs: RunReport[] = [];
@@ -181,17 +188,19 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
     // The market: deployed with the preset, or the upstream's, re-parameterised.
     progress("deploy");
     const { deployment, owner, startPrices } = await prepareMarket(p, anvil, funder);
+    // Prices go to each feed's publisher: a Chainlink proxy's aggregator (the lab never switches it).
+    const publishers = new Map(await Promise.all(deployment.markets.map(async (d) => [d.feed, await publisherOf(funder, d.feed)] as const)));
     const markets = s.markets.map((m) => {
       const d = deployment.markets.find((x) => x.symbol === m.symbol);
       if (!d) throw new SimulationError(`market ${m.symbol} is not in the deployment (it has ${deployment.markets.map((x) => x.symbol).join(", ")})`, { userError: true });
       const start = startPrices.get(m.symbol)!;
       const tick = 10n ** BigInt(18 - d.feedDecimals);
       const prices = pricePath({ spec: m.path, startPrice: start, steps: s.blocks, blockTimeSeconds: s.blockTimeSeconds, tick, seed: p.seed, market: m.symbol });
-      return { ...m, ...d, prices };
+      return { ...m, ...d, prices, publisher: publishers.get(d.feed)! };
     });
 
     // Start prices where the chain is not already there (a fork, a csv path), then the population.
-    await sendAndMine(funder, owner, markets.flatMap((m) => (startPrices.get(m.symbol) === m.prices[0] ? [] : [oracleUpdate(m.feed, m.prices[0]!, m.feedDecimals)])));
+    await sendAndMine(funder, owner, markets.flatMap((m) => (startPrices.get(m.symbol) === m.prices[0] ? [] : [oracleUpdate(m.publisher, m.prices[0]!, m.feedDecimals)])));
     progress("seed");
     const seedInfo = await seedMarkets(funder, deployment, s.traders.markets);
     const { plans, capped } = planPopulationCapped({ spec: s.traders, markets: seedInfo, seed: p.seed, leverageCaps: p.caps });
@@ -256,7 +265,7 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
         const price = m.prices[step]!;
         const heartbeat = lastPublished[i]! >= 0 && BigInt((step - lastPublished[i]!) * s.blockTimeSeconds) * 2n >= staleness[i]!;
         if (step === 0 || price !== m.prices[step - 1] || heartbeat) {
-          calls.push(oracleUpdate(m.feed, price, m.feedDecimals));
+          calls.push(oracleUpdate(m.publisher, price, m.feedDecimals));
           lastPublished[i] = step;
         }
       });
@@ -361,6 +370,8 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
   await test.setBalance({ address: ownerAddress, value: 1_000_000n * WAD });
   const owner = await connect(anvil.rpcUrl, { address: ownerAddress, type: "json-rpc" }, { pollingInterval: 20 });
   for (const d of existing.markets) {
+    // A Chainlink proxy's aggregator takes anyone's answer; a feed of its own, its owner's only.
+    if ((await publisherOf(funder, d.feed)) !== d.feed) continue;
     const feedOwner = await funder.publicClient.readContract({ address: d.feed, abi: MockAggregatorV3.abi, functionName: "owner" });
     if (getAddress(feedOwner) !== getAddress(ownerAddress)) {
       throw new SimulationError(`the feed of ${d.symbol} is owned by ${feedOwner}, not by the market's owner ${ownerAddress}`, { userError: true });
@@ -411,8 +422,9 @@ function marketCall(market: Address, data: Hex): OwnerCall {
   return { to: market, data, gas: OWNER_GAS };
 }
 
-function oracleUpdate(feed: Address, price: bigint, decimals: number): OwnerCall {
-  return { to: feed, data: encodeFunctionData({ abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [feedAnswer(price, decimals)] }), gas: ORACLE_GAS };
+/** A price update on `publisher`, a feed's aggregator (updateAnswer(int256): the same call on either kind of feed). */
+function oracleUpdate(publisher: Address, price: bigint, decimals: number): OwnerCall {
+  return { to: publisher, data: encodeFunctionData({ abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [feedAnswer(price, decimals)] }), gas: ORACLE_GAS };
 }
 
 /**

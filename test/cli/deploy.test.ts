@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getAddress, type Abi, type AbiParameter } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockAggregatorV3 } from '../../abi/MockAggregatorV3.ts';
+import { DataFeedsLegacyAggregatorProxy } from '../../abi/DataFeedsLegacyAggregatorProxy.ts';
+import { EmittingMockV3Aggregator } from '../../abi/EmittingMockV3Aggregator.ts';
 import { MockUSDC } from '../../abi/MockUSDC.ts';
 import { PerpMarket } from '../../abi/PerpMarket.ts';
 import { connect } from '../../src/chain/clients.ts';
@@ -14,6 +15,7 @@ import type { Deployment } from '../../src/chain/deploy.ts';
 import { readDeployment } from '../../src/chain/deployment.ts';
 import { readAccount, readValuation } from '../../src/chain/reads.ts';
 import { anvilDevAccount } from '../../src/cli/signer.ts';
+import { loadMarkets } from '../../src/config/presets.ts';
 import { TOKEN_SCALE, accountHealth, notional, tierIndex } from '../../src/engine/index.ts';
 import { seedTraders, type SeedTradersReturnType } from '../../src/sim/seedTraders.ts';
 import { getTestChain, withSnapshot } from '../support/anvil.ts';
@@ -91,10 +93,31 @@ describe('deploy', () => {
     const { market, token } = deployment.contracts;
     expect(castValue(await cast(['call', market, castSig(PerpMarket.abi, 'marketCount'), '--rpc-url', rpcUrl]))).toBe('3');
     const btc = deployment.markets[0]!;
-    const round = tupleFields(`(${castValue(await cast(['call', btc.feed, castSig(MockAggregatorV3.abi, 'latestRoundData'), '--rpc-url', rpcUrl])).replace(/\n/g, ', ')})`);
+    const round = tupleFields(`(${castValue(await cast(['call', btc.feed, castSig(DataFeedsLegacyAggregatorProxy.abi, 'latestRoundData'), '--rpc-url', rpcUrl])).replace(/\n/g, ', ')})`);
+    expect(round[0]).toBe(String(2n ** 64n + 1n)); // phase 1, the aggregator's round 1
     expect(round[1]).toBe('6000000000000'); // 60,000 with 8 decimals
-    expect(castValue(await cast(['call', btc.feed, castSig(MockAggregatorV3.abi, 'decimals'), '--rpc-url', rpcUrl]))).toBe(String(btc.feedDecimals));
+    expect(castValue(await cast(['call', btc.feed, castSig(DataFeedsLegacyAggregatorProxy.abi, 'decimals'), '--rpc-url', rpcUrl]))).toBe(String(btc.feedDecimals));
     expect(castValue(await cast(['call', token, castSig(MockUSDC.abi, 'decimals'), '--rpc-url', rpcUrl]))).toBe('6');
+  });
+});
+
+describe('feeds', () => {
+  it("each market's feed is Chainlink's proxy (owned by the deployer) over an aggregator", async () => {
+    const { publicClient } = await getTestChain();
+    const specs = loadMarkets();
+    for (const m of deployment.markets) {
+      const proxy = { address: m.feed, abi: DataFeedsLegacyAggregatorProxy.abi } as const;
+      const aggregator = await publicClient.readContract({ ...proxy, functionName: 'aggregator' });
+      const agg = { address: aggregator, abi: EmittingMockV3Aggregator.abi } as const;
+      expect(await publicClient.readContract({ ...proxy, functionName: 'phaseId' })).toBe(1);
+      expect(await publicClient.readContract({ ...proxy, functionName: 'phaseAggregators', args: [1] })).toBe(aggregator);
+      expect(await publicClient.readContract({ ...proxy, functionName: 'owner' })).toBe(deployment.deployer);
+      expect(await publicClient.readContract({ ...proxy, functionName: 'description' })).toBe(specs.find((x) => x.symbol === m.symbol)!.description);
+      // The aggregator is Chainlink's MockV3Aggregator (version 0, latestRound) with its events, round 1 published.
+      expect(await publicClient.readContract({ ...agg, functionName: 'version' })).toBe(0n);
+      expect(await publicClient.readContract({ ...agg, functionName: 'latestRound' })).toBe(1n);
+      expect(await publicClient.readContract({ ...agg, functionName: 'decimals' })).toBe(m.feedDecimals);
+    }
   });
 });
 

@@ -1,18 +1,20 @@
 /**
- * `perp-keeper price`: a devnet rehearsal publishes a market's price as the feed's owner, by a set
- * value or a percentage move, and refuses on anything but a local development chain.
+ * `perp-keeper price`: a devnet rehearsal publishes a market's price on the current aggregator of
+ * its Chainlink proxy, by a set value or a percentage move, or installs a new aggregator answering
+ * it (--new-aggregator, as the proxy's owner); and refuses on anything but a local development chain.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockAggregatorV3 } from '../../abi/MockAggregatorV3.ts';
+import { CHAINLINK_FEED_ABI } from '../../src/chain/chainlink.ts';
+import { currentAggregator } from '../../src/chain/chainlinkDeploy.ts';
 import { deployReferenceMarket, type Deployment } from '../../src/chain/deploy.ts';
 import { deploymentToJson } from '../../src/chain/deployment.ts';
 import { answerToWad } from '../../src/chain/prices.ts';
 import { loadMarkets, loadPreset } from '../../src/config/presets.ts';
-import { getTestChain, type TestChain } from '../support/anvil.ts';
+import { ANVIL_DEV_PRIVATE_KEYS, getTestChain, type TestChain } from '../support/anvil.ts';
 import { runCli, tempDir } from './cli.ts';
 
 const tmp = tempDir();
@@ -49,7 +51,7 @@ afterAll(async () => {
 
 async function priceOf(symbol: string): Promise<bigint> {
   const m = deployment.markets.find((x) => x.symbol === symbol)!;
-  const [, answer] = await chain.publicClient.readContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: 'latestRoundData' });
+  const [, answer] = await chain.publicClient.readContract({ address: m.feed, abi: CHAINLINK_FEED_ABI, functionName: 'latestRoundData' });
   return answerToWad(answer, m.feedDecimals);
 }
 
@@ -73,6 +75,33 @@ describe('price', () => {
     const up = await price('--market', 'ETH', '--move', '+1.5%');
     expect(up.code, up.stderr).toBe(0);
     expect(await priceOf('ETH')).toBe((((before * 970_000n) / 1_000_000n) * 1_015_000n) / 1_000_000n);
+  });
+
+  it('--new-aggregator installs a new aggregator behind the proxy answering the price; later prices go to it', async () => {
+    const feed = deployment.markets.find((x) => x.symbol === 'SMALLCAP')!.feed;
+    const before = await currentAggregator(chain, feed);
+    const r = await price('--market', 'SMALLCAP', '--set', '0.45', '--new-aggregator');
+    expect(r.code, r.stderr).toBe(0);
+    const after = await currentAggregator(chain, feed);
+    expect(after).not.toBe(before);
+    expect(r.stdout).toBe(`SMALLCAP: 0.500000 → 0.450000 (-10.00%) in block ${r.stdout.match(/block (\d+)/)![1]} on a new aggregator ${after} (was ${before})\n`);
+    expect(await chain.publicClient.readContract({ address: feed, abi: CHAINLINK_FEED_ABI, functionName: 'phaseId' })).toBe(2);
+    expect(await priceOf('SMALLCAP')).toBe(45n * 10n ** 16n);
+    const next = await price('--market', 'SMALLCAP', '--move=+10%');
+    expect(next.code, next.stderr).toBe(0);
+    expect(await priceOf('SMALLCAP')).toBe(495n * 10n ** 15n);
+  });
+
+  it('--new-aggregator signed by another key than the proxy owner: one line, exit 1, nothing switched', async () => {
+    const feed = deployment.markets.find((x) => x.symbol === 'BTC')!.feed;
+    const before = await currentAggregator(chain, feed);
+    const r = await runCli(['price', '--rpc', chain.anvil.rpcUrl, '--deployment', file, '--market', 'BTC', '--set', '1', '--new-aggregator'], {
+      cwd: tmp.dir,
+      env: { DEPLOYER_PRIVATE_KEY: ANVIL_DEV_PRIVATE_KEYS[4] },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^perp-keeper: price: the feed 0x[0-9a-fA-F]{40} is owned by 0x[0-9a-fA-F]{40}, not 0x[0-9a-fA-F]{40}; sign with the owner's key/);
+    expect(await currentAggregator(chain, feed)).toBe(before);
   });
 
   it.each([

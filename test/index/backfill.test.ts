@@ -75,6 +75,8 @@ describe("Indexer.backfill", () => {
     const byMethod = Object.fromEntries(counts.values.map((v) => [v.labels.method, v.value]));
     // MarketAdded ×4 and one partial liquidation need timestamps; + the range end, + the window.
     expect(byMethod["eth_getBlockByNumber"]).toBeLessThanOrEqual(5 + 1 + 1 + 2 + 1);
-    expect(byMethod["eth_call"]).toBe(2 * 5); // decimals + latestRoundData per feed
+    // Per feed (five Chainlink proxies) and per aggregator switch (one, read through its proxy):
+    // decimals, latestRoundData, aggregator, phaseId.
+    expect(byMethod["eth_call"]).toBe(4 * (5 + 1));
   });
 });

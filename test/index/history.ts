@@ -13,12 +13,14 @@ import { parseWad } from "../../src/lib/units.ts";
 import { referenceMarket, type IndexLog, type IndexState } from "../../src/protocols/reference/index.ts";
 import { mined } from "../support/blocks.ts";
 import type { World } from "../support/fixtures.ts";
+import { publishOnOldAggregator } from "../support/prices.ts";
 import {
   BTC,
   ETH,
   OWNER,
   SMALLCAP,
   deployFeed,
+  deployPlainFeed,
   deposit,
   liquidateMax,
   setFundingRate,
@@ -55,10 +57,13 @@ export function indexView(ix: RefIndexer) {
 
 const owner = (wd: Deployed) => ({ address: wd.deployment.contracts.market, abi: PerpMarket.abi, read: wd.chain.publicClient, wallet: wd.chain.wallet(OWNER) });
 
-/** Points a market at a new feed (MarketParamsUpdated with another feed and decimals). */
-export async function switchFeed(wd: Deployed, marketId: number, decimals: number, priceWad: bigint): Promise<Address> {
+/**
+ * Points a market at a new feed (MarketParamsUpdated with another feed and decimals): a Chainlink
+ * proxy, or with `plain` a feed that emits its own prices (as deployments before proxies had).
+ */
+export async function switchFeed(wd: Deployed, marketId: number, decimals: number, priceWad: bigint, plain = false): Promise<Address> {
   const { address, abi, read, wallet } = owner(wd);
-  const feed = await deployFeed(wd.chain, decimals, priceWad);
+  const feed = await (plain ? deployPlainFeed : deployFeed)(wd.chain, decimals, priceWad);
   const m = await read.readContract({ address, abi, functionName: "getMarket", args: [BigInt(marketId)] });
   await mined(wd.chain, wallet.writeContract({ address, abi, functionName: "setMarketParams", args: [BigInt(marketId), { ...m.params, feed, maxStaleness: m.params.maxStaleness + 60 }] }));
   return feed;
@@ -88,7 +93,8 @@ export async function ownerChanges(wd: Deployed): Promise<void> {
 /**
  * A history with every event kind, step by step: deposits, trades on three markets, a withdrawal
  * to zero, a funding rate, price moves, a partial (BTC, 20% step) and a full (SMALLCAP)
- * liquidation, a feed swap, tier/liquidation/global parameter changes and a new market.
+ * liquidation, a feed swap (to a feed that is no proxy), tier/liquidation/global parameter changes and a new market, an
+ * aggregator switch behind ETH's proxy, a price on the new aggregator and one on the old (ignored).
  */
 export const scenarioSteps: [string, (wd: World) => Promise<unknown>][] = [
   ["trader 1 deposits", (wd) => deposit(wd, 1, 7_000n)],
@@ -107,8 +113,11 @@ export const scenarioSteps: [string, (wd: World) => Promise<unknown>][] = [
   ["partial liquidation of trader 1", (wd) => liquidateMax(wd, trader(1), BTC)],
   ["SMALLCAP rises to 0.52", (wd) => wd.prices.set(SMALLCAP, w("0.52"))],
   ["full liquidation of trader 5", (wd) => liquidateMax(wd, trader(5), SMALLCAP)],
-  ["BTC moves to an 18-decimal feed", (wd) => switchFeed(wd, BTC, 18, w(59_000))],
+  ["BTC moves to an 18-decimal feed of its own (no proxy)", (wd) => switchFeed(wd, BTC, 18, w(59_000), true)],
   ["owner changes tiers, liquidation and global parameters, adds a market", (wd) => ownerChanges(wd)],
+  ["ETH's proxy switches to a new aggregator at 2,990", (wd) => wd.prices.switchAggregator(ETH, w(2_990))],
+  ["ETH moves to 2,980 on its new aggregator", (wd) => wd.prices.set(ETH, w(2_980))],
+  ["a price on ETH's old aggregator (ignored)", (wd) => publishOnOldAggregator(wd, ETH, w(1_000))],
   ["trader 2 buys ETH back", (wd) => trade(wd, 2, ETH, w(4))],
   ["trader 3 flips SMALLCAP short", (wd) => trade(wd, 3, SMALLCAP, -w(30_000))],
   ["ETH funding turns negative", (wd) => setFundingRate(wd, ETH, -(10n ** 11n))],
@@ -118,7 +127,8 @@ export async function scenario(wd: World, steps = scenarioSteps): Promise<void> 
   for (const [, step] of steps) await step(wd);
 }
 
-export type Call = { method: string; params: unknown; failed: boolean };
+/** A request the client saw: `failed` when `fault` injected an error, `reverted` when the node answered with one (a reverted eth_call). */
+export type Call = { method: string; params: unknown; failed: boolean; reverted?: boolean };
 export type Fault = (method: string, params: readonly unknown[]) => Error | undefined;
 export type Tamper = (method: string, params: readonly unknown[], result: unknown) => unknown;
 
@@ -132,9 +142,16 @@ export function faultyClient(url: string, fault: Fault, calls: Call[], tamper?: 
     async request({ method, params }: EIP1193Parameters) {
       const p = (params ?? []) as readonly unknown[];
       const e = fault(method, p);
-      calls.push({ method, params: p, failed: e !== undefined });
+      const call: Call = { method, params: p, failed: e !== undefined };
+      calls.push(call);
       if (e) throw e;
-      const result: unknown = await base.request({ method, params } as never);
+      let result: unknown;
+      try {
+        result = await base.request({ method, params } as never);
+      } catch (err) {
+        call.reverted = true;
+        throw err;
+      }
       return tamper ? tamper(method, p, result) : result;
     },
   });

@@ -257,7 +257,13 @@ describe("IndexState checkpoints", () => {
     const json = withMarket().toJSON();
     expect(() => IndexState.fromJSON({ ...json, block: "12.5" })).toThrow(CheckpointFormatError);
     expect(() => IndexState.fromJSON({ ...json, accounts: [["0xnope", {}]] })).toThrow(/accounts/);
-    expect(() => IndexState.fromJSON({ ...json, version: 2 })).toThrow(CheckpointFormatError);
+    expect(() => IndexState.fromJSON({ ...json, version: 3 })).toThrow(CheckpointFormatError);
+  });
+
+  it("refuses a version 1 checkpoint (feeds without aggregators): it is rebuilt from the chain", () => {
+    const json = withMarket().toJSON();
+    const v1 = { ...json, version: 1, feeds: json.feeds.map(([a, f]) => [a, { decimals: f.decimals, round: f.round }]) };
+    expect(() => IndexState.fromJSON(v1)).toThrow(/version 1 records no feed aggregators/);
   });
 
   it("refuses to serialise a half-applied block", () => {

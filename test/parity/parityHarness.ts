@@ -16,10 +16,10 @@ import {
   type Hex,
 } from "viem";
 import { expect } from "vitest";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
+import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
-import { feedAnswer } from "../../src/chain/prices.ts";
+import { feedAnswer, publisherOf } from "../../src/chain/prices.ts";
 import { readAccount, readValuation } from "../../src/chain/reads.ts";
 import {
   PPM,
@@ -188,8 +188,10 @@ type World = {
   chain: TestChain;
   market: Address;
   token: Address;
-  /** One feed per case market, of FEED_DECIMALS. */
+  /** One feed (a Chainlink proxy) per case market, of FEED_DECIMALS. */
   feeds: Address[];
+  /** Each feed's aggregator, where its prices are published. */
+  aggregators: Address[];
   trader: Address;
   keeper: Address;
   /** The snapshot every case starts from. */
@@ -200,6 +202,7 @@ type World = {
 async function setupCases(w: SharedWorld): Promise<Omit<World, "base">> {
   const feeds: Address[] = [];
   for (const d of FEED_DECIMALS) feeds.push(await deployFeed(w.chain, d, WAD, "parity"));
+  const aggregators = await Promise.all(feeds.map((f) => publisherOf(w.chain, f)));
   const huge = 10n ** 30n;
   for (const i of [OWNER, 1]) await fund(w, i, huge);
   return {
@@ -207,6 +210,7 @@ async function setupCases(w: SharedWorld): Promise<Omit<World, "base">> {
     market: w.deployment.contracts.market,
     token: w.deployment.contracts.token,
     feeds,
+    aggregators,
     trader: w.chain.wallet(1).account.address,
     keeper: w.chain.wallet(2).account.address,
   };
@@ -348,7 +352,7 @@ export async function runCase(w: World, c: Case, stats: CaseStats): Promise<void
     for (const [i, m] of c.markets.entries()) {
       const p = c.positions[i]!;
       const dec = FEED_DECIMALS[i]!;
-      await send(owner.writeContract({ address: w.feeds[i]!, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [feedAnswer(p.entry, dec)], gas: GAS }));
+      await send(owner.writeContract({ address: w.aggregators[i]!, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [feedAnswer(p.entry, dec)], gas: GAS }));
       await send(owner.writeContract({ ...mk, functionName: "addMarket", args: [
         { feed: w.feeds[i]!, maxStaleness: 200_000, tradingFeePpm: Number(m.tradingFeePpm), lotSize: m.lotSize },
         {
@@ -382,7 +386,7 @@ export async function runCase(w: World, c: Case, stats: CaseStats): Promise<void
     await chain.testClient.setNextBlockTimestamp({ timestamp: t0 + c.elapsed });
     for (const [i, p] of c.positions.entries()) {
       const dec = FEED_DECIMALS[i]!;
-      await send(owner.writeContract({ address: w.feeds[i]!, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [feedAnswer(exitPrice(p, dec), dec)], gas: GAS }));
+      await send(owner.writeContract({ address: w.aggregators[i]!, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [feedAnswer(exitPrice(p, dec), dec)], gas: GAS }));
     }
 
     let liquidatableSeen = false;

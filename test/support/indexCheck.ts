@@ -2,10 +2,10 @@
  * "The index equals the chain": an index of the reference market (a live indexer's state, a
  * keeper's, or one read back from a checkpoint) against the contract read at the index's block.
  */
-import type { Address, Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import { expect } from "vitest";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { CHAINLINK_FEED_ABI, readAggregatorAt, readPhaseIdAt } from "../../src/chain/chainlink.ts";
 import { readAccount, readGlobalParams, readMarkPrices, readMarketStates } from "../../src/chain/reads.ts";
 import { priceStatus, valuationAt, type IndexStateView } from "../../src/protocols/reference/index.ts";
 import { testAccounts } from "./anvil.ts";
@@ -33,7 +33,8 @@ function canon(x: unknown): string {
 /**
  * Where `view` differs from the contract at `at` (a block, or the index's head, whose hash and time
  * are then checked too): the global parameters; every market's rules and funding, feed, decimals,
- * staleness bound and latest round; every account (the dev accounts, the world's traders and every
+ * staleness bound and latest round (as latestRoundData() through the feed reports it, a proxy's
+ * phase-encoded round id included), a proxy feed's current aggregator and phase; every account (the dev accounts, the world's traders and every
  * account the index holds), absent from the index exactly when empty on chain, and its cooldown
  * stamp; and the valuation the scanner derives (the contract's mark prices where they are fresh).
  * Empty when equal.
@@ -67,8 +68,19 @@ export async function indexMismatches(world: Deployed & { traders?: readonly Add
     differ(`market ${id}`, rules, onChain);
     const m = await read.readContract({ address: market, abi: PerpMarket.abi, functionName: "getMarket", args: [BigInt(id)], ...pin });
     differ(`market ${id} feed`, { feed, feedDecimals, maxStaleness }, { feed: m.params.feed, feedDecimals: m.feedDecimals, maxStaleness: BigInt(m.params.maxStaleness) });
-    const [roundId, answer, , updatedAt] = await read.readContract({ address: m.params.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData", ...pin });
+    // The price as latestRoundData() through the feed (a proxy: its phase in the round id's bits 64..79).
+    const [roundId, answer, , updatedAt] = await read.readContract({ address: m.params.feed, abi: CHAINLINK_FEED_ABI, functionName: "latestRoundData", ...pin });
     differ(`price ${id}`, view.price(id), { answer, updatedAt, roundId: BigInt(roundId), price: answer * 10n ** BigInt(18 - m.feedDecimals) });
+    // A proxy's current aggregator and phase (undefined: the feed emits its own prices).
+    const call = async (to: Address, data: Hex, blockNumber: bigint) => {
+      try {
+        return (await read.call({ to, data, blockNumber })).data;
+      } catch {
+        return undefined;
+      }
+    };
+    const [aggregator, phaseId] = await Promise.all([readAggregatorAt(call, m.params.feed, pin.blockNumber), readPhaseIdAt(call, m.params.feed, pin.blockNumber)]);
+    differ(`feed ${id} proxy`, view.feeds.get(getAddress(m.params.feed))?.proxy, aggregator && phaseId !== undefined ? { aggregator: getAddress(aggregator), phaseId } : undefined);
   }
   const who = new Set<Address>([...testAccounts.map((a) => a.address), ...(world.traders ?? []), ...view.accounts.keys()]);
   await Promise.all(

@@ -1,14 +1,18 @@
 /**
- * Prices on the reference market's mock feeds, published by their owner: one market at a time,
+ * Prices on the reference market's feeds, published on each Chainlink proxy's current aggregator (a
+ * feed that is no proxy: on the feed, by its owner): one market at a time,
  * every market moved by a percentage, or all in ONE block (a keeper then sees the move at once,
  * and the accounts it makes liquidatable are exactly those liquidatable at that block). Every
  * update goes to the feed the market reads now (a swapped feed included).
  */
 import { encodeFunctionData, type Address, type Hex } from "viem";
+import { DataFeedsLegacyAggregatorProxy } from "../../abi/DataFeedsLegacyAggregatorProxy.ts";
+import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { switchAggregator, type SwitchAggregatorReturnType } from "../../src/chain/chainlinkDeploy.ts";
 import type { Deployment } from "../../src/chain/deploy.ts";
-import { feedAnswer } from "../../src/chain/prices.ts";
+import { feedAnswer, publisherOf } from "../../src/chain/prices.ts";
 import { mined, type Clients, type ReorgTx } from "./blocks.ts";
 import { OWNER } from "./market.ts";
 
@@ -27,7 +31,7 @@ export type PublishInOneBlock = {
 };
 
 export type Prices = {
-  /** The feed `marketId` reads now, and its decimals (the contract's answer). */
+  /** The feed (proxy) `marketId` reads now, and its decimals (the contract's answer). */
   feed(marketId: number): Promise<{ feed: Address; decimals: number }>;
   /** Sends a price (WAD) for `marketId` without waiting for it; its hash. */
   send(marketId: number, priceWad: bigint, opts?: PriceTxOptions): Promise<Hex>;
@@ -35,6 +39,11 @@ export type Prices = {
   set(marketId: number, priceWad: bigint): Promise<bigint>;
   /** The same update as a transaction for anvil_reorg. */
   reorgTx(marketId: number, priceWad: bigint): Promise<ReorgTx>;
+  /**
+   * The owner switches `marketId`'s proxy to a new aggregator answering `priceWad` (deploy,
+   * proposeAggregator, confirmAggregator); the old and new aggregators and the confirming block.
+   */
+  switchAggregator(marketId: number, priceWad: bigint): Promise<SwitchAggregatorReturnType>;
   /** Every market's mark price (the contract's view) at `blockNumber` (default latest). */
   marks(blockNumber?: bigint): Promise<Map<number, bigint>>;
   /** Every market's mark moved by `permille` (−80 = −8%) from its mark at `blockNumber`. */
@@ -58,12 +67,14 @@ export function pricesOf(chain: Clients, deployment: Deployment): Prices {
   };
   const data = async (marketId: number, priceWad: bigint, updatedAt?: bigint) => {
     const f = await feed(marketId);
+    const to = await publisherOf(chain, f.feed);
     const answer = feedAnswer(priceWad, f.decimals);
-    const call =
-      updatedAt === undefined
-        ? encodeFunctionData({ abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [answer] })
-        : encodeFunctionData({ abi: MockAggregatorV3.abi, functionName: "updateAnswerAt", args: [answer, updatedAt] });
-    return { to: f.feed, data: call };
+    if (updatedAt === undefined) return { to, data: encodeFunctionData({ abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [answer] }) };
+    if (to === f.feed) return { to, data: encodeFunctionData({ abi: MockAggregatorV3.abi, functionName: "updateAnswerAt", args: [answer, updatedAt] }) };
+    // A proxy's aggregator: the next round, with the given timestamp.
+    const round = await chain.publicClient.readContract({ address: to, abi: EmittingMockV3Aggregator.abi, functionName: "latestRound" });
+    const call = encodeFunctionData({ abi: EmittingMockV3Aggregator.abi, functionName: "updateRoundData", args: [round + 1n, answer, updatedAt, updatedAt] });
+    return { to, data: call };
   };
   const marks = async (blockNumber?: bigint) => {
     const at = blockNumber === undefined ? {} : { blockNumber };
@@ -82,6 +93,11 @@ export function pricesOf(chain: Clients, deployment: Deployment): Prices {
     feed,
     send,
     set,
+    async switchAggregator(marketId, priceWad) {
+      const f = await feed(marketId);
+      const owner = { publicClient: chain.publicClient, walletClient: chain.wallet(OWNER) };
+      return switchAggregator(owner, f.feed, { answer: feedAnswer(priceWad, f.decimals) });
+    },
     reorgTx: async (marketId, priceWad) => ({ from: chain.wallet(OWNER).account.address, ...(await data(marketId, priceWad)) }),
     marks,
     shocked: async (permille, blockNumber) => scaled(await marks(blockNumber), permille),
@@ -110,4 +126,16 @@ export function pricesOf(chain: Clients, deployment: Deployment): Prices {
       }
     },
   };
+}
+
+/**
+ * Publishes `priceWad` on the first aggregator (phase 1) of `marketId`'s proxy, directly: after a
+ * switch, one neither the market nor a keeper reads any more. Its block.
+ */
+export async function publishOnOldAggregator(m: { chain: Clients; deployment: Deployment }, marketId: number, priceWad: bigint): Promise<bigint> {
+  const read = m.chain.publicClient;
+  const market = await read.readContract({ address: m.deployment.contracts.market, abi: PerpMarket.abi, functionName: "getMarket", args: [BigInt(marketId)] });
+  const old = await read.readContract({ address: market.params.feed, abi: DataFeedsLegacyAggregatorProxy.abi, functionName: "phaseAggregators", args: [1] });
+  const answer = feedAnswer(priceWad, market.feedDecimals);
+  return mined(m.chain, m.chain.wallet(OWNER).writeContract({ address: old, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [answer] }));
 }

@@ -8,12 +8,13 @@ import {
   type Hex,
   type RpcLog,
 } from "viem";
-import { MockAggregatorV3 } from "../../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../../abi/PerpMarket.ts";
+import { CHAINLINK_FEED_ABI } from "../../chain/chainlink.ts";
 import type { LogPosition } from "../../index/source.ts";
 
 /**
- * The reference market's index events: the market's state events and the feeds' AnswerUpdated.
+ * The reference market's index events: the market's state events, the feeds' AnswerUpdated (from a
+ * Chainlink proxy's current aggregator, or a feed that is no proxy) and a proxy's AggregatorConfirmed.
  * Trades, deposits and the pool's events are left out: every change they make to an account is
  * also announced by CollateralUpdated / PositionUpdated, with the new value.
  */
@@ -27,7 +28,8 @@ export const indexAbi = [
   getAbiItem({ abi: PerpMarket.abi, name: "CollateralUpdated" }),
   getAbiItem({ abi: PerpMarket.abi, name: "PositionUpdated" }),
   getAbiItem({ abi: PerpMarket.abi, name: "Liquidated" }),
-  getAbiItem({ abi: MockAggregatorV3.abi, name: "AnswerUpdated" }),
+  getAbiItem({ abi: CHAINLINK_FEED_ABI, name: "AnswerUpdated" }),
+  getAbiItem({ abi: CHAINLINK_FEED_ABI, name: "AggregatorConfirmed" }),
 ] as const;
 
 /** A decoded index event: `{ eventName, args }`, discriminated by `eventName`. */
@@ -39,7 +41,11 @@ export type IndexLog = IndexEvent & LogPosition;
 
 /** topic0 of every index event, for the `topics` filter of eth_getLogs (one OR-list). */
 export const indexTopics: readonly Hex[] = indexAbi.map((e) => toEventSelector(e));
-const answerUpdatedTopic = toEventSelector(getAbiItem({ abi: MockAggregatorV3.abi, name: "AnswerUpdated" }));
+/** The feed events: never the market's. */
+const feedTopics = new Set<Hex>([
+  toEventSelector(getAbiItem({ abi: CHAINLINK_FEED_ABI, name: "AnswerUpdated" })),
+  toEventSelector(getAbiItem({ abi: CHAINLINK_FEED_ABI, name: "AggregatorConfirmed" })),
+]);
 /** Each index event's ABI by its topic0 (viem's decodeEventLog would re-derive every selector per log). */
 const abiByTopic = new Map<Hex, readonly [(typeof indexAbi)[number]]>(indexAbi.map((e) => [toEventSelector(e), [e]] as const));
 const collateralUpdatedTopic = toEventSelector(getAbiItem({ abi: PerpMarket.abi, name: "CollateralUpdated" }));
@@ -94,9 +100,9 @@ function decodeHot(topic0: Hex, topics: readonly Hex[], data: Hex): IndexEvent |
 }
 
 /**
- * Decode one raw RPC log. Market events count only when emitted by `market`, AnswerUpdated only
- * when emitted by another address (a feed); anything else, and removed or pending logs, give
- * undefined.
+ * Decode one raw RPC log. Market events count only when emitted by `market`, feed events
+ * (AnswerUpdated, AggregatorConfirmed) only when emitted by another address; anything else, and
+ * removed or pending logs, give undefined.
  */
 export function decodeIndexLog(raw: RpcLog, market: Address): IndexLog | undefined {
   if (raw.removed || raw.blockNumber === null || raw.blockHash === null || raw.logIndex === null) return undefined;
@@ -104,7 +110,7 @@ export function decodeIndexLog(raw: RpcLog, market: Address): IndexLog | undefin
   if (topic0 === undefined) return undefined;
   const address = checksummed(raw.address);
   const fromMarket = address === market;
-  if (fromMarket === (topic0 === answerUpdatedTopic)) return undefined;
+  if (fromMarket === feedTopics.has(topic0)) return undefined;
   let event: IndexEvent | undefined = decodeHot(topic0, raw.topics, raw.data);
   if (event === undefined) {
     const abi = abiByTopic.get(topic0);

@@ -5,7 +5,8 @@
 import type { Address } from "viem";
 import { cumAmounts, type Account, type LiquidationParams, type Position } from "../../engine/index.ts";
 import type { IndexLog } from "./events.ts";
-import type { FeedSnapshot, IndexedMarket, Tables, TableName } from "./state.ts";
+import { emitterOf, switchedTo, withAnswer, type FeedSnapshot } from "./feeds.ts";
+import type { IndexedMarket, Tables, TableName } from "./state.ts";
 
 /** Writes one table entry (undefined: delete), journalling its previous value. */
 export type TableWriter = {
@@ -153,12 +154,24 @@ export function reduce(w: TableWriter, log: IndexLog, ts: bigint, feed: FeedSnap
       return;
     }
     case "AnswerUpdated": {
-      const f = w.tables.feeds.get(log.address);
-      if (!f) return; // a feed no market has pointed at yet
-      w.write("feeds", log.address, {
-        decimals: f.decimals,
-        round: { answer: log.args.current, updatedAt: log.args.updatedAt, roundId: log.args.roundId },
-      });
+      // The feeds this emitter prices: none for an aggregator no proxy uses any more (ignored).
+      for (const [address, f] of w.tables.feeds) {
+        if (emitterOf(address, f) === log.address) w.write("feeds", address, withAnswer(f, log.args.current, log.args.roundId, log.args.updatedAt));
+      }
+      return;
+    }
+    case "AggregatorConfirmed": {
+      const proxy = w.tables.feeds.get(log.address);
+      const latest = log.args.latest;
+      if (!proxy) return; // a proxy no market reads
+      if (feed) {
+        w.write("feeds", log.address, feed);
+        return;
+      }
+      // No seed: some feed follows `latest` already (this proxy, from a seed read later in the block, or another).
+      if (emitterOf(log.address, proxy) === latest) return;
+      const other = [...w.tables.feeds].find(([address, f]) => emitterOf(address, f) === latest)!;
+      w.write("feeds", log.address, switchedTo(proxy, latest, other[1]));
       return;
     }
   }

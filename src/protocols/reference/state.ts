@@ -4,6 +4,7 @@ import type { Account, GlobalLiquidationParams, MarketState } from "../../engine
 import { RollbackTooDeepError, type IndexChanges, type ReducerState } from "../../index/source.ts";
 import { BaseError } from "../../lib/errors.ts";
 import type { IndexLog } from "./events.ts";
+import { emitterOf, type FeedRound, type FeedSnapshot } from "./feeds.ts";
 import { reduce, type TableWriter } from "./reduce.ts";
 import { decodeStateJson, encodeStateJson, type IndexStateJson } from "./stateJson.ts";
 
@@ -20,14 +21,7 @@ import { decodeStateJson, encodeStateJson, type IndexStateJson } from "./stateJs
  * Addresses (map keys and fields) are checksummed, as viem decodes them; lookups normalise.
  */
 
-export type FeedRound = { answer: bigint; updatedAt: bigint; roundId: bigint };
-
-/** What the indexer reads from a feed the first time a market points at it. */
-export type FeedSnapshot = {
-  decimals: number;
-  /** The latest round as of the end of the block that introduced the feed; undefined if none. */
-  round: FeedRound | undefined;
-};
+export type { FeedProxy, FeedRound, FeedSnapshot } from "./feeds.ts";
 
 export type IndexedMarket = MarketState & { feed: Address; feedDecimals: number; maxStaleness: bigint };
 
@@ -148,7 +142,7 @@ export class IndexState implements ReducerState<IndexLog> {
     return this.t.global.get("global");
   }
 
-  /** Every feed a market has pointed at since it was first seen, with its latest round. */
+  /** Every feed (a proxy, or a feed that emits its own prices) a market has pointed at since it was first seen, with its latest round. */
   get feeds(): ReadonlyMap<Address, FeedSnapshot> {
     return this.t.feeds;
   }
@@ -186,9 +180,17 @@ export class IndexState implements ReducerState<IndexLog> {
     return [...this.t.feeds.keys()];
   }
 
-  /** The price sources whose logs the state needs: its feeds. */
+  /** The price sources whose logs the state needs: its feeds, and the current aggregator of each proxy. */
   sourceAddresses(): Address[] {
-    return this.feedAddresses();
+    const out = new Set<Address>();
+    for (const [feed, f] of this.t.feeds) out.add(feed).add(emitterOf(feed, f));
+    return [...out];
+  }
+
+  /** Whether some feed's prices come from `emitter` (a feed itself, or a proxy's current aggregator). */
+  private follows(emitter: Address): boolean {
+    for (const [feed, f] of this.t.feeds) if (emitterOf(feed, f) === emitter) return true;
+    return false;
   }
 
   /** What changed since the last call; resets the report. */
@@ -203,8 +205,13 @@ export class IndexState implements ReducerState<IndexLog> {
     return log.eventName === "MarketAdded" || (log.eventName === "Liquidated" && !log.args.full);
   }
 
-  /** The feed `log` points a market at, if it is one the state does not track yet. */
+  /**
+   * The feed `log` points a market at, if it is one the state does not track yet; or the aggregator
+   * a proxy confirms, if no feed follows it yet (whether the proxy is tracked is not asked: a range
+   * can introduce the proxy and its switch together, and an untracked proxy's switch is ignored).
+   */
   newFeedOf(log: IndexLog): Address | undefined {
+    if (log.eventName === "AggregatorConfirmed") return this.follows(log.args.latest) ? undefined : log.args.latest;
     if (log.eventName !== "MarketParamsUpdated" && log.eventName !== "MarketAdded") return undefined;
     const feed = log.args.params.feed;
     return this.t.feeds.has(feed) ? undefined : feed;
@@ -217,7 +224,8 @@ export class IndexState implements ReducerState<IndexLog> {
   /**
    * Apply one log. Logs must come in (blockNumber, logIndex) order. `blockTimestamp` is needed by
    * MarketAdded and partial Liquidated events; `feed` by the log that first points a market at a
-   * feed (see {@link newFeedOf}).
+   * feed, and by a tracked proxy's switch to an aggregator no feed follows (see {@link newFeedOf}):
+   * the feed read through the proxy at that block.
    */
   apply(log: IndexLog, blockTimestamp?: bigint, feed?: FeedSnapshot): void {
     if (log.blockNumber < this._block || (log.blockNumber === this._block && log.logIndex <= this.lastLogIndex)) {
@@ -227,7 +235,8 @@ export class IndexState implements ReducerState<IndexLog> {
     }
     if (IndexState.needsTimestamp(log) && blockTimestamp === undefined) throw new MissingTimestampError(log);
     const newFeed = this.newFeedOf(log);
-    if (newFeed && !feed) throw new UnknownFeedError(newFeed, log);
+    const needsFeed = newFeed !== undefined && (log.eventName !== "AggregatorConfirmed" || this.t.feeds.has(log.address));
+    if (needsFeed && !feed) throw new UnknownFeedError(newFeed, log);
     // Nothing below throws: a log is applied entirely or not at all.
     if (log.blockNumber > this._block) this.enter(log.blockNumber);
     this.complete = false;

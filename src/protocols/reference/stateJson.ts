@@ -1,7 +1,7 @@
 import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
 import { zodProblems } from "../../lib/zodIssues.ts";
-import { CheckpointFormatError } from "../../index/checkpoint.ts";
+import { CheckpointFormatError, IndexStateOutdatedError } from "../../index/checkpoint.ts";
 import type { JournalBlock, Tables } from "./state.ts";
 
 /**
@@ -53,7 +53,8 @@ const account = z.object({
   ),
 });
 const round = z.object({ answer: bigintString, updatedAt: bigintString, roundId: bigintString });
-const feed = z.object({ decimals: z.number().int().min(0).max(18), round: z.union([z.null(), round]) });
+const proxy = z.object({ aggregator: address, phaseId: z.number().int().min(0).max(0xffff) });
+const feed = z.object({ decimals: z.number().int().min(0).max(18), round: z.union([z.null(), round]), proxy: z.union([z.null(), proxy]) });
 const global = z.object({ cooldown: bigintString, backstopPpm: bigintString, keeperSharePpm: bigintString });
 
 /** undefined (absent) ⇄ null (JSON). null is tried first: a codec's encode never sees it. */
@@ -62,9 +63,10 @@ const optional = <S extends z.ZodType>(s: S) =>
     decode: (v) => (v === null ? undefined : (v as z.output<S>)),
     encode: (v) => (v === undefined ? null : v) as never,
   });
-const feedValue = z.codec(feed, z.custom<{ decimals: number; round: z.output<typeof round> | undefined }>(), {
-  decode: (f) => ({ decimals: f.decimals, round: f.round ?? undefined }),
-  encode: (f) => ({ decimals: f.decimals, round: f.round ?? null }) as never,
+type FeedValue = { decimals: number; round: z.output<typeof round> | undefined; proxy?: z.output<typeof proxy> };
+const feedValue = z.codec(feed, z.custom<FeedValue>(), {
+  decode: (f) => ({ decimals: f.decimals, round: f.round ?? undefined, ...(f.proxy ? { proxy: f.proxy } : {}) }),
+  encode: (f) => ({ decimals: f.decimals, round: f.round ?? null, proxy: f.proxy ?? null }) as never,
 });
 
 const undo = z.discriminatedUnion("table", [
@@ -75,8 +77,11 @@ const undo = z.discriminatedUnion("table", [
   z.object({ table: z.literal("global"), key: z.literal("global"), prev: optional(global) }),
 ]);
 
+/** 2: feeds record a proxy's aggregator and phase. */
+const VERSION = 2;
+
 export const indexStateJson = z.object({
-  version: z.literal(1),
+  version: z.literal(VERSION),
   maxReorgDepth: z.number().int().positive(),
   block: bigintString,
   floor: bigintString,
@@ -107,7 +112,7 @@ function sorted<K extends string | number, V>(map: ReadonlyMap<K, V>): Map<K, V>
 
 export function encodeStateJson(d: StateData): IndexStateJson {
   return indexStateJson.encode({
-    version: 1,
+    version: VERSION,
     maxReorgDepth: d.maxReorgDepth,
     block: d.block,
     floor: d.floor,
@@ -121,6 +126,11 @@ export function encodeStateJson(d: StateData): IndexStateJson {
 }
 
 export function decodeStateJson(json: unknown): StateData {
+  if (json !== null && typeof json === "object" && (json as { version?: unknown }).version === 1) {
+    // Version 1 held every feed as one that emits its own prices: behind a Chainlink proxy, its
+    // prices would be stale. Not read: rebuilt from the chain.
+    throw new IndexStateOutdatedError(["index state version 1 records no feed aggregators"]);
+  }
   const parsed = indexStateJson.safeDecode(json as IndexStateJson);
   if (!parsed.success) {
     throw new CheckpointFormatError(zodProblems(parsed.error));
