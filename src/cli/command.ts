@@ -22,6 +22,8 @@ export type OptionSpec = {
   description: string;
   /** Default shown in help and applied when the flag is absent. */
   default?: string;
+  /** A string flag that may be given more than once: its values joined with commas. */
+  multiple?: boolean;
 };
 
 export type OptionSpecs = Record<string, OptionSpec>;
@@ -83,7 +85,7 @@ export function parseFlags<O extends OptionSpecs>(
 ): Flags<O> & { debug: boolean; help: boolean } {
   const all: OptionSpecs = { ...options, ...COMMON_OPTIONS };
   const config = Object.fromEntries(
-    Object.entries(all).map(([name, o]) => [name, o.short ? { type: o.type, short: o.short } : { type: o.type }]),
+    Object.entries(all).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
   );
   const { values, tokens } = parseArgs({ args: [...argv], options: config, strict: false, allowPositionals: true, tokens: true });
   const help = `see perp-keeper ${command} --help`;
@@ -94,7 +96,7 @@ export function parseFlags<O extends OptionSpecs>(
     const spec = Object.hasOwn(all, t.name) ? all[t.name] : undefined;
     if (!spec) throw new UsageError(`${command}: unknown option ${t.rawName}${didYouMean(command, t.name, Object.keys(all))} (${help})`);
     // parseArgs keeps the last of two values silently: `--rpc A --rpc B` is refused instead.
-    if (seen.has(t.name)) throw new UsageError(`${command}: --${t.name} is given more than once`);
+    if (seen.has(t.name) && !spec.multiple) throw new UsageError(`${command}: --${t.name} is given more than once`);
     seen.add(t.name);
     if (spec.type === "string") {
       if (t.value === undefined || (!t.inlineValue && looksLikeOption(t.value))) {
@@ -108,7 +110,7 @@ export function parseFlags<O extends OptionSpecs>(
   for (const [name, spec] of Object.entries(all)) {
     const v = values[name];
     if (spec.type === "boolean") out[name] = v === true;
-    else out[name] = typeof v === "string" ? v : spec.default;
+    else out[name] = typeof v === "string" ? v : Array.isArray(v) ? v.join(",") : spec.default;
   }
   return out as Flags<O> & { debug: boolean; help: boolean };
 }

@@ -10,7 +10,7 @@ import { HumanNumberError, parseWad } from "../lib/units.ts";
 import { BaseError } from "../lib/errors.ts";
 import { accountLeveragePpm, quoteAccount, type AccountQuote } from "../sim/quoteAccount.ts";
 import { UsageError, defineCommand, required, type CliIO } from "./command.ts";
-import { rpcUrl } from "./rpcUrl.ts";
+import { rpcUrls } from "./rpcUrl.ts";
 import { NO_VALUE, fields, formatLeverage, formatMove, formatPercent, formatPpm, formatPrice, formatSize, formatTokens, formatUsd } from "./format.ts";
 
 const HYPOTHETICAL = ["market", "side", "size", "entry", "collateral", "mark", "preset", "markets", "presets"] as const;
@@ -35,7 +35,7 @@ export const quoteCommand = defineCommand({
     preset: { type: "string", value: "NAME", description: "liquidation preset (hypothetical)", default: "hyperliquid" },
     markets: { type: "string", value: "FILE", description: "markets file (hypothetical; default: config/markets.json)" },
     presets: { type: "string", value: "FILE", description: "presets file (hypothetical; default: config/presets.json)" },
-    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (on-chain; default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names)" },
+    rpc: { type: "string", value: "URL", multiple: true, description: "JSON-RPC endpoint (on-chain; default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names; repeat it or separate URLs with commas for a fallback)" },
     deployment: { type: "string", value: "FILE", description: "deployment file written by deploy/devnet (on-chain)" },
     account: { type: "string", value: "ADDRESS", description: "account to quote (on-chain)" },
     json: { type: "boolean", description: "print one JSON object (amounts as decimal strings, plus formatted fields)" },
@@ -158,7 +158,7 @@ export class MarketReadError extends BaseError {
 async function onChainView(flags: QuoteFlags, io: CliIO): Promise<View> {
   const cwd = io.cwd;
   // The mode is decided by the flags alone; the environment only supplies the URL of an on-chain quote.
-  const rpc = rpcUrl("quote", flags.rpc, io);
+  const rpc = rpcUrls("quote", flags.rpc, io);
   const path = required("quote", flags, "deployment");
   const who = required("quote", flags, "account");
   if (!isAddress(who, { strict: false })) throw new UsageError(`quote: --account "${who}" is not an address`);

@@ -10,7 +10,7 @@ import { silentLogger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { quoteAccount } from "../sim/quoteAccount.ts";
 import { defineCommand, integerFlag, required } from "./command.ts";
-import { rpcUrl } from "./rpcUrl.ts";
+import { rpcUrls } from "./rpcUrl.ts";
 import { NO_VALUE, formatPercent, formatPrice, formatSize, table } from "./format.ts";
 import { formatUsd } from "../lib/units.ts";
 
@@ -22,14 +22,14 @@ export const statusCommand = defineCommand({
   summary: "Show the accounts closest to liquidation, indexed from the market's events.",
   synopsis: "[--rpc URL] --deployment FILE [--top N] [--json]",
   options: {
-    rpc: { type: "string", value: "URL", description: "JSON-RPC endpoint (default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names)" },
+    rpc: { type: "string", value: "URL", multiple: true, description: "JSON-RPC endpoint (default: KEEPER_RPC_URLS or the file KEEPER_RPC_URLS_FILE names; repeat it or separate URLs with commas for a fallback)" },
     deployment: { type: "string", value: "FILE", description: "deployment JSON (required)" },
     top: { type: "string", value: "N", description: "how many accounts to show (default 20)" },
     json: { type: "boolean", description: "machine-readable output" },
   },
   examples: ["perp-keeper status --rpc http://127.0.0.1:8545 --deployment deployments/devnet.json --top 10"],
   async run(flags, io) {
-    const rpc = rpcUrl("status", flags.rpc, io);
+    const rpc = rpcUrls("status", flags.rpc, io);
     const path = resolve(io.cwd, required("status", flags, "deployment"));
     const top = flags.top === undefined ? 20 : integerFlag("status", "top", flags.top, 1, 100_000);
     const deployment = readDeployment(path);

@@ -9,6 +9,10 @@
  *   "replacement transaction underpriced" on a new nonce (another process uses the key), after a
  *   "nonce too high" (a gap), and when a nonce we sent at was consumed by a transaction we do not
  *   know.
+ * - Never below `floor()`: the nonce after our own transactions still in flight. A node that does not
+ *   see our pending transactions (they went to a private relay, which keeps them out of the public
+ *   pool) reports a pending count that stops at the chain's; re-reading it must not hand out a nonce
+ *   we are still waiting on.
  * - `exclusive()` serialises reserve → sign → broadcast → confirm/release and resyncs, so two
  *   sends never get the same nonce and a resync never runs in the middle of a send. Call
  *   `next`/`confirm`/`release`/`resync` only inside it.
@@ -28,12 +32,15 @@ export type NonceManagerInputs = {
   publicClient: Pick<PublicClient<Transport, Chain>, "getTransactionCount">;
   address: Address;
   logger: Logger;
+  /** The lowest nonce still free by our own records (the nonce after our highest in flight); default 0. */
+  floor?: () => number;
 };
 
 export class NonceManager {
   private readonly publicClient: NonceManagerInputs["publicClient"];
   readonly address: Address;
   private readonly logger: Logger;
+  private readonly floor: () => number;
   /** The nonce the next send gets; undefined before init(). */
   private nextNonce: number | undefined;
   /** Highest nonce the node accepted from us (−1: none yet). */
@@ -45,6 +52,7 @@ export class NonceManager {
     this.publicClient = inputs.publicClient;
     this.address = inputs.address;
     this.logger = inputs.logger;
+    this.floor = inputs.floor ?? (() => 0);
   }
 
   /** Read the pending count once; later calls return the same promise. A failed read is retried. */
@@ -115,7 +123,11 @@ export class NonceManager {
     return run;
   }
 
+  /** The node's pending count, raised to {@link NonceManagerInputs.floor} when the node cannot see our transactions. */
   private async readPending(): Promise<number> {
-    return this.publicClient.getTransactionCount({ address: this.address, blockTag: "pending" });
+    const n = await this.publicClient.getTransactionCount({ address: this.address, blockTag: "pending" });
+    const floor = this.floor();
+    if (floor > n) this.logger.debug({ msg: "pending count below our own transactions in flight (sent through a private relay?)", address: this.address, pending: n, floor });
+    return Math.max(n, floor);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Issue 14, secrets off the command line: every command that takes --rpc reads KEEPER_RPC_URLS (or
- * the file KEEPER_RPC_URLS_FILE names) when the flag is absent. One URL for now: several, or send
- * URLs, are refused in one line that says so. A URL is never echoed (it may carry an API key).
+ * the file KEEPER_RPC_URLS_FILE names) when the flag is absent (several: see rpc-urls.test.ts). A bad
+ * URL is refused in one line that says which; a URL is never echoed (it may carry an API key).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,22 +79,16 @@ describe('issue 14: a bad KEEPER_RPC_URLS is one line, and never echoed', () => 
     ['neither (status)', status, {}, 2, /^perp-keeper: status: --rpc is required \(or set KEEPER_RPC_URLS/],
     ['neither (quote on chain)', quote, {}, 2, /^perp-keeper: quote: --rpc is required \(or set KEEPER_RPC_URLS/],
     ['neither (deploy)', ['deploy', '--preset', 'hyperliquid', '--out', 'x.json'], {}, 2, /^perp-keeper: deploy: --rpc is required \(or set KEEPER_RPC_URLS/],
-    [
-      'two URLs',
-      run,
-      { KEEPER_RPC_URLS: `http://a.example/${SECRET},http://b.example/${SECRET}` },
-      1,
-      /^perp-keeper: KEEPER_RPC_URLS: lists 2 URLs; this version uses one \(several, with fallback between them, are not supported yet\)$/,
-    ],
-    ['two URLs in the file, one a line', status, { KEEPER_RPC_URLS_FILE: 'two.txt' }, 1, /^perp-keeper: KEEPER_RPC_URLS_FILE \(two\.txt\): lists 2 URLs; this version uses one/],
-    ['not a URL', run, { KEEPER_RPC_URLS: SECRET }, 1, /^perp-keeper: KEEPER_RPC_URLS: not an http\(s\) URL$/],
-    ['a ws:// URL', status, { KEEPER_RPC_URLS: `ws://127.0.0.1:8546/${SECRET}` }, 1, /^perp-keeper: KEEPER_RPC_URLS: not an http\(s\) URL$/],
+    ['two URLs, the second not a URL', run, { KEEPER_RPC_URLS: `http://a.example/${SECRET},${SECRET}` }, 1, /^perp-keeper: KEEPER_RPC_URLS: URL 2 of 2 is not an http\(s\) or ws\(s\) URL$/],
+    ['two URLs in the file, one a line, the second bad', status, { KEEPER_RPC_URLS_FILE: 'two.txt' }, 1, /^perp-keeper: KEEPER_RPC_URLS_FILE \(two\.txt\): URL 2 of 2 is not an http\(s\) or ws\(s\) URL$/],
+    ['not a URL', run, { KEEPER_RPC_URLS: SECRET }, 1, /^perp-keeper: KEEPER_RPC_URLS: not an http\(s\) or ws\(s\) URL$/],
+    ['an ftp:// URL', status, { KEEPER_RPC_URLS: `ftp://127.0.0.1:8546/${SECRET}` }, 1, /^perp-keeper: KEEPER_RPC_URLS: not an http\(s\) or ws\(s\) URL$/],
     ['both the variable and the file', run, { KEEPER_RPC_URLS: `http://x/${SECRET}`, KEEPER_RPC_URLS_FILE: 'rpc.txt' }, 1, /^perp-keeper: KEEPER_RPC_URLS: both KEEPER_RPC_URLS and KEEPER_RPC_URLS_FILE are set; unset one$/],
     ['the file missing', run, { KEEPER_RPC_URLS_FILE: 'nope.txt' }, 1, /^perp-keeper: KEEPER_RPC_URLS_FILE: nope\.txt: no such file$/],
     ['the file a directory', run, { KEEPER_RPC_URLS_FILE: '.' }, 1, /^perp-keeper: KEEPER_RPC_URLS_FILE: \.: is a directory$/],
-    ['send URLs (not supported yet)', [...run, '--rpc', 'RPC'], { KEEPER_SEND_RPC_URLS: `http://x/${SECRET}`, KEEPER_PRIVATE_KEY: KEY }, 1, /^perp-keeper: KEEPER_SEND_RPC_URLS is set, but separate send URLs are not supported yet; unset it/],
+    ['a send relay that is not a URL', [...run, '--rpc', 'RPC'], { KEEPER_SEND_RPC_URLS: SECRET, KEEPER_PRIVATE_KEY: KEY }, 1, /^perp-keeper: KEEPER_SEND_RPC_URLS: not an http\(s\) or ws\(s\) URL$/],
   ] as const)('%s', async (_name, argv, env, code, match) => {
-    writeFileSync(path.join(dir, 'two.txt'), `http://a.example/${SECRET}\nhttp://b.example/${SECRET}\n`);
+    writeFileSync(path.join(dir, 'two.txt'), `http://a.example/${SECRET}\n${SECRET}\n`);
     const r = await runMain(argv.map((a) => (a === 'RPC' ? rpc : a)), { ...env });
     expectOneLineError(r, code, match);
     expect(r.stderr).not.toContain(SECRET);

@@ -49,6 +49,21 @@ describe("NonceManager", () => {
     expect(restarted.next()).toBe(n + 1);
   });
 
+  it("never goes below our own transactions in flight: a node blind to them (a private relay) cannot make it reuse a nonce", async () => {
+    const { chain, wallet } = await manager();
+    const chainCount = await chain.publicClient.getTransactionCount({ address: wallet.account.address, blockTag: "pending" });
+    // Three of ours in flight at chainCount..chainCount+2, sent through a relay the node never saw.
+    const inFlight = new Set([chainCount, chainCount + 1, chainCount + 2]);
+    const floor = () => Math.max(0, ...[...inFlight].map((n) => n + 1));
+    const nonces = new NonceManager({ publicClient: chain.publicClient, address: wallet.account.address, logger: silentLogger(), floor });
+    await nonces.init();
+    expect(nonces.peek()).toBe(chainCount + 3);
+    expect(await nonces.exclusive(() => nonces.resync("nonce too low"))).toBe(chainCount + 3);
+    // Once they are settled, the node's count rules again.
+    inFlight.clear();
+    expect(await nonces.exclusive(() => nonces.resync("test"))).toBe(chainCount);
+  });
+
   it("resync() follows another process that used the key", async () => {
     const { chain, wallet, nonces } = await manager();
     await nonces.init();

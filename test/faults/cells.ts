@@ -8,7 +8,8 @@ import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { waitFor } from "../support/anvil.ts";
 import { anvilReorg, signedTransactions, type ReorgTx } from "../support/blocks.ts";
 import { BTC, seedPopulation } from "../support/market.ts";
-import { COMPETITOR_INDEX, KEEPER_INDEX, SHOCK_PERMILLE, defaultShock, type CellRun, type CellSpec } from "./harness.ts";
+import { COMPETITOR_INDEX, KEEPER_INDEX, SHOCK_PERMILLE, defaultShock, driveBlocks, type CellEndpoints, type CellRun, type CellSpec } from "./harness.ts";
+import { startRecordingProxy, startWsProxy, type RecordingProxy } from "./transports.ts";
 
 /**
  * Wait until our keeper's liquidations are mined, then reorganise the last `depth` blocks away
@@ -237,6 +238,103 @@ async function burstBlocks(h: CellRun): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Transports (issue 14): a WebSocket that drops, several read endpoints, send relays.
+// ---------------------------------------------------------------------------------------------
+
+/** The keeper's lines holding `msg`. */
+const logged = (h: CellRun, msg: string) => h.keeper.lines.filter((l) => l.includes(`"msg":"${msg}`)).length;
+
+/**
+ * Anvil's WebSocket behind a TCP proxy: every connection drops just before the shock, and new ones
+ * are refused while the shock and 4 more blocks are mined; the keeper must backfill all of them.
+ */
+async function wsThatDrops(ctx: { chain: CellRun["chain"] }): Promise<CellEndpoints> {
+  const ws = await startWsProxy(ctx.chain.anvil.wsUrl);
+  return {
+    rpc: [ws.url],
+    async inject() {
+      ws.setRefusing(true);
+      ws.dropAll();
+    },
+    async during(h) {
+      h.injected["WebSocket dropped before the shock, refused for it and 4 more blocks"] = 1;
+      // The keeper sees no head meanwhile: blocks are mined without waiting on it.
+      for (let i = 0; i < 4; i++) await h.test.mine({ blocks: 1 });
+      ws.setRefusing(false);
+      await driveBlocks(h, 4);
+    },
+    async check(h) {
+      if (ws.connections < 2) throw new Error(`the keeper never reconnected (${ws.connections} connection)`);
+      if (logged(h, "reading the chain head works again") === 0) throw new Error("no outage end logged after the drop");
+      h.notes.push(`${ws.connections} WebSocket connections`);
+    },
+    close: () => ws.close(),
+  };
+}
+
+/** The fault proxy as rpc0, a clean second endpoint as rpc1 (which must carry the reads while rpc0 is at fault). */
+function withSecondary(expectLog?: string) {
+  return async (ctx: { chain: CellRun["chain"]; proxy: CellRun["proxy"] }): Promise<CellEndpoints> => {
+    const second = await startRecordingProxy(ctx.chain.anvil.rpcUrl);
+    return {
+      rpc: [ctx.proxy.url, second.url],
+      async check(h) {
+        const logs = second.methods.filter((m) => m === "eth_getLogs").length;
+        if (logs === 0) throw new Error("rpc1 served no eth_getLogs: reads never moved off rpc0");
+        if (expectLog && logged(h, expectLog) === 0) throw new Error(`not logged: ${expectLog}`);
+        h.notes.push(`rpc1 served ${second.methods.length} requests (${logs} eth_getLogs)`);
+      },
+      close: () => second.close(),
+    };
+  };
+}
+
+/** A send relay (a recording proxy to Anvil), down with `down`; the read endpoint is a recording proxy too. */
+function withRelay(down: boolean) {
+  return async (ctx: { chain: CellRun["chain"]; proxy: CellRun["proxy"] }): Promise<CellEndpoints> => {
+    const relay: RecordingProxy = await startRecordingProxy(ctx.chain.anvil.rpcUrl);
+    const read = down ? undefined : await startRecordingProxy(ctx.chain.anvil.rpcUrl);
+    relay.setDown(down);
+    return {
+      rpc: [read?.url ?? ctx.proxy.url],
+      args: ["--send-rpc", relay.url, ...(down ? ["--send-fallback-public"] : [])],
+      async check(h) {
+        if (down) {
+          const fellBack = logged(h, "every send relay is down: sending through the read endpoints");
+          if (relay.refused === 0 || fellBack === 0) throw new Error(`relay refused ${relay.refused} requests, ${fellBack} sends fell back`);
+          h.notes.push(`relay down: ${relay.refused} requests refused, ${fellBack} sends through the read endpoint`);
+          return;
+        }
+        const sent = relay.methods.filter((m) => m === "eth_sendRawTransaction").length;
+        if (sent === 0 || sent !== relay.methods.length) throw new Error(`the relay saw ${relay.methods.join(",")}`);
+        if (read!.methods.includes("eth_sendRawTransaction")) throw new Error("a read endpoint saw eth_sendRawTransaction");
+        h.notes.push(`${sent} transactions through the relay, none through the read endpoint (${read!.methods.length} reads)`);
+      },
+      async close() {
+        await relay.close();
+        await read?.close();
+      },
+    };
+  };
+}
+
+/** The transport cells (issue 14). */
+export const TRANSPORT_CELLS: readonly CellSpec[] = [
+  { id: "ws-drop", title: "WebSocket newHeads, the socket drops at the crash and is refused for 5 blocks, daemon", daemon: true, endpoints: wsThatDrops },
+  { id: "primary-dies", title: "two read endpoints, the primary dies (every connection reset), daemon", daemon: true, proxy: { reset: { rate: 1, phase: "before" } }, endpoints: withSecondary() },
+  {
+    id: "primary-lags-5",
+    title: "two read endpoints, the primary's head 5 blocks behind (demoted), daemon",
+    daemon: true,
+    proxy: { stale: { rate: 1, depth: 5 } },
+    faultBlocks: 16,
+    endpoints: withSecondary("read endpoint lags behind: no reads from it until it catches up"),
+  },
+  { id: "relay-down", title: "send relay down, --send-fallback-public: sent through the read endpoint, daemon", daemon: true, endpoints: withRelay(true) },
+  { id: "send-relay", title: "send relay up: every transaction through it, none through the read endpoint, daemon", daemon: true, endpoints: withRelay(false) },
+];
+
 const rpcErrors = { rate: 0.2 } as const;
 const resets = { rate: 0.1 } as const;
 
@@ -311,6 +409,7 @@ export const CELLS: readonly CellSpec[] = [
     during: spikeBlocks,
     clear: spikeClear,
   },
+  ...TRANSPORT_CELLS,
 ];
 
 /** The cells `npm test` runs (a few seconds each). */

@@ -48,7 +48,7 @@ import { startFaultProxy, type FaultCounters, type FaultProxy, type FaultSchedul
 import type { World } from "../support/fixtures.ts";
 import { indexMismatches } from "../support/indexCheck.ts";
 import { captureOutput, emptySink } from "../support/logs.ts";
-import { liquidatableTraders, liquidations, type Liquidation } from "../support/market.ts";
+import { NATIVE_USD, liquidatableTraders, liquidations, type Liquidation } from "../support/market.ts";
 
 const REPO = join(import.meta.dirname, "..", "..");
 /** Every line each cell's keeper wrote (git-ignored), for reading after a run. */
@@ -147,14 +147,14 @@ export type KeeperUnderTest = {
   checkpointPath?: string;
 };
 
-async function inProcessKeeper(rpcUrl: string, world: World, settings: KeeperSettings): Promise<KeeperUnderTest> {
+async function inProcessKeeper(rpcUrls: readonly string[], world: World, settings: KeeperSettings): Promise<KeeperUnderTest> {
   const metrics = createMetrics();
-  const c = await connect(rpcUrl, privateKeyToAccount(KEEPER_KEY), { pollingInterval: settings.pollingIntervalMs, timeoutMs: 2_000, metrics });
-  // The secrets `perp-keeper run` gives its logger: the key and the RPC URL's secret parts.
-  const { keeper, logger, logs } = world.keeper(KEEPER_INDEX, settings, { clients: c, metrics, logLevel: "debug", secrets: [KEEPER_KEY, ...urlSecrets(rpcUrl)] });
-  await keeper.start();
   const ac = new AbortController();
-  const loop = followHeads(c.publicClient, keeper, settings.pollingIntervalMs, ac.signal, logger, { metrics });
+  const c = await connect(rpcUrls, privateKeyToAccount(KEEPER_KEY), { pollingInterval: settings.pollingIntervalMs, timeoutMs: 2_000, metrics, signal: ac.signal });
+  // The secrets `perp-keeper run` gives its logger: the key and the RPC URL's secret parts.
+  const { keeper, logger, logs } = world.keeper(KEEPER_INDEX, settings, { clients: c, metrics, logLevel: "debug", secrets: [KEEPER_KEY, ...rpcUrls.flatMap(urlSecrets)] });
+  await keeper.start();
+  const loop = followHeads(c.publicClient, keeper, settings.pollingIntervalMs, ac.signal, logger, { metrics, newHeads: c.newHeads });
   return {
     kind: "in-process",
     address: c.walletClient.account.address,
@@ -168,13 +168,14 @@ async function inProcessKeeper(rpcUrl: string, world: World, settings: KeeperSet
       ac.abort();
       await loop;
       await keeper.stop(5_000);
+      c.close();
       return { view: keeper.index.state, block: keeper.index.head!.number };
     },
   };
 }
 
 /** `perp-keeper run` as a child process, with a checkpoint written every block. */
-async function daemonKeeper(rpcUrl: string, world: World, settings: KeeperSettings, dir: string): Promise<KeeperUnderTest> {
+async function daemonKeeper(rpcUrls: readonly string[], args: readonly string[], world: World, settings: KeeperSettings, dir: string): Promise<KeeperUnderTest> {
   const deployment = join(dir, "deployment.json");
   const config = join(dir, "keeper.json");
   const checkpoint = join(dir, "checkpoint.json");
@@ -202,7 +203,7 @@ async function daemonKeeper(rpcUrl: string, world: World, settings: KeeperSettin
   const start = async () => {
     const from = lines.length;
     port = undefined;
-    const c = spawn(process.execPath, [join(REPO, "bin/perp-keeper.js"), "run", "--rpc", rpcUrl, "--deployment", deployment, "--config", config], {
+    const c = spawn(process.execPath, [join(REPO, "bin/perp-keeper.js"), "run", ...rpcUrls.flatMap((u) => ["--rpc", u]), ...args, "--deployment", deployment, "--config", config], {
       cwd: dir,
       env: { ...process.env, KEEPER_PRIVATE_KEY: KEEPER_KEY, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -290,15 +291,33 @@ export type CellRun = {
   /** Transactions another process sent with the keeper's key (not the keeper's own). */
   foreign: Set<Hex>;
   notes: string[];
+  /** The cell's own endpoints, if any. */
+  endpoints?: CellEndpoints | undefined;
   /** Mine one block and wait (bounded by `waitMs`) until the keeper has processed it. */
   step(waitMs?: number): Promise<bigint>;
   /** Our Liquidated events since the shock. */
   ourLiquidations(): Promise<number>;
 };
 
+/** A transport cell's endpoints: the keeper's read URLs and flags, instead of the fault proxy's URL alone. */
+export type CellEndpoints = {
+  rpc: string[];
+  /** More `perp-keeper run` flags (the daemon only), e.g. --send-rpc. */
+  args?: string[];
+  /** Before the shock, when the spec has no `inject` of its own. */
+  inject?: (h: CellRun) => Promise<void>;
+  /** While the fault is on, when the spec has no `during` of its own. */
+  during?: (h: CellRun) => Promise<void>;
+  /** After the cell: throws what the transport did wrong (the cell then fails). */
+  check?: (h: CellRun) => Promise<void>;
+  close(): Promise<void>;
+};
+
 export type CellSpec = {
   id: string;
   title: string;
+  /** The keeper's endpoints (default: the fault proxy's URL). */
+  endpoints?: (ctx: { chain: TestChain; proxy: FaultProxy }) => Promise<CellEndpoints>;
   /** The proxy's schedule while the fault is on. */
   proxy?: FaultSchedule;
   /** Keeper settings over the matrix defaults. */
@@ -375,8 +394,11 @@ export async function runCell(world: World, spec: CellSpec): Promise<CellResult>
   const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl, seed: seedOf(spec.id), auth: { user: RPC_USER, password: RPC_PASSWORD }, key: RPC_KEY });
   const dir = tempDir();
   let keeper: KeeperUnderTest | undefined;
+  let endpoints: CellEndpoints | undefined;
   try {
-    keeper = spec.daemon ? await daemonKeeper(proxy.url, world, settings, dir) : await inProcessKeeper(proxy.url, world, settings);
+    endpoints = await spec.endpoints?.({ chain, proxy });
+    const urls = endpoints?.rpc ?? [proxy.url];
+    keeper = spec.daemon ? await daemonKeeper(urls, endpoints?.args ?? [], world, settings, dir) : await inProcessKeeper(urls, world, settings);
     const k = keeper;
     await waitFor(async () => ((await k.processedHead()) ?? -1n) >= startBlock, { timeoutMs: 30_000, message: "the keeper indexing the head" });
 
@@ -394,6 +416,7 @@ export async function runCell(world: World, spec: CellSpec): Promise<CellResult>
       injected: {},
       foreign: new Set(),
       notes: [],
+      endpoints,
       async step(waitMs = 15_000) {
         const wait = BLOCK_MS - (performance.now() - lastBlockAt);
         if (wait > 0) await sleep(wait);
@@ -411,10 +434,11 @@ export async function runCell(world: World, spec: CellSpec): Promise<CellResult>
 
     // Fault on, shock, fault held, fault cleared.
     proxy.setFaults(spec.proxy ?? {});
-    await spec.inject?.(h);
+    await (spec.inject ?? endpoints?.inject)?.(h);
     await (spec.shock ?? defaultShock)(h);
     const targets = await targetsAt(world, h.shockBlock, settings, { prices: h.intended, baseFeePerGas: baselineBaseFee });
-    if (spec.during) await spec.during(h);
+    const during = spec.during ?? endpoints?.during;
+    if (during) await during(h);
     else await driveBlocks(h, spec.faultBlocks ?? 8);
     proxy.clear();
     await spec.clear?.(h);
@@ -471,6 +495,7 @@ export async function runCell(world: World, spec: CellSpec): Promise<CellResult>
     mkdirSync(LOGS_DIR, { recursive: true });
     writeFileSync(join(LOGS_DIR, `${spec.id}.log`), `${k.lines.join("\n")}\n`);
     if (secretLines.length > 0) h.notes.push(`secret in: ${secretLines[0]!.slice(0, 300)}`);
+    await endpoints?.check?.(h);
 
     return {
       id: spec.id,
@@ -506,6 +531,7 @@ export async function runCell(world: World, spec: CellSpec): Promise<CellResult>
     world.traders = traders;
     if (keeper) await (keeper.kill?.() ?? keeper.stop().catch(() => undefined));
     await proxy.close();
+    await endpoints?.close();
     await test.setAutomine(true);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -563,7 +589,8 @@ export async function targetsAt(
     const contract = world.traders.filter((_, i) => flags[i]);
     if (JSON.stringify(contract) !== JSON.stringify(liquidatable)) throw new Error(`engine and contract disagree at block ${block}: ${liquidatable} vs ${contract}`);
   }
-  const gas = gasModelFor({ ...settings, gas: settings.gas ?? REFERENCE_GAS }, opts.baseFeePerGas ?? b.baseFeePerGas ?? 0n);
+  // Gas valued at the world's ETH / USD feed, as the keeper reads it.
+  const gas = gasModelFor({ ...settings, gas: settings.gas ?? REFERENCE_GAS }, opts.baseFeePerGas ?? b.baseFeePerGas ?? 0n, { nativeUsd: settings.nativeUsd ?? NATIVE_USD });
   const txs = planTransactions(findCandidates(accounts.filter(([t]) => liquidatable.includes(t)), v, gas), gas, {
     minProfitUsd: settings.minProfitUsd,
     backstopMode: settings.backstopMode,
