@@ -49,14 +49,15 @@ COPY --from=build /src/config ./config
 # otherwise): make sure the copies above are not taken for newer sources.
 RUN touch dist/.build-stamp
 USER keeper:keeper
-# /healthz and /metrics (config/keeper.json healthPort). The daemon binds 127.0.0.1 only, so this
-# port answers inside the container's network namespace, not on a published port: see deploy/README.md.
+# /livez, /readyz and /metrics (config/keeper.json healthPort). The daemon binds 127.0.0.1 unless
+# told: pass --health-host 0.0.0.0 for other containers to reach it (docker-compose.yml does).
 EXPOSE 9464
-# /healthz answers 503 while starting (the backfill) and when the loop stalls, the head stops or the
-# wallet cannot pay; start-period covers the backfill. Uses the default port: if you pass another
-# --health-port, override the healthcheck too.
+# Liveness, not readiness: /livez fails only when a tick is wedged or the keeper has stopped, which a
+# restart can fix; a stale head, an unpriced market or a low balance (/readyz) are not (alerts say
+# those). The healthcheck asks the container's own loopback, which 0.0.0.0 includes. Uses the
+# default port: if you pass another --health-port, override the healthcheck too.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=180s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/livez', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
 # The daemon stops on SIGTERM (docker stop): intake stops, in-flight transactions get --grace seconds
 # (15 by default), the checkpoint is written. Give `docker stop` more than that (compose:
 # stop_grace_period). Exit code 3: stopped with transactions possibly in flight (the next start follows them).

@@ -31,6 +31,7 @@ import { adoptOrphans } from "./broadcast.ts";
 import { createContext, type ExecutorContext, type ExecutorInputs } from "./context.ts";
 import { onReorg, processBlock, restore } from "./follow.ts";
 import { runJob } from "./job.ts";
+import { replaceOwn, sendOwn, type OwnSendResult, type OwnSent, type OwnTransaction } from "./ownTransaction.ts";
 import { preflightMode } from "./preflight.ts";
 import { budgetHasRoom, budgetRoomWei, worstCaseWei } from "./spend.ts";
 import type { BlockHead, ExecutorStats, InFlightTx, JobResult, LiquidationItem, RefusalReason, SubmitResult, TxPlan } from "./types.ts";
@@ -158,6 +159,20 @@ export class Executor {
   /** Whether transactions are simulated by the node now ("node"), or may go out on the engine's word. */
   preflightMode(): "node" | "engine" {
     return preflightMode(this.ctx);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Own transactions (ownTransaction.ts): the reward sweep
+  // ------------------------------------------------------------------------------------------
+
+  /** Send a transaction of the keeper's own at the next nonce, only while no liquidation is queued or in flight. */
+  sendOwn(tx: OwnTransaction): Promise<OwnSendResult> {
+    return sendOwn(this.ctx, tx, () => this.jobs > 0);
+  }
+
+  /** An own transaction is stuck: the same call at its nonce with higher fees. */
+  replaceOwn(tx: OwnTransaction, sent: OwnSent): Promise<OwnSendResult> {
+    return replaceOwn(this.ctx, tx, sent);
   }
 
   // ------------------------------------------------------------------------------------------

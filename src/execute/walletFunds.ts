@@ -17,7 +17,8 @@ export type WalletFundsInputs = {
   client: Pick<PublicClient, "getBalance">;
   address: Address;
   logger: Logger;
-  metrics: Pick<Metrics, "walletInsufficientFunds">;
+  /** `keeper_wallet_balance_wei` follows every balance read here too (the wallet watch reads it every few heads). */
+  metrics: Pick<Metrics, "walletInsufficientFunds" | "walletBalanceWei">;
   now: () => number;
   backoffMs: number;
 };
@@ -55,6 +56,7 @@ export class WalletFunds {
     if (needed === undefined) return;
     try {
       const balance = await this.inputs.client.getBalance({ address: this.inputs.address });
+      this.inputs.metrics.walletBalanceWei.set(Number(balance));
       if (balance >= needed) this.markOk("the balance covers the send that failed");
     } catch (e) {
       this.inputs.logger.warn({ msg: "could not read the keeper's balance", err: e });

@@ -14,6 +14,17 @@ import type { Candidate, GasModel } from "../plan/planLiquidations.ts";
 /** Gas units of a protocol's liquidation calls: one alone, and a batch's fixed part and per item. */
 export type GasUnits = { single: bigint; batchBase: bigint; batchItem: bigint };
 
+/** Why a market's price cannot value positions now: too old for the protocol, not a usable answer, or none yet. */
+export type UnpricedWhy = "stale" | "invalid" | "missing";
+
+/** The markets without a usable price at a time, and the accounts nobody can value because of them. */
+export type Unpriced = {
+  /** Every market without a usable price, with the accounts holding a position in it. */
+  markets: { marketId: number; why: UnpricedWhy; accounts: number }[];
+  /** Accounts with a position in at least one of those markets (each once). */
+  accounts: number;
+};
+
 /**
  * The protocol's live book of accounts, valued on the indexed state: which accounts a head makes
  * liquidatable, what to take from each, and whether an item is still valid. Times are block
@@ -43,6 +54,12 @@ export interface Book {
   candidates(accounts: readonly Address[], timestamp: bigint, gas: GasModel, admit: (account: Address, marketId: number) => boolean): Candidate<Address>[];
   /** The largest slice of the item's target allowed at `timestamp` (0n: none, or cannot be valued). */
   sizeNow(item: Pick<LiquidationItem, "account" | "marketId">, timestamp: bigint): bigint;
+  /**
+   * The markets whose price the protocol would refuse at `timestamp` (stale, invalid, missing) and
+   * the accounts left unvalued by them: nobody can liquidate those until the price is back. The
+   * keeper exports it (keeper_unpriced_*) and is not ready while such a market holds positions.
+   */
+  unpriced(timestamp: bigint): Unpriced;
   /** Periodic upkeep after a tick's submissions (e.g. rebuilding a price index). */
   upkeep(changes: IndexChanges, timestamp: bigint): void;
 }

@@ -91,7 +91,7 @@ describe("alert rules and their tests name only metrics the keeper exports", () 
       expect(r.annotations?.summary, r.alert).toBeTruthy();
       expect(r.annotations?.description, r.alert).toBeTruthy();
     }
-    // The issue's list, as far as metrics exist for it (deploy/README.md lists what waits for one).
+    // The issue's list.
     expect(alertNames().sort()).toEqual(
       [
         "KeeperDown",
@@ -99,7 +99,10 @@ describe("alert rules and their tests name only metrics the keeper exports", () 
         "KeeperNoNewHead", // no head for N seconds
         "KeeperHeadUnreadable",
         "KeeperNonceStuck", // a stuck nonce
-        "KeeperWalletCannotPay", // low balance (as far as keeper_wallet_insufficient_funds tells)
+        "KeeperWalletCannotPay", // the node refused a send for lack of funds
+        "KeeperWalletBalanceLow", // low balance, before it is empty (under --min-balance)
+        "KeeperGasBudgetExhausted", // gas budget exhausted
+        "KeeperUnpricedMarket", // unpriced markets
         "KeeperRpcErrorRate", // RPC error rate
       ].sort(),
     );
@@ -116,9 +119,10 @@ describe("alert rules and their tests name only metrics the keeper exports", () 
     }
   });
 
-  test("README.md explains every alert, and names the alerts that wait for a metric", () => {
+  test("README.md explains every alert and the health endpoints", () => {
     const readme = readFileSync(join(DEPLOY, "README.md"), "utf8");
     for (const name of alertNames()) expect(readme, name).toContain(`\`${name}\``);
+    for (const path of ["/livez", "/readyz", "/healthz"]) expect(readme, path).toContain(`\`${path}\``);
     expect(readme).toMatch(/unpriced/i);
     expect(readme).toMatch(/gas budget/i);
     expect(readme).toMatch(/not built/i);
@@ -177,6 +181,11 @@ describe("the Grafana dashboard", () => {
     expect(uses(/sum by \(method\) \(rate\(keeper_rpc_errors_total/)).toBe(true);
     expect(uses(/keeper_reorgs_total/)).toBe(true);
     expect(uses(/keeper_head_outages_total/)).toBe(true);
+    expect(uses(/keeper_ready\{/)).toBe(true);
+    expect(uses(/keeper_not_ready_reason\{/)).toBe(true);
+    expect(uses(/keeper_unpriced_markets\{/)).toBe(true);
+    expect(uses(/keeper_unpriced_accounts\{/)).toBe(true);
+    expect(uses(/keeper_wallet_balance_wei\{/)).toBe(true);
   });
 
   test("the dashboard provider loads the folder compose mounts the dashboards at", () => {
@@ -233,13 +242,16 @@ describe("docker-compose.yml", () => {
     for (const f of flags(dockerCmd)) expect(options, `Dockerfile CMD: --${f}`).toContain(f);
   });
 
-  test("Prometheus scrapes the keeper's health port inside the keeper's network namespace, and Grafana reaches Prometheus", () => {
+  test("Prometheus scrapes the keeper's health port on the stack's network, and Grafana reaches Prometheus", () => {
     const prom = compose.services.prometheus!;
-    expect(keeper.network_mode).toBe("service:pod");
-    expect(prom.network_mode).toBe("service:pod");
+    // The keeper binds every address of its container, so Prometheus reaches it by service name.
+    const cmd = keeper.command ?? [];
+    expect(cmd[cmd.indexOf("--health-host") + 1]).toBe("0.0.0.0");
+    expect(keeper.networks).toContain("monitoring");
+    expect(prom.networks).toContain("monitoring");
     const config = readYaml<{ rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(PROMETHEUS_CONFIG);
     const job = config.scrape_configs.find((j) => j.job_name === "perp-keeper");
-    expect(job?.static_configs[0]?.targets).toEqual([`127.0.0.1:${HEALTH_PORT}`]);
+    expect(job?.static_configs[0]?.targets).toEqual([`keeper:${HEALTH_PORT}`]);
     // The rule file sits beside the config in the container, as in the repo.
     for (const f of config.rule_files) {
       expect(existsSync(join(DEPLOY, "prometheus", f)), f).toBe(true);
@@ -247,8 +259,7 @@ describe("docker-compose.yml", () => {
     }
     expect(prom.command).toContain("--web.listen-address=0.0.0.0:9090");
     const ds = readYaml<{ datasources: { url: string }[] }>(DATASOURCES).datasources[0]!;
-    expect(ds.url).toBe("http://pod:9090");
-    expect(compose.services.pod?.networks).toContain("monitoring");
+    expect(ds.url).toBe("http://prometheus:9090");
     expect(compose.services.grafana?.networks).toContain("monitoring");
   });
 
@@ -275,12 +286,12 @@ describe("Dockerfile", () => {
     expect(runtime).not.toMatch(/COPY (--from=build )?\S*src \.\/src/);
   });
 
-  test("runs as a non-root user, exposes the health port and checks /healthz", () => {
+  test("runs as a non-root user, exposes the health port and checks liveness (/livez)", () => {
     const users = [...dockerfile.matchAll(/^USER (\S+)$/gm)].map((m) => m[1]!);
     expect(users.length).toBeGreaterThan(0);
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${HEALTH_PORT}$`, "m"));
-    expect(dockerfile).toMatch(new RegExp(`^HEALTHCHECK .*\\n.*http://127\\.0\\.0\\.1:${HEALTH_PORT}/healthz`, "m"));
+    expect(dockerfile).toMatch(new RegExp(`^HEALTHCHECK .*\\n.*http://127\\.0\\.0\\.1:${HEALTH_PORT}/livez`, "m"));
     expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/perp-keeper\.js"\]$/m);
   });
 });

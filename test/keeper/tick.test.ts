@@ -151,15 +151,15 @@ describe("defect 7: an empty wallet makes the daemon unhealthy", () => {
     await w.chain.testClient.mine({ blocks: 1 });
     await keeper.onHead(await headOf(w.chain));
     await waitFor(() => !keeper.executor.walletStatus().ok, { message: "the send refused for lack of funds" });
-    const h = keeper.health();
+    const h = keeper.readiness();
     expect(h.ok).toBe(false);
-    expect(h.details.reasons).toEqual(["wallet has insufficient funds"]);
+    expect((h.body.reasons as { code: string }[]).map((r) => r.code)).toEqual(["insufficient_funds"]);
     expect(await counterValue(metrics.walletInsufficientFunds)).toBe(1);
 
     await w.chain.testClient.setBalance({ address: keeperAddress, value: balance });
     await w.chain.testClient.mine({ blocks: 1 });
     await keeper.onHead(await headOf(w.chain));
-    expect(keeper.health().ok).toBe(true);
+    expect(keeper.readiness().ok).toBe(true);
     await keeper.stop(0);
   });
 });

@@ -11,11 +11,11 @@
 import { getAddress, type Address } from "viem";
 import { HealthScreen, maxLiquidatable, type Account, type Valuation } from "../../engine/index.ts";
 import type { IndexChanges } from "../../index/source.ts";
-import type { Book } from "../../keeper/protocol.ts";
+import type { Book, Unpriced, UnpricedWhy } from "../../keeper/protocol.ts";
 import { findCandidates } from "./candidates.ts";
 import { LiquidationPriceIndex } from "./liquidationPriceIndex.ts";
 import type { IndexStateView } from "./state.ts";
-import { valuationAt } from "./valuation.ts";
+import { unpricedMarkets, valuationAt } from "./valuation.ts";
 
 /** Ticks with a price change between two full rebuilds of the liquidation-price index. */
 const REBUILD_EVERY = 50;
@@ -30,6 +30,8 @@ export class ReferenceBook implements Book {
   /** The valuation last computed, for its timestamp and the state (version, block) it was made on. */
   private memo: { timestamp: bigint; version: number; block: bigint; v: Valuation } | undefined;
   private version = 0;
+  /** The unpriced report last computed, memoised like the valuation. */
+  private unpricedMemo: { timestamp: bigint; version: number; block: bigint; u: Unpriced } | undefined;
 
   constructor(private readonly state: () => IndexStateView) {}
 
@@ -86,6 +88,30 @@ export class ReferenceBook implements Book {
     } catch {
       return 0n;
     }
+  }
+
+  /**
+   * Markets whose price the contract would refuse at `timestamp`, and the followed accounts with a
+   * position in them (the screen skips those: see ScreenResult.unpriced). Walks the accounts only
+   * while some market is unpriced.
+   */
+  unpriced(timestamp: bigint): Unpriced {
+    const state = this.state();
+    const m = this.unpricedMemo;
+    if (m && m.timestamp === timestamp && m.version === this.version && m.block === state.block) return m.u;
+    const why: Map<number, UnpricedWhy> = unpricedMarkets(state, timestamp);
+    const held = new Map<number, number>([...why.keys()].map((id) => [id, 0]));
+    let accounts = 0;
+    if (why.size > 0) {
+      for (const address of this.slot.keys()) {
+        const markets = new Set((state.accounts.get(address)?.positions ?? []).filter((p) => p.size !== 0n && why.has(p.marketId)).map((p) => p.marketId));
+        for (const id of markets) held.set(id, held.get(id)! + 1);
+        if (markets.size > 0) accounts++;
+      }
+    }
+    const u: Unpriced = { markets: [...why].map(([marketId, w]) => ({ marketId, why: w, accounts: held.get(marketId)! })), accounts };
+    this.unpricedMemo = { timestamp, version: this.version, block: state.block, u };
+    return u;
   }
 
   upkeep(changes: IndexChanges, timestamp: bigint): void {

@@ -22,6 +22,16 @@ export function priceStatus(state: IndexStateView, marketId: number, now: bigint
   return "ok";
 }
 
+/** The markets whose price the contract would refuse at `timestamp`, each with why ({@link priceStatus}). */
+export function unpricedMarkets(state: IndexStateView, timestamp: bigint): Map<number, Exclude<PriceStatus, "ok">> {
+  const out = new Map<number, Exclude<PriceStatus, "ok">>();
+  for (const id of state.markets.keys()) {
+    const s = priceStatus(state, id, timestamp);
+    if (s !== "ok") out.set(id, s);
+  }
+  return out;
+}
+
 /**
  * The engine's valuation at `timestamp`: every market, and the WAD price of each market whose
  * price the contract would accept then ({@link priceStatus} 'ok'). A market without a usable

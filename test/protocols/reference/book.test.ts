@@ -79,4 +79,17 @@ describe("ReferenceBook", () => {
     // And the same account at a fresh time still is.
     expect(book.liquidatable(t)).toEqual([ALICE]);
   });
+
+  it("says which markets are unpriced and how many accounts they leave unvalued (each account once)", () => {
+    const { s, book } = world();
+    const t = apply(s, block(13n, [{ ...answer(FEED_A, 59_600n * 10n ** 8n, 2n, T0 + 13n) }]));
+    book.sync(s.takeChanges(), t, false);
+    expect(book.unpriced(t)).toEqual({ markets: [], accounts: 0 });
+    expect(book.unpriced(t + 3_600n)).toEqual({ markets: [], accounts: 0 }); // at the limit: still usable
+    expect(book.unpriced(t + 3_601n)).toEqual({ markets: [{ marketId: 0, why: "stale", accounts: 2 }], accounts: 2 });
+    // A closed account is not counted.
+    const t2 = apply(s, block(14n, [position(ALICE, 0n, 0n, 0n), collateral(ALICE, 0n)]));
+    book.sync(s.takeChanges(), t2, false);
+    expect(book.unpriced(t + 3_601n)).toEqual({ markets: [{ marketId: 0, why: "stale", accounts: 1 }], accounts: 1 });
+  });
 });
