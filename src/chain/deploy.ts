@@ -1,11 +1,11 @@
 import { type Address, type Hash } from "viem";
-import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { SeedablePerpMarket } from "../../abi/SeedablePerpMarket.ts";
 import type { MarketSpec, Preset } from "../config/presets.ts";
 import type { GlobalLiquidationParams, LiquidationParams } from "../engine/index.ts";
 import { BaseError } from "../lib/errors.ts";
+import { deployChainlinkFeed } from "./chainlinkDeploy.ts";
 import type { ChainClients } from "./clients.ts";
 import { feedAnswer } from "./prices.ts";
 
@@ -36,6 +36,8 @@ export type Deployment = {
   preset: string;
   contracts: { market: Address; token: Address };
   markets: { id: number; symbol: string; feed: Address; feedDecimals: number }[];
+  /** A Chainlink feed (proxy) of the native token's USD price on this chain; the keeper values gas with it when its settings name none. */
+  nativeUsdFeed?: Address;
 };
 
 export type DeployParameters = {
@@ -69,7 +71,8 @@ async function deployContract(c: ChainClients, hash: Promise<Hash>): Promise<{ a
 }
 
 /**
- * Deploy the collateral token, one mock feed per market, and the market; configure every market
+ * Deploy the collateral token, one Chainlink feed per market (Chainlink's proxy over an aggregator the
+ * deployer can switch, chainlinkDeploy.ts), and the market; configure every market
  * from its spec and the preset's liquidation policy; fund the pool and the insurance fund.
  */
 export async function deployReferenceMarket(c: ChainClients, p: DeployParameters): Promise<Deployment> {
@@ -90,14 +93,12 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
   );
   const markets: Deployment["markets"] = [];
   for (const [id, m] of p.markets.entries()) {
-    const feed = await deployContract(
-      c,
-      w.deployContract({
-        abi: MockAggregatorV3.abi,
-        bytecode: MockAggregatorV3.bytecode,
-        args: [m.feedDecimals, m.description, feedAnswer(m.initialPrice, m.feedDecimals)],
-      }),
-    );
+    // The market reads Chainlink's proxy; prices are published on the proxy's current aggregator.
+    const feed = await deployChainlinkFeed(c, {
+      decimals: m.feedDecimals,
+      description: m.description,
+      answer: feedAnswer(m.initialPrice, m.feedDecimals),
+    });
     const l = p.preset.liquidation;
     await send(
       c,
@@ -107,7 +108,7 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
         functionName: "addMarket",
         args: [
           {
-            feed: feed.address,
+            feed: feed.proxy,
             maxStaleness: Number(m.maxStaleness),
             tradingFeePpm: Number(m.tradingFeePpm),
             lotSize: m.lotSize,
@@ -117,7 +118,7 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
         ],
       }),
     );
-    markets.push({ id, symbol: m.symbol, feed: feed.address, feedDecimals: m.feedDecimals });
+    markets.push({ id, symbol: m.symbol, feed: feed.proxy, feedDecimals: m.feedDecimals });
   }
   const fund = async (tokens: bigint, functionName: "fundPool" | "fundInsurance") => {
     if (tokens <= 0n) return;

@@ -38,6 +38,8 @@ const DeploymentSchema = z.object({
       }),
     )
     .min(1, { error: "must list at least one market" }),
+  /** The native token's USD Chainlink feed (devnet and demo deploy one); optional. */
+  nativeUsdFeed: address.optional(),
 });
 
 /** The deployment as JSON: bigint → decimal string, addresses checksummed. */
@@ -50,6 +52,7 @@ export function deploymentToJson(d: Deployment): string {
     preset: d.preset,
     contracts: { market: getAddress(d.contracts.market), token: getAddress(d.contracts.token) },
     markets: d.markets.map((m) => ({ id: m.id, symbol: m.symbol, feed: getAddress(m.feed), feedDecimals: m.feedDecimals })),
+    ...(d.nativeUsdFeed === undefined ? {} : { nativeUsdFeed: getAddress(d.nativeUsdFeed) }),
   };
   return `${JSON.stringify(out, null, 2)}\n`;
 }
@@ -73,6 +76,7 @@ export function parseDeployment(raw: unknown, source = "deployment"): Deployment
     preset: d.preset,
     contracts: { market: getAddress(d.contracts.market), token: getAddress(d.contracts.token) },
     markets: d.markets.map((m) => ({ ...m, feed: getAddress(m.feed) })),
+    ...(d.nativeUsdFeed === undefined ? {} : { nativeUsdFeed: getAddress(d.nativeUsdFeed) }),
   };
 }
 

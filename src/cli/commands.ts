@@ -2,6 +2,7 @@ import type { Command } from "./command.ts";
 import { deployCommand } from "./deploy.ts";
 import { demoCommand } from "./demo.ts";
 import { devnetCommand } from "./devnet.ts";
+import { pnlCommand } from "./pnl.ts";
 import { priceCommand } from "./price.ts";
 import { quoteCommand } from "./quote.ts";
 import { runCommand } from "./run.ts";
@@ -26,7 +27,7 @@ function loaded(c: Command): CommandEntry {
 }
 
 export const COMMANDS: readonly CommandEntry[] = [
-  ...([runCommand, statusCommand, demoCommand, devnetCommand, deployCommand, quoteCommand, priceCommand] as unknown as Command[]).map(loaded),
+  ...([runCommand, statusCommand, pnlCommand, demoCommand, devnetCommand, deployCommand, quoteCommand, priceCommand] as unknown as Command[]).map(loaded),
   {
     name: "simulate",
     summary: "The parameter lab: run a scenario's price path against one or more liquidation presets, for real, and report.",

@@ -20,6 +20,7 @@ import { defineCommand, integerFlag } from "./command.ts";
 import { fields, formatTokens } from "./format.ts";
 import { followLiquidations } from "./demoView.ts";
 import { anvilDevAccount } from "./signer.ts";
+import { deployNativeUsdFeed } from "../chain/nativeFeed.ts";
 
 export const demoCommand = defineCommand({
   name: "demo",
@@ -58,7 +59,7 @@ export const demoCommand = defineCommand({
     try {
       io.stdout(`Anvil (pid ${anvil.pid}) on ${anvil.rpcUrl}`);
       const owner = await connect(anvil.rpcUrl, anvilDevAccount(), { pollingInterval: 50 });
-      const deployment = await deployReferenceMarket(owner, { markets, preset });
+      const deployment = { ...(await deployReferenceMarket(owner, { markets, preset })), nativeUsdFeed: await deployNativeUsdFeed(owner) };
       // Ordered: mined until the pool is empty, never left waiting behind a full block (see devnet.ts).
       const seeded = await seedTraders(owner, deployment, { count, seed: flags.seed, ordered: true });
       io.stdout(`Deployed the market with the "${preset.name}" preset and seeded ${count} traders (${seeded.transactions} transactions).`);
@@ -77,7 +78,7 @@ export const demoCommand = defineCommand({
       const lots = markets.map((m) => ({ id: deployment.markets.find((d) => d.symbol === m.symbol)?.id ?? -1, symbol: m.symbol, lotSize: m.lotSize }));
       const shown = followLiquidations(
         owner.publicClient,
-        { market: deployment.contracts.market, keeper: keeperAccount.address, markets: lots, nativeUsd: settings.nativeUsd, fromBlock: await owner.publicClient.getBlockNumber() },
+        { market: deployment.contracts.market, keeper: keeperAccount.address, markets: lots, nativeUsd: keeper.nativeUsd, fromBlock: await owner.publicClient.getBlockNumber() },
         (line) => io.stdout(line),
         AbortSignal.any([shutdown.signal, viewOver.signal]),
       ).catch((e: unknown) => {

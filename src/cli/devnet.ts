@@ -17,6 +17,7 @@ import { defineCommand, integerFlag, type CliIO } from "./command.ts";
 import { NO_VALUE, fields, formatLeverage, formatPrice, formatSize, formatUsd, table } from "./format.ts";
 import { accountFromEnv, anvilDevAccount, resolveSigner } from "./signer.ts";
 import { deploymentSummary } from "./summary.ts";
+import { deployNativeUsdFeed } from "../chain/nativeFeed.ts";
 
 export class PortInUseError extends BaseError {
   override name = "PortInUseError";
@@ -105,7 +106,8 @@ export const devnetCommand = defineCommand({
       if (fromEnv) {
         await step(c.publicClient.extend(testActions({ mode: "anvil" })).setBalance({ address: fromEnv.address, value: 10_000n * WAD }));
       }
-      const deployment = await step(deployReferenceMarket(c, { markets, preset }));
+      const market = await step(deployReferenceMarket(c, { markets, preset }));
+      const deployment: Deployment = { ...market, nativeUsdFeed: await step(deployNativeUsdFeed(c)) };
       const tSeed = performance.now();
       // Ordered: sent with automine off, then mined until the pool is empty. With automine on, a burst
       // that fills a block (30M gas; a trade reserves 3M) leaves the rest ready in the pool, and no

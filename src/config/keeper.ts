@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
 import { HumanNumberError, parsePpm, parseWad } from "../lib/units.ts";
 import { ConfigError } from "../lib/errors.ts";
@@ -8,6 +9,9 @@ import { CONFIG_DIR } from "./dir.ts";
 
 /** A decimal amount ("0.10", "500", "10%"); a long string is a mistake, not a number to parse. */
 const decimalString = z.union([z.string().max(64), z.number()]).transform(String);
+
+/** Staleness limit of the native-token feed by default: an hour's heartbeat (Chainlink's ETH / USD on Ethereum) and five minutes. */
+export const DEFAULT_NATIVE_PRICE_MAX_AGE_SECONDS = 3_900;
 
 const KeeperFileSchema = z
   .object({
@@ -23,7 +27,9 @@ const KeeperFileSchema = z
     profitPriorityShare: decimalString,
     replaceAfterBlocks: z.number().int().min(1).max(1_000),
     gasBudgetPerHourEth: decimalString,
-    nativeTokenPriceUsd: decimalString,
+    nativeTokenPriceUsd: decimalString.optional(),
+    nativeTokenPriceFeed: z.string().refine((v) => isAddress(v, { strict: false }), { message: "not an address" }).nullable().optional(),
+    nativePriceMaxAgeSeconds: z.number().int().min(1).max(604_800).optional(),
     gas: z
       .object({
         single: z.number().int().min(21_000).max(30_000_000),
@@ -64,7 +70,16 @@ export type KeeperSettings = {
   profitPriorityPpm: bigint;
   replaceAfterBlocks: number;
   gasBudgetWeiPerHour: bigint;
-  nativeUsd: bigint;
+  /**
+   * A fixed native-token price (USD WAD), only when set explicitly (`nativeTokenPriceUsd`,
+   * `--native-price-usd`): it overrides every feed. Absent: the price is read from a Chainlink
+   * feed (see src/keeper/nativePrice.ts for the order).
+   */
+  nativeUsd?: bigint;
+  /** The native token's USD Chainlink feed (proxy) the settings name; absent: the deployment file's. */
+  nativeTokenPriceFeed?: Address;
+  /** A feed answer older than this (chain time) is stale: the last good price is kept. */
+  nativePriceMaxAgeSeconds: number;
   /** Overrides the protocol's measured gas model (see src/protocols/<name>/gas.ts); absent: the protocol's. */
   gas?: { single: bigint; batchBase: bigint; batchItem: bigint };
   checkpointPath: string;
@@ -130,7 +145,7 @@ export function parseKeeperSettings(
   const priorityFeeWei = num("priorityFeeGwei", () => parseWad(c.priorityFeeGwei, "gwei") / 10n ** 9n, nonNegative);
   const profitPriorityPpm = num("profitPriorityShare", () => parsePpm(c.profitPriorityShare, "share"), (v) => (v > 1_000_000n ? "at most 100%" : undefined));
   const gasBudgetWeiPerHour = num("gasBudgetPerHourEth", () => parseWad(c.gasBudgetPerHourEth, "ETH"), (v) => (v <= 0n ? "must be above 0" : undefined));
-  const nativeUsd = num("nativeTokenPriceUsd", () => parseWad(c.nativeTokenPriceUsd, "USD"), (v) => (v <= 0n ? "must be above 0" : undefined));
+  const nativeUsd = c.nativeTokenPriceUsd === undefined ? undefined : num("nativeTokenPriceUsd", () => parseWad(c.nativeTokenPriceUsd!, "USD"), (v) => (v <= 0n ? "must be above 0" : undefined));
   const feeCapOk = !problems.some((p) => p.field === "feeCapGwei");
   if (feeCapOk && feeCapWei !== undefined && priorityFeeWei !== undefined && priorityFeeWei > feeCapWei) {
     problems.push({ field: "priorityFeeGwei", why: `must not exceed ${flagOf("feeCapGwei") ?? "feeCapGwei"}` });
@@ -148,7 +163,9 @@ export function parseKeeperSettings(
     profitPriorityPpm: profitPriorityPpm!,
     replaceAfterBlocks: c.replaceAfterBlocks,
     gasBudgetWeiPerHour: gasBudgetWeiPerHour!,
-    nativeUsd: nativeUsd!,
+    ...(nativeUsd === undefined ? {} : { nativeUsd }),
+    ...(c.nativeTokenPriceFeed ? { nativeTokenPriceFeed: getAddress(c.nativeTokenPriceFeed) } : {}),
+    nativePriceMaxAgeSeconds: c.nativePriceMaxAgeSeconds ?? DEFAULT_NATIVE_PRICE_MAX_AGE_SECONDS,
     ...(c.gas ? { gas: { single: BigInt(c.gas.single), batchBase: BigInt(c.gas.batchBase), batchItem: BigInt(c.gas.batchItem) } } : {}),
     checkpointPath: c.checkpointPath,
     checkpointEveryBlocks: c.checkpointEveryBlocks,

@@ -16,6 +16,7 @@ import { GasBudget } from "./gasBudget.ts";
 import type { Kind } from "./items.ts";
 import type { SendJournal } from "./journal.ts";
 import { NonceManager } from "./nonceManager.ts";
+import type { ExecutorCosts } from "./spend.ts";
 import type { BlockHead, ExecutorStats, InFlightTx, LiquidationItem } from "./types.ts";
 import { WalletFunds } from "./walletFunds.ts";
 
@@ -46,6 +47,11 @@ export type ExecutorInputs = {
   gasBudgetWeiPerHour: bigint;
   /** Simulate and log, never send. */
   dryRun: boolean;
+  /**
+   * Sends go to private relays only (--send-rpc): the read node never sees our pending
+   * transactions, so its pending count is no bound on our nonces; ours in flight are.
+   */
+  privateSends?: boolean;
   /**
    * "node" (default): every transaction is simulated by the node before it is sent. "engine": a
    * plan with a `gasLimit` whose `priceBlock` is the executor's current head was computed by the
@@ -79,6 +85,8 @@ export type ExecutorInputs = {
   failedItemBackoffMs?: number;
   /** Poll interval of `drain()` (ms). Default the public client's pollingInterval. */
   drainPollMs?: number;
+  /** L1 data fees (OP-stack) and the mined-transaction hook (a profit ledger): see spend.ts. */
+  costs?: ExecutorCosts;
 };
 
 /** Default of `ExecutorInputs.reorgMemoryBlocks`. */
@@ -131,6 +139,7 @@ export type ExecutorContext = {
   readonly reorgMemoryBlocks: bigint;
   readonly nonces: NonceManager;
   readonly budget: GasBudget;
+  readonly costs: ExecutorCosts;
   readonly journal: SendJournal | undefined;
   /** Reserved targets (and so busy accounts) and backoffs: see admission.ts. */
   readonly admission: Admission;
@@ -201,8 +210,9 @@ export function createContext(inputs: ExecutorInputs): ExecutorContext {
     revertBackoffMs: inputs.revertBackoffMs ?? 60_000,
     failedItemBackoffMs: inputs.failedItemBackoffMs ?? 15_000,
     drainPollMs: inputs.drainPollMs ?? inputs.publicClient.pollingInterval,
-    nonces: new NonceManager({ publicClient: inputs.publicClient, address: keeper, logger }),
+    nonces: new NonceManager({ publicClient: inputs.publicClient, address: keeper, logger, ...(inputs.privateSends ? { floor: () => nextAfterTracked(ctx.tracked) } : {}) }),
     journal: inputs.journal,
+    costs: inputs.costs ?? {},
     budget: new GasBudget({ budgetWei: inputs.gasBudgetWeiPerHour, now }),
     admission: new Admission(now, () => ctx.head?.timestamp),
     reorgMemoryBlocks: BigInt(inputs.reorgMemoryBlocks ?? REORG_MEMORY_BLOCKS),
@@ -257,4 +267,11 @@ export function countItems(ctx: ExecutorContext, result: "success" | "reverted" 
 export function backOff(ctx: ExecutorContext, key: string, ms: number, why: Record<string, unknown>): void {
   ctx.admission.backOff(key, ms);
   ctx.logger.info({ msg: "backing off", key, ms, ...why });
+}
+
+/** The nonce after the highest one we track in flight (0 when none). */
+function nextAfterTracked(tracked: ReadonlyMap<number, unknown>): number {
+  let next = 0;
+  for (const n of tracked.keys()) if (n + 1 > next) next = n + 1;
+  return next;
 }

@@ -12,6 +12,7 @@ import { backOff, countItems, type ExecutorContext, type Tracked } from "./conte
 import { describe, kindOfItems, type Kind } from "./items.ts";
 import { applyRevertKeyed, distrustEngine } from "./preflight.ts";
 import { maybeReplace } from "./replace.ts";
+import { receiptL1FeeWei, type MinedTx } from "./spend.ts";
 import type { BlockHead, InFlightTx } from "./types.ts";
 
 /** Settle what was mined, replace what is stuck, drop what another transaction displaced. */
@@ -53,11 +54,15 @@ async function settle(ctx: ExecutorContext, rec: Tracked, block: BlockHead): Pro
   finish(ctx, rec);
   rememberMined(ctx, rec, receipt.blockNumber);
   const gasWei = receipt.gasUsed * receipt.effectiveGasPrice;
-  ctx.budget.record(gasWei);
+  const l1 = receiptL1FeeWei(ctx, receipt, Math.max(1, rec.tx.items.length));
+  ctx.budget.record(gasWei + l1.wei);
   ctx.counters.gasSpentWei += gasWei;
   ctx.metrics.gasSpentWei.inc(Number(gasWei));
+  if (l1.wei > 0n) ctx.metrics.l1FeeWei.inc(Number(l1.wei));
   const kind = kindOfItems(rec.tx.items);
-  const fields = { hash: receipt.transactionHash, nonce: rec.tx.nonce, block: receipt.blockNumber, gasUsed: receipt.gasUsed, gasWei };
+  const fields = { hash: receipt.transactionHash, nonce: rec.tx.nonce, block: receipt.blockNumber, gasUsed: receipt.gasUsed, gasWei, ...(l1.from === "none" ? {} : { l1FeeWei: l1.wei }) };
+  const mined = (m: Pick<MinedTx, "liquidated" | "failed" | "rewardTokens" | "reverted">) =>
+    ctx.costs.onMined?.({ hash: receipt.transactionHash, block: receipt.blockNumber, timestamp: block.timestamp, items: rec.tx.items, gasWei, l1FeeWei: l1.wei, l1FeeFrom: l1.from, ...m });
 
   if (receipt.to === null || !isAddressEqual(receipt.to, ctx.calls.target)) {
     ctx.counters.dropped++;
@@ -74,6 +79,7 @@ async function settle(ctx: ExecutorContext, rec: Tracked, block: BlockHead): Pro
       backOff(ctx, `t:${targetKey(item)}`, ctx.revertBackoffMs, { ...describe(item), why: "transaction reverted" });
     }
     ctx.logger.warn({ msg: "liquidation reverted on chain", ...fields, items: rec.tx.items.map(describe) });
+    mined({ liquidated: 0, failed: rec.tx.items.length, rewardTokens: 0n, reverted: true });
     if (rec.engineOnly) distrustEngine(ctx, "a transaction sent on the engine's word reverted");
     return;
   }
@@ -83,6 +89,7 @@ async function settle(ctx: ExecutorContext, rec: Tracked, block: BlockHead): Pro
   ctx.metrics.transactions.inc({ outcome: "mined" });
   ctx.metrics.rewardEarnedTokens.inc(Number(result.rewardTokens));
   countItems(ctx, "success", kind, result.liquidated.length);
+  mined({ liquidated: result.liquidated.length, failed: result.failed.length, rewardTokens: result.rewardTokens, reverted: false });
   await failedItems(ctx, rec, result.failed, kind);
   ctx.logger.info({
     msg: "liquidation mined",

@@ -12,18 +12,26 @@ import { Indexer } from "../index/indexer.ts";
 import type { LogPosition, ReducerState } from "../index/source.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
+import type { MinedTx } from "../execute/spend.ts";
+import { ledgerPathOf, ProfitLedger } from "../ledger/ledgerFile.ts";
+import { callAtNumber, HeadCosts } from "./headCosts.ts";
 import { Keeper } from "./keeper.ts";
+import { NativePrice, nativePriceSourceOf } from "./nativePrice.ts";
 import type { Protocol } from "./protocol.ts";
+import { Sweeper, type SweepSettings } from "./sweep.ts";
+import { WalletWatch } from "./walletWatch.ts";
 
 export type CreateKeeperInputs<S extends ReducerState<L>, L extends LogPosition> = {
   publicClient: PublicClient<Transport, Chain>;
   walletClient: WalletClient<Transport, Chain, ViemAccount>;
-  deployment: { chainId: number; deployBlock: bigint; contracts: { market: Address } };
+  deployment: { chainId: number; deployBlock: bigint; contracts: { market: Address }; nativeUsdFeed?: Address };
   settings: KeeperSettings;
   logger: Logger;
   metrics: Metrics;
   protocol: Protocol<S, L>;
   dryRun?: boolean;
+  /** Sends go to private relays only: see ExecutorInputs.privateSends. */
+  privateSends?: boolean;
   /** Write and resume from a checkpoint file (settings.checkpointPath). Default true. */
   checkpoint?: boolean;
   /** Wall clock in ms (watchdog). */
@@ -32,6 +40,18 @@ export type CreateKeeperInputs<S extends ReducerState<L>, L extends LogPosition>
   perfNow?: () => number;
   /** Shutdown: start() and the indexer's requests and retries (the backfill) stop when it fires. */
   signal?: AbortSignal;
+  /**
+   * Watch the wallet after each tick: `keeper_wallet_balance_wei` every `balanceEveryBlocks` heads,
+   * not ready under `minBalanceWei`, and the reward sweep when `sweep` is given. Absent: not watched.
+   */
+  wallet?: { minBalanceWei?: bigint; sweep?: SweepSettings; balanceEveryBlocks?: number };
+  /**
+   * The native price and L1 fee source; default: the settings' fixed price, else the settings' or
+   * the deployment's feed (nativePrice.ts), and the L1 fee when the chain has the GasPriceOracle.
+   */
+  costs?: HeadCosts;
+  /** Each mined liquidation transaction of ours, with the native price then (a profit ledger). */
+  onMined?: (m: MinedTx, nativeUsd: bigint) => void;
 };
 
 export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(inputs: CreateKeeperInputs<S, L>): Keeper<S, L> {
@@ -48,6 +68,24 @@ export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(i
     ...(inputs.signal ? { signal: inputs.signal } : {}),
   });
   const book = protocol.createBook(() => indexer.state);
+  const costs =
+    inputs.costs ??
+    new HeadCosts({
+      nativePrice: new NativePrice({ source: nativePriceSourceOf(s, deployment), call: callAtNumber(inputs.publicClient), logger, metrics: inputs.metrics }),
+      publicClient: inputs.publicClient,
+      calls: protocol.calls,
+      logger,
+    });
+  // The profit ledger, beside the checkpoint (src/ledger): every mined transaction, in USD.
+  const ledger = inputs.checkpoint === false ? undefined : ProfitLedger.open({ path: ledgerPathOf(s.checkpointPath), identity: { chainId: deployment.chainId, market: deployment.contracts.market }, logger, metrics: inputs.metrics });
+  const hook = inputs.onMined;
+  const onMined =
+    ledger || hook
+      ? (m: MinedTx, usd: bigint) => {
+          ledger?.record(m, usd);
+          hook?.(m, usd);
+        }
+      : undefined;
   // The book's answer at the index's head (the wall clock's second before anything is indexed).
   const sizeNow = (item: LiquidationItem) => book.sizeNow(item, indexer.head?.timestamp ?? BigInt(Math.floor((inputs.now ?? Date.now)() / 1000)));
   const executor = new Executor({
@@ -65,11 +103,29 @@ export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(i
     reorgMemoryBlocks: s.maxReorgDepth,
     gasBudgetWeiPerHour: s.gasBudgetWeiPerHour,
     dryRun: inputs.dryRun ?? false,
+    privateSends: inputs.privateSends ?? false,
+    costs: { l1FeeWei: (n) => costs.l1FeeWei(n), ...(onMined ? { onMined: (m: MinedTx) => onMined(m, costs.nativeUsd) } : {}) },
     ...(journal ? { journal } : {}),
     isStillValid: (item) => item.size <= sizeNow(item) && item.size > 0n,
     sizeNow,
     now: perfNow,
   });
+  const w = inputs.wallet;
+  const address = inputs.walletClient.account.address;
+  const sweeper = w?.sweep
+    ? new Sweeper({ client: inputs.publicClient, executor, address, settings: w.sweep, logger: logger.child({ part: "sweep" }), metrics: inputs.metrics, replaceAfterBlocks: s.replaceAfterBlocks })
+    : undefined;
+  const wallet = w
+    ? new WalletWatch({
+        client: inputs.publicClient,
+        address,
+        logger: logger.child({ part: "wallet" }),
+        metrics: inputs.metrics,
+        ...(w.minBalanceWei === undefined ? {} : { minBalanceWei: w.minBalanceWei }),
+        ...(w.balanceEveryBlocks === undefined ? {} : { everyBlocks: w.balanceEveryBlocks }),
+        ...(sweeper ? { sweeper } : {}),
+      })
+    : undefined;
   return new Keeper<S, L>({
     publicClient: inputs.publicClient,
     walletClient: inputs.walletClient,
@@ -86,5 +142,7 @@ export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(i
     ...(inputs.now ? { now: inputs.now } : {}),
     perfNow,
     ...(inputs.signal ? { signal: inputs.signal } : {}),
+    ...(wallet ? { wallet } : {}),
+    costs,
   });
 }

@@ -27,8 +27,12 @@ import type { Metrics } from "../lib/metrics.ts";
 import { abortable } from "../lib/sleep.ts";
 import { SkipLog } from "../plan/skipLog.ts";
 import { inFlightFromJson, readCheckpointFile, writeCheckpointFile } from "./checkpointFile.ts";
-import type { Book, Protocol } from "./protocol.ts";
+import type { Book, Protocol, Unpriced } from "./protocol.ts";
+import { liveness, readiness, recordUnpriced, type HealthFacts, type ProbeAnswer } from "./readiness.ts";
+import type { HeadCosts } from "./headCosts.ts";
+import { NativePriceMissingError } from "./nativePrice.ts";
 import { submitFor, type SubmitContext } from "./submit.ts";
+import type { WalletWatch } from "./walletWatch.ts";
 
 export type KeeperInputs<S extends ReducerState<L>, L extends LogPosition> = {
   publicClient: PublicClient<Transport, Chain>;
@@ -54,6 +58,13 @@ export type KeeperInputs<S extends ReducerState<L>, L extends LogPosition> = {
   perfNow?: () => number;
   /** Shutdown: start() ends with AbortedError when it fires (the indexer's backfill stops with it). */
   signal?: AbortSignal;
+  /** The wallet's balance (and the reward sweep), checked after each tick, off its path. */
+  wallet?: WalletWatch;
+  /**
+   * The native token's price and the L1 fee (headCosts.ts): read at start and at every head, in
+   * parallel with the index's sync. Absent: the settings' fixed price, and no L1 fee.
+   */
+  costs?: HeadCosts;
 };
 
 type HeadWithFee = BlockHead & { baseFeePerGas: bigint };
@@ -81,8 +92,16 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
   private readonly book: Book;
   private readonly now: () => number;
   private readonly perfNow: () => number;
-  private lastTickAt = 0;
   private lastHeadChangeAt = 0;
+  /** When the running tick began (wall clock, ms); undefined between ticks (liveness). */
+  private tickStartedAt: number | undefined;
+  /** start() has finished (readiness). */
+  private started = false;
+  /** At the processed head. */
+  private unpriced: Unpriced | undefined;
+  private readonly unpricedSeen = new Set<number>();
+  /** The wallet check after a tick, while it runs. */
+  private watching: Promise<void> | undefined;
   private blocksSinceCheckpoint = 0;
   private running: Promise<void> | undefined;
   private pending: HeadWithFee | undefined;
@@ -107,7 +126,19 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       logger: inputs.logger,
       skips: this.skips,
       blockGasLimit: DEFAULT_BLOCK_GAS_LIMIT,
+      costs: inputs.costs ?? {
+        get nativeUsd(): bigint {
+          if (s.nativeUsd === undefined) throw new NativePriceMissingError();
+          return s.nativeUsd;
+        },
+        l1FeeWei: () => undefined,
+      },
     };
+  }
+
+  /** The native token's price gas is valued at now (USD WAD): the feed's at the latest head, or the fixed one. */
+  get nativeUsd(): bigint {
+    return this.submitCtx.costs.nativeUsd;
   }
 
   /** Resume from the checkpoint (or backfill from the deploy block), then value every account. */
@@ -129,6 +160,11 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       this.executor.restore([...inFlight.values()].map(inFlightFromJson));
       logger.info({ checkpoint: saved?.inFlight.length ?? 0, journal: journalled.size }, "following transactions a previous run left in flight");
     }
+    // The native price (and the L1 fee oracle) first: a feed that cannot be read stops the start before a long backfill.
+    if (this.inputs.costs) {
+      const latest = await this.inputs.publicClient.getBlock({ blockTag: "latest" });
+      await this.inputs.costs.start({ number: latest.number, timestamp: latest.timestamp });
+    }
     const t0 = this.perfNow();
     const events = await this.index.backfill();
     this.status.backfilledEvents = events;
@@ -140,10 +176,19 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
     if (orphans.length > 0) logger.warn({ nonces: orphans }, "nonces of ours pending with no record of them: cancelled");
     this.book.reset(this.index.head?.timestamp); // the screen and the liquidation-price index, once for everyone
     this.countAccounts();
-    this.lastTickAt = this.lastHeadChangeAt = this.now();
+    this.lastHeadChangeAt = this.now();
     this.writeCheckpoint();
     throwIfAborted(signal);
     await this.actOnStartState();
+    const head = this.index.head;
+    if (head) {
+      // The start processed this head: it is the keeper's head until the first tick.
+      this.status.head = head.number;
+      this.inputs.metrics.headBlock.set(Number(head.number));
+      this.checkUnpriced(head.timestamp);
+      this.watchWallet(head);
+    }
+    this.started = true;
   }
 
   /**
@@ -180,10 +225,7 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
   onHead(head: HeadWithFee): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const tip = this.index.head;
-    if (tip && head.number <= tip.number && head.hash === tip.hash) {
-      this.lastTickAt = this.now();
-      return this.running ?? Promise.resolve();
-    }
+    if (tip && head.number <= tip.number && head.hash === tip.hash) return this.running ?? Promise.resolve();
     this.pending = head;
     if (!this.running) {
       this.running = (async () => {
@@ -201,8 +243,10 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
     const observedAt = this.perfNow();
     const { logger, metrics } = this.inputs;
     const end = metrics.loopDuration.startTimer();
+    this.tickStartedAt = this.now();
     try {
-      const sync = await this.index.syncTo(head);
+      // The head's costs (native price, L1 fee parameters) are read beside the sync, off the plan's path.
+      const [sync] = await Promise.all([this.index.syncTo(head), this.inputs.costs?.refresh(head)]);
       // A lagging node answered an older head and our tip is still canonical: nothing is new, and a
       // plan "at" that head would be made on an index that does not describe it (and sent unsimulated).
       const tip = this.index.head;
@@ -247,12 +291,41 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       if (++this.blocksSinceCheckpoint >= this.inputs.settings.checkpointEveryBlocks) this.writeCheckpoint();
       this.status.head = head.number;
       this.status.ticks++;
+      this.checkUnpriced(head.timestamp);
+      metrics.gasBudgetExhausted.set(this.executor.budgetRoomWei() === 0n ? 1 : 0);
+      this.watchWallet(head);
     } catch (e) {
       logger.error({ err: e, block: head.number }, "tick failed; retrying on the next head");
     } finally {
       this.status.lastTickMs = end();
-      this.lastTickAt = this.now();
+      this.tickStartedAt = undefined;
     }
+  }
+
+  /** Markets without a usable price at `timestamp`, and the accounts they leave unvalued: kept for readiness and exported. */
+  private checkUnpriced(timestamp: bigint): void {
+    try {
+      this.unpriced = this.book.unpriced(timestamp);
+      recordUnpriced(this.inputs.metrics, this.unpriced, this.unpricedSeen);
+    } catch (e) {
+      this.inputs.logger.warn({ err: e }, "could not tell which markets are unpriced");
+    }
+  }
+
+  /** The wallet check after a tick (balance, sweep): off the tick's path, one at a time, never overlapping a stop. */
+  private watchWallet(head: { number: bigint }): void {
+    const w = this.inputs.wallet;
+    if (!w || this.watching || this.stopped) return;
+    const idle = () => !this.stopped && this.executor.jobs === 0 && this.executor.inFlight().length === 0;
+    this.watching = w
+      .onHead(head, idle)
+      .catch((e: unknown) => this.inputs.logger.warn({ err: e }, "wallet check failed"))
+      .finally(() => (this.watching = undefined));
+  }
+
+  /** Resolves when the wallet check started after the last tick (if any) is done. */
+  walletChecked(): Promise<void> {
+    return this.watching ?? Promise.resolve();
   }
 
   private submit(accounts: readonly Address[], head: HeadWithFee, observedAt: number, submitted: Set<string>): void {
@@ -264,31 +337,39 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
     this.inputs.metrics.accountsTracked.set(this.book.size);
   }
 
-  /** Watchdog for /healthz: the loop ran recently and the chain head is advancing. */
-  health(): { ok: boolean; details: Record<string, unknown> } {
-    const now = this.now();
-    const s = this.inputs.settings;
-    const sinceTick = (now - this.lastTickAt) / 1000;
-    const sinceHead = (now - this.lastHeadChangeAt) / 1000;
+  /** What the probes decide from (see readiness.ts). */
+  healthFacts(): HealthFacts {
     const wallet = this.executor.walletStatus();
-    const reasons: string[] = [];
-    if (this.lastTickAt === 0 || sinceTick > s.stallSeconds) reasons.push("loop stalled");
-    if (sinceHead > s.staleHeadSeconds) reasons.push("chain head not advancing");
-    if (!wallet.ok) reasons.push("wallet has insufficient funds");
-    const ok = reasons.length === 0;
+    const w = this.inputs.wallet;
     return {
-      ok,
-      details: {
-        ...(ok ? {} : { reasons }),
-        ...(wallet.ok ? {} : { walletNeededWei: wallet.neededWei.toString() }),
-        head: this.status.head?.toString() ?? null,
-        secondsSinceTick: Math.round(sinceTick),
-        secondsSinceNewHead: Math.round(sinceHead),
-        accounts: this.status.accounts,
-        liquidatable: this.status.liquidatable,
-        inFlight: this.executor.inFlight().length,
+      now: this.now(),
+      settings: this.inputs.settings,
+      started: this.started,
+      stopped: this.stopped,
+      tickStartedAt: this.tickStartedAt,
+      lastNewHeadAt: this.lastHeadChangeAt,
+      head: this.status.head,
+      indexedBlock: this.index.state.block,
+      accounts: this.status.accounts,
+      liquidatable: this.status.liquidatable,
+      inFlight: this.executor.inFlight().length,
+      unpriced: this.unpriced,
+      wallet: {
+        balanceWei: w?.balanceWei,
+        minBalanceWei: w?.minBalanceWei,
+        insufficientFunds: wallet.ok ? undefined : { neededWei: wallet.neededWei },
       },
     };
+  }
+
+  /** /livez: the loop is not wedged in a tick and the keeper has not stopped (a quiet chain is alive). */
+  liveness(): ProbeAnswer {
+    return liveness(this.healthFacts());
+  }
+
+  /** /readyz: started, a fresh head, every market with positions priced, the wallet funded; `keeper_ready` follows. */
+  readiness(): ProbeAnswer {
+    return readiness(this.healthFacts(), this.inputs.metrics);
   }
 
   /**
@@ -306,6 +387,7 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       const r = await abortable(
         (async () => {
           await this.running;
+          await this.watching;
           return this.executor.drain(graceMs, deadline);
         })(),
         deadline,

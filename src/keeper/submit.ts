@@ -1,6 +1,8 @@
 /**
  * One tick's submissions: the protocol's candidates for some accounts, ranked and batched by the
- * planner, fitted to the gas budget's room and the block gas limit, handed to the executor.
+ * planner, fitted to the gas budget's room and the block gas limit, handed to the executor. Gas is
+ * valued at the native token's current price (nativePrice.ts), and on an OP-stack chain each
+ * transaction's L1 data fee counts against its profit and the budget.
  */
 import type { Address } from "viem";
 import type { FeeHead } from "../chain/heads.ts";
@@ -21,6 +23,8 @@ export type SubmitContext = {
   logger: Logger;
   skips: SkipLog;
   blockGasLimit: bigint;
+  /** The latest head's costs (headCosts.ts): the native price (USD WAD), and the L1 fee bound (wei) of a transaction of `items` liquidations, undefined off OP-stack chains. */
+  costs: { readonly nativeUsd: bigint; l1FeeWei(items: number): bigint | undefined };
 };
 
 /**
@@ -36,7 +40,9 @@ export function submitFor(
   submitted: Set<string>,
 ): number {
   const { settings: s, executor, logger, skips } = ctx;
-  const gas = gasModelFor({ gas: ctx.gas, priorityFeeWei: s.priorityFeeWei, nativeUsd: s.nativeUsd }, head.baseFeePerGas);
+  const nativeUsd = ctx.costs.nativeUsd;
+  const l1FeeWei = ctx.costs.l1FeeWei(1) === undefined ? undefined : (n: number) => ctx.costs.l1FeeWei(n) ?? 0n;
+  const gas = gasModelFor({ gas: ctx.gas, priorityFeeWei: s.priorityFeeWei }, head.baseFeePerGas, { nativeUsd, ...(l1FeeWei ? { l1FeeWei } : {}) });
   // Only what the executor can take now: a target in flight, a busy account or a backoff would
   // make it refuse the whole batch, and the same batch would be planned again every head.
   const candidates = ctx.book.candidates(accounts, head.timestamp, gas, (account, marketId) => executor.admissible({ account, marketId }));
@@ -45,7 +51,7 @@ export function submitFor(
   const planned = planTransactions(candidates, gas, policy, (c, reason) => skips.skipped(c.account, reason, { market: c.marketId, rewardTokens: c.rewardTokens, profitUsd: c.profitUsd }));
   const profitWei = (items: readonly Candidate<Address>[]) => {
     const usd = items.reduce((sum, c) => sum + c.profitUsd, 0n);
-    return usd > 0n ? (usd * 10n ** 18n) / s.nativeUsd : 0n;
+    return usd > 0n ? (usd * 10n ** 18n) / nativeUsd : 0n;
   };
   // Sent on the engine's word, a transaction is always a batch, and its limit is the protocol's
   // measured model: the fixed part plus each item's worst case. A plan over the budget's room or
@@ -53,7 +59,7 @@ export function submitFor(
   const gasOf = (items: readonly unknown[]) => ctx.gas.batchBase + ctx.gas.batchItem * BigInt(items.length);
   const { txs, deferred } = fitPlans(planned, {
     gasOf,
-    worstCaseWei: (g, items) => executor.worstCaseWei(g, profitWei(items)),
+    worstCaseWei: (g, items) => executor.worstCaseWei(g, profitWei(items)) + (l1FeeWei?.(items.length) ?? 0n),
     roomWei: executor.budgetRoomWei(),
     blockGasLimit: ctx.blockGasLimit,
   });

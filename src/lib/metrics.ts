@@ -6,7 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
  */
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: "keeper_process_" });
+  // prom-client's process metrics under their standard names (process_cpu_seconds_total, nodejs_*).
+  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry });
   const r = { registers: [registry] };
   return {
     registry,
@@ -67,8 +68,66 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       ...r,
     }),
     // Transports: endpoints, subscriptions, send relays.
+    rpcEndpointRequests: new Counter({
+      name: "keeper_rpc_endpoint_requests_total",
+      help: "JSON-RPC requests by endpoint (rpc0, rpc1, … read; send0, … relays: ids, never URLs) and method",
+      labelNames: ["endpoint", "method"] as const,
+      ...r,
+    }),
+    rpcEndpointHeadLag: new Gauge({
+      name: "keeper_rpc_endpoint_head_lag_blocks",
+      help: "Blocks a read endpoint's head is behind the best read endpoint's (last sample)",
+      labelNames: ["endpoint"] as const,
+      ...r,
+    }),
+    rpcEndpointDemoted: new Gauge({
+      name: "keeper_rpc_endpoint_demoted",
+      help: "1 while a read endpoint lags more than --max-head-lag blocks and takes no reads, else 0",
+      labelNames: ["endpoint"] as const,
+      ...r,
+    }),
+    headSubscriptions: new Counter({
+      name: "keeper_head_subscriptions_total",
+      help: "newHeads subscriptions opened over WebSocket (the first, then one per reconnect)",
+      ...r,
+    }),
+    sendRelayFailures: new Counter({
+      name: "keeper_send_relay_failures_total",
+      help: "eth_sendRawTransaction attempts a send relay could not take (unreachable, timeout, 5xx), by relay",
+      labelNames: ["endpoint"] as const,
+      ...r,
+    }),
+    sendPublicFallbacks: new Counter({
+      name: "keeper_send_public_fallbacks_total",
+      help: "Transactions sent to the public read endpoints because every send relay was down (--send-fallback-public)",
+      ...r,
+    }),
     // Health, readiness and the wallet.
+    ready: new Gauge({ name: "keeper_ready", help: "1 while /readyz answers 200 (started, head fresh, markets priced, wallet funded), else 0", ...r }),
+    notReady: new Gauge({
+      name: "keeper_not_ready_reason",
+      help: "1 while the reason holds and keeps /readyz from answering 200, else 0 (starting, stale_head, unpriced_market, low_balance, insufficient_funds, stopped)",
+      labelNames: ["reason"] as const,
+      ...r,
+    }),
+    unpricedAccounts: new Gauge({ name: "keeper_unpriced_accounts", help: "Accounts that cannot be valued now: a position in a market without a usable price (stale, invalid or missing)", ...r }),
+    unpricedMarkets: new Gauge({
+      name: "keeper_unpriced_markets",
+      help: "1 while the market has no usable price (stale, invalid or missing) at the latest head, else 0",
+      labelNames: ["market"] as const,
+      ...r,
+    }),
+    walletBalanceWei: new Gauge({ name: "keeper_wallet_balance_wei", help: "The keeper's native-token balance (wei) at its latest read (every few heads)", ...r }),
+    sweptTokens: new Counter({ name: "keeper_swept_tokens_total", help: "Reward tokens (collateral token base units) moved from the keeper's wallet to --sweep-to", ...r }),
+    gasBudgetExhausted: new Gauge({ name: "keeper_gas_budget_exhausted", help: "1 while the hourly gas budget has no room for a new transaction (sends are refused), else 0", ...r }),
     // Costs and profit: native price, L1 fee, the ledger.
+    nativePriceUsd: new Gauge({ name: "keeper_native_price_usd", help: "The native token's price in USD the keeper values gas at (its feed's latest good answer, or the fixed override)", ...r }),
+    nativePriceStale: new Gauge({ name: "keeper_native_price_stale", help: "1 while the native-token feed's answer is older than its staleness limit (or invalid) and the last good price is kept, else 0", ...r }),
+    l1FeeWei: new Counter({ name: "keeper_l1_fee_wei_total", help: "OP-stack L1 data fees of mined liquidation transactions (the receipt's l1Fee, else the keeper's estimate), wei", ...r }),
+    // A gauge: a transaction's net may be negative (a reverted one, a loss in backstop mode), and a counter cannot fall.
+    profitUsd: new Gauge({ name: "keeper_profit_usd_total", help: "Net profit of mined liquidations in USD (rewards − L2 gas − L1 fee), summed over the profit ledger (restored from it at start)", ...r }),
+    rewardsUsd: new Counter({ name: "keeper_rewards_usd_total", help: "Keeper rewards of mined liquidations in USD, from the profit ledger", ...r }),
+    gasUsd: new Counter({ name: "keeper_gas_usd_total", help: "L2 gas plus L1 fee of mined liquidation transactions in USD at the native price of the time, from the profit ledger", ...r }),
   };
 }
 

@@ -163,6 +163,16 @@ const configRows: Row[] = [
   { name: 'a health host that is not an address', argv: runWith('--health-host', 'example.com'), files: settings({}), code: 2, match: /--health-host: not an IP address/ },
   { name: 'a health host not on this machine', argv: runWith('--health-host', '192.0.2.1'), files: settings({}), code: 1, match: /--health-host 192\.0\.2\.1: no such address on this host$/ },
   { name: 'checkpoint path under a file', argv: runWith('--checkpoint', 'keeper.json/cp.json'), files: settings({}), code: 1, match: /keeper\.json is not a directory/ },
+  {
+    name: 'no native-token price (no feed in the settings or the deployment, no fixed price)',
+    argv: runWith('--checkpoint', 'cp.json'),
+    files: settings({}),
+    code: 1,
+    match: /^perp-keeper: no native-token price: name a Chainlink feed \(nativeTokenPriceFeed in the settings file, or a deployment file with nativeUsdFeed\), or set a fixed price \(--native-price-usd \/ nativeTokenPriceUsd\)$/,
+  },
+  { name: 'a native-token price that is not a number', argv: runWith(), files: settings({ nativeTokenPriceUsd: 'three thousand' }), code: 1, match: /keeper\.json: nativeTokenPriceUsd: "three thousand" is not a number/ },
+  { name: 'a native-token feed that is not an address', argv: runWith(), files: settings({ nativeTokenPriceFeed: '0x1234' }), code: 1, match: /keeper\.json: nativeTokenPriceFeed: not an address$/ },
+  { name: 'a zero --native-price-usd', argv: runWith('--native-price-usd', '0'), files: settings({}), code: 2, match: /^perp-keeper: run: --native-price-usd: must be above 0$/ },
 ];
 
 const deploymentRows: Row[] = [
@@ -240,14 +250,19 @@ const flagRows: Row[] = [
   { name: 'unknown flag', argv: runWith('--frobnicate'), files: settings({}), code: 2, match: /run: unknown option --frobnicate \(see perp-keeper run --help\)$/ },
   { name: 'unknown flag with a value', argv: runWith('--gas-price=7'), files: settings({}), code: 2, match: /run: unknown option --gas-price/ },
   { name: 'duplicate flag', argv: runWith('--max-batch', '5', '--max-batch', '6'), files: settings({}), code: 2, match: /run: --max-batch is given more than once$/ },
-  { name: 'duplicate --rpc', argv: () => ['run', '--rpc', 'http://127.0.0.1:1', ...runWith()().slice(1)], files: settings({}), code: 2, match: /run: --rpc is given more than once$/ },
+  { name: 'duplicate --deployment', argv: () => [...runWith()(), '--deployment', 'other.json'], files: settings({}), code: 2, match: /run: --deployment is given more than once$/ },
+  { name: 'the same --rpc URL twice', argv: () => ['run', '--rpc', rpc, ...runWith()().slice(1)], files: settings({}), code: 2, match: /^perp-keeper: run: --rpc: URL 2 of 2 is listed twice$/ },
+  { name: 'a second --rpc that is not a URL', argv: () => ['run', '--rpc', rpc, '--rpc', 'file:///etc/passwd', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /^perp-keeper: run: --rpc: URL 2 of 2 is not an http\(s\) or ws\(s\) URL$/ },
+  { name: 'a --send-rpc that is not a URL', argv: runWith('--send-rpc', 'javascript:alert(1)'), files: settings({}), code: 2, match: /^perp-keeper: run: --send-rpc must be an http\(s\) or ws\(s\) URL$/ },
+  { name: '--send-fallback-public without relays', argv: runWith('--send-fallback-public'), files: settings({}), code: 2, match: /^perp-keeper: run: --send-fallback-public needs send relays \(--send-rpc or KEEPER_SEND_RPC_URLS\)$/ },
+  { name: '--max-head-lag not a number', argv: runWith('--max-head-lag', 'three'), files: settings({}), code: 2, match: /^perp-keeper: run: --max-head-lag must be a whole number, got "three"$/ },
   { name: 'batch size 0', argv: runWith('--max-batch', '0'), files: settings({}), code: 2, match: /--max-batch must be between 1 and 50, got 0$/ },
   { name: 'port above 65535', argv: runWith('--health-port', '70000'), files: settings({}), code: 2, match: /--health-port must be between 0 and 65535/ },
   { name: 'polling interval beyond 2^53', argv: runWith('--polling-interval', '9'.repeat(30)), files: settings({}), code: 2, match: /--polling-interval must be between 10 and 60000/ },
   { name: 'negative grace', argv: runWith('--grace', '-1'), files: settings({}), code: 2, match: /--grace must be a whole number, got "-1"$/ },
   { name: 'a flag without its value', argv: () => ['run', '--rpc', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /run: --rpc needs a value/ },
-  { name: 'file: URL as the RPC', argv: () => ['run', '--rpc', 'file:///etc/passwd', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /--rpc must be an http\(s\) URL$/ },
-  { name: 'javascript: URL as the RPC', argv: () => ['run', '--rpc', 'javascript:alert(1)', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /--rpc must be an http\(s\) URL$/ },
+  { name: 'file: URL as the RPC', argv: () => ['run', '--rpc', 'file:///etc/passwd', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /--rpc must be an http\(s\) or ws\(s\) URL$/ },
+  { name: 'javascript: URL as the RPC', argv: () => ['run', '--rpc', 'javascript:alert(1)', '--deployment', 'deployment.json'], files: settings({}), code: 2, match: /--rpc must be an http\(s\) or ws\(s\) URL$/ },
   { name: 'shell injection in a path', argv: () => ['run', '--rpc', rpc, '--deployment', '$(touch pwned); `touch pwned2`'], files: settings({}), code: 1, match: /\$\(touch pwned\); `touch pwned2`: no such file$/ },
   {
     name: 'a fake second line in a flag value (newline, carriage return, escape)',
@@ -258,6 +273,15 @@ const flagRows: Row[] = [
   },
   { name: 'an unknown log level from a flag', argv: runWith('--log-level', 'info"}{"level":"fatal'), files: settings({}), code: 2, match: /^perp-keeper: run: --log-level: Invalid option/ },
   { name: 'a command that does not exist', argv: () => ['rm', '-rf', '/'], files: () => ({}), code: 2, match: /unknown command "rm"/ },
+  { name: 'a minimum balance that is not a number', argv: runWith('--min-balance', 'lots'), files: settings({}), code: 2, match: /run: --min-balance: "lots" is not a number$/ },
+  { name: 'a negative minimum balance', argv: runWith('--min-balance', '-0.5'), files: settings({}), code: 2, match: /run: --min-balance must not be negative, got -0\.5$/ },
+  { name: 'a sweep address that is not an address', argv: runWith('--sweep-to', '0x1234', '--sweep-above', '10'), files: settings({}), code: 2, match: /run: --sweep-to must be an address \(0x and 40 hex digits, checksummed if mixed case\), got "0x1234"$/ },
+  { name: 'a sweep address with a wrong checksum', argv: runWith('--sweep-to', '0xF39fd6e51aad88F6F4ce6aB8827279cffFb92266', '--sweep-above', '10'), files: settings({}), code: 2, match: /run: --sweep-to must be an address/ },
+  { name: 'the zero address as the sweep address', argv: runWith('--sweep-to', '0x0000000000000000000000000000000000000000', '--sweep-above', '10'), files: settings({}), code: 2, match: /run: --sweep-to must not be the zero address/ },
+  { name: 'a sweep threshold that is not a number', argv: runWith('--sweep-to', '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', '--sweep-above', 'ten'), files: settings({}), code: 2, match: /run: --sweep-above: "ten" is not a number$/ },
+  { name: 'a negative sweep threshold', argv: runWith('--sweep-to', '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266', '--sweep-above', '-5'), files: settings({}), code: 2, match: /run: --sweep-above must not be negative, got -5$/ },
+  { name: '--sweep-above without --sweep-to', argv: runWith('--sweep-above', '10'), files: settings({}), code: 2, match: /run: --sweep-above needs --sweep-to ADDRESS/ },
+  { name: '--sweep-to without --sweep-above', argv: runWith('--sweep-to', '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266'), files: settings({}), code: 2, match: /run: --sweep-to needs --sweep-above AMOUNT/ },
 ];
 
 /** Issue 12, defect 10: errors that pointed the wrong way. */
@@ -303,6 +327,32 @@ const pointingRows: Row[] = [
     match: new RegExp(`cp\\.json is in use by another process \\(pid ${process.ppid}, its lock is .*cp\\.json\\.lock\\); stop that one first, or pass another file$`),
   },
 ];
+
+/** `perp-keeper pnl`: a ledger that is missing or corrupt, and bad flags. */
+const pnlDeployment = () => ({ 'deployment.json': deploymentToJson(deployment) });
+const pnlRows: Row[] = [
+  { name: 'pnl: the ledger file is missing', argv: () => ['pnl', '--deployment', 'deployment.json', '--ledger', 'nope.jsonl'], files: pnlDeployment, code: 1, match: /nope\.jsonl: no such file \(no transaction mined yet, or another --ledger\)$/ },
+  { name: 'pnl: the ledger is a directory', argv: () => ['pnl', '--deployment', 'deployment.json', '--ledger', '.'], files: pnlDeployment, code: 1, match: /: not a file$/ },
+  {
+    name: 'pnl: a corrupt ledger (bad lines before the last)',
+    argv: () => ['pnl', '--deployment', 'deployment.json', '--ledger', 'l.jsonl'],
+    files: () => ({ ...pnlDeployment(), 'l.jsonl': 'garbage\n{"v":1}\n{"v":1}\n' }),
+    code: 1,
+    match: /l\.jsonl: line 1 is not a ledger entry \(not JSON\), and 2 more: the ledger is corrupt$/,
+  },
+  { name: 'pnl: 10 MB of one line before the last', argv: () => ['pnl', '--deployment', 'deployment.json', '--ledger', 'l.jsonl'], files: () => ({ ...pnlDeployment(), 'l.jsonl': `${'x'.repeat(TEN_MB)}\n\n` }), code: 1, match: /line 1 is not a ledger entry \(not JSON\): the ledger is corrupt$/ },
+  { name: 'pnl: --by week', argv: () => ['pnl', '--deployment', 'deployment.json', '--ledger', 'l.jsonl', '--by', 'week'], files: pnlDeployment, code: 2, match: /^perp-keeper: pnl: --by must be day or tx, got "week"$/ },
+  { name: 'pnl: no --deployment', argv: () => ['pnl', '--ledger', 'l.jsonl'], files: () => ({}), code: 2, match: /^perp-keeper: pnl: --deployment is required/ },
+  { name: 'pnl: the deployment file is missing', argv: () => ['pnl', '--deployment', 'nope.json', '--ledger', 'l.jsonl'], files: () => ({}), code: 1, match: /nope\.json: no such file$/ },
+];
+
+describe('bad ledgers and flags of perp-keeper pnl', () => {
+  it.each(pnlRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
+    const files = row.files?.() ?? {};
+    const dir = rowDir(files);
+    expectRow(await runInProcess(row.argv(), dir, row.env ?? {}), row, dir, Object.keys(files));
+  });
+});
 
 describe('bad keeper settings (run --config)', () => {
   it.each(configRows.map((r) => [r.name, r] as const))('%s', async (_name, row) => {
@@ -375,7 +425,7 @@ describe('the binary: .env keys and argv that is not UTF-8', () => {
   });
 
   it.concurrent.each([
-    ['--rpc', `run --rpc $'http://\\xff\\xfe' --deployment deployment.json`, 2, /--rpc must be an http\(s\) URL$/],
+    ['--rpc', `run --rpc $'http://\\xff\\xfe' --deployment deployment.json`, 2, /--rpc must be an http\(s\) or ws\(s\) URL$/],
     ['--deployment', `run --rpc ${'RPC'} --deployment $'\\xff\\xfe.json'`, 1, /\uFFFD\uFFFD\.json: no such file$/],
     ['a flag name', `run $'--\\xff' x`, 2, /run: unknown option --\uFFFD/],
   ] as const)('argv that is not UTF-8: %s', async (_name, script, code, match) => {
@@ -432,5 +482,33 @@ describe('bad scenario files (perp-keeper simulate)', () => {
     const dir = rowDir({ [file]: text });
     const r = await runInProcess(['simulate', '--scenario', file, '--out', 'out'], dir, {});
     expectRow(r, { code: 1, match }, dir, [file]);
+  });
+});
+
+describe('simulate --seeds and --jobs (issue 15)', () => {
+  // Refused on the command line, before the scenario is run: exit 2, nothing written.
+  const good = JSON.stringify({
+    blockTime: '5s',
+    duration: '1m',
+    markets: { BTC: { path: { kind: 'crash', drop: '30%', over: '30s' } } },
+    traders: { count: 3, leverage: { min: '2x', max: '10x' }, size: { min: '$1,000', max: '$5,000' } },
+  });
+  const rows: [name: string, flags: string[], match: RegExp][] = [
+    ['--seeds 0', ['--seeds', '0'], /^perp-keeper: simulate: --seeds must be between 1 and 1000 seeds, got 0$/],
+    ['--seeds -1', ['--seeds', '-1'], /^perp-keeper: simulate: --seeds must be a number of seeds or a comma-separated list of seeds, got "-1"$/],
+    ['--seeds x', ['--seeds', 'x'], /^perp-keeper: simulate: --seeds must be a number of seeds or a comma-separated list of seeds, got "x"$/],
+    ['--seeds too many', ['--seeds', '1001'], /^perp-keeper: simulate: --seeds must be between 1 and 1000 seeds, got 1001$/],
+    ['--seeds with an empty entry', ['--seeds', '1,,2'], /^perp-keeper: simulate: --seeds must not have an empty entry in its list$/],
+    ['--seeds with a seed twice', ['--seeds', '1,2,1'], /^perp-keeper: simulate: --seeds lists seed "1" twice$/],
+    ['--seed and --seeds together', ['--seed', '7', '--seeds', '3'], /^perp-keeper: simulate: --seed and --seeds together: give one seed or several$/],
+    ['--jobs 0', ['--jobs', '0'], /^perp-keeper: simulate: --jobs must be between 1 and 32, got 0$/],
+    ['--jobs -1', ['--jobs', '-1'], /^perp-keeper: simulate: --jobs must be a whole number, got "-1"$/],
+    ['--jobs x', ['--jobs', 'x'], /^perp-keeper: simulate: --jobs must be a whole number, got "x"$/],
+    ['--jobs too many', ['--jobs', '33'], /^perp-keeper: simulate: --jobs must be between 1 and 32, got 33$/],
+  ];
+  it.each(rows)('%s', async (_name, flags, match) => {
+    const dir = rowDir({ 's.json': good });
+    const r = await runInProcess(['simulate', '--scenario', 's.json', '--out', 'out', ...flags], dir, {});
+    expectRow(r, { code: 2, match }, dir, ['s.json']);
   });
 });

@@ -98,7 +98,7 @@ export async function settleAndClear(world: World<Clients>, keepers: RefKeeper[]
     const k0 = keepers[0]!;
     const head = await headOf(world.chain);
     const v = valuationAt(k0.index.state, head.timestamp);
-    const gas = gasModelFor({ ...settings, gas: settings.gas ?? REFERENCE_GAS }, head.baseFeePerGas);
+    const gas = gasModelFor({ ...settings, gas: settings.gas ?? REFERENCE_GAS }, head.baseFeePerGas, { nativeUsd: k0.nativeUsd });
     const cands = findCandidates(leftover.map((t) => [t, k0.index.state.accounts.get(t)!] as [string, Account]), v, gas);
     for (const c of cands) expect(c.profitUsd < settings.minProfitUsd, `${c.account} left with profit ${c.profitUsd}`).toBe(true);
     const backstop = world.keeper(5, { backstopMode: true });

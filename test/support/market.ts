@@ -8,6 +8,7 @@ import { encodeAbiParameters, encodeFunctionData, getAddress, keccak256, numberT
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { deployChainlinkFeed } from "../../src/chain/chainlinkDeploy.ts";
 import type { ChainClients as Signer } from "../../src/chain/clients.ts";
 import { deployReferenceMarket, globalParamsArg, type DeployParameters, type Deployment } from "../../src/chain/deploy.ts";
 import { feedAnswer } from "../../src/chain/prices.ts";
@@ -17,7 +18,7 @@ import { seedTraders } from "../../src/sim/seedTraders.ts";
 import { testAccounts } from "./anvil.ts";
 import { mined, type Clients, type ReorgTx } from "./blocks.ts";
 
-/** Dev accounts: 0 deploys the market and owns it and its feeds, 9 is the keeper; the others trade. */
+/** Dev accounts: 0 deploys the market and owns it and its feeds' proxies, 9 is the keeper; the others trade. */
 export const OWNER = 0;
 export const KEEPER = 9;
 /** Market ids of config/markets.json. SMALLCAP: tier-0 maintenance 2%, a volatile small cap. */
@@ -49,8 +50,13 @@ export type DeployOptions = Partial<Pick<DeployParameters, "markets" | "seedable
 export async function deployMarket(chain: Clients, preset: string, o: DeployOptions = {}): Promise<Deployment> {
   if (o.blockTime) await chain.testClient.setBlockTimestampInterval({ interval: o.blockTime });
   const { blockTime: _, markets = loadMarkets(), ...rest } = o;
-  return deployReferenceMarket(signer(chain), { ...rest, markets, preset: loadPreset(preset) });
+  const deployment = await deployReferenceMarket(signer(chain), { ...rest, markets, preset: loadPreset(preset) });
+  // The native token's USD pair the keeper values gas with (as devnet and demo deploy one).
+  return { ...deployment, nativeUsdFeed: await deployFeed(chain, 8, NATIVE_USD, "ETH / USD") };
 }
+
+/** The test world's native-token price (its ETH / USD feed's answer), USD WAD. */
+export const NATIVE_USD = 3_000n * 10n ** 18n;
 
 /**
  * Seeds `count` traders: the same keys, deposits and positions on every run of a `seed`. Ordered
@@ -62,8 +68,14 @@ export async function seedPopulation(m: Deployed, count: number, seed = "keeper-
   return seeded.traders.map((t) => getAddress(t.address));
 }
 
-/** Deploys a mock feed (owner) answering `priceWad` in `decimals`. */
+/** Deploys a Chainlink feed (the owner's proxy over an aggregator) answering `priceWad` in `decimals`; the proxy. */
 export async function deployFeed(chain: Pick<Clients, "publicClient" | "wallet">, decimals: number, priceWad: bigint, description = "TEST / USD"): Promise<Address> {
+  const { proxy } = await deployChainlinkFeed(signer(chain), { decimals, description, answer: feedAnswer(priceWad, decimals) });
+  return getAddress(proxy);
+}
+
+/** Deploys a feed that emits its own prices, no proxy (MockAggregatorV3, the owner's): as deployments before proxies had. */
+export async function deployPlainFeed(chain: Pick<Clients, "publicClient" | "wallet">, decimals: number, priceWad: bigint, description = "TEST / USD"): Promise<Address> {
   const r = await chain.publicClient.waitForTransactionReceipt({
     hash: await chain.wallet(OWNER).deployContract({
       abi: MockAggregatorV3.abi,

@@ -37,12 +37,14 @@ import { parseArgs } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getAddress, parseEventLogs, testActions, toHex, type Address, type Hex, type Log } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { MockAggregatorV3 } from "../../../abi/MockAggregatorV3.ts";
+import { EmittingMockV3Aggregator } from "../../../abi/EmittingMockV3Aggregator.ts";
+import { CHAINLINK_FEED_ABI } from "../../../src/chain/chainlink.ts";
 import { PerpMarket } from "../../../abi/PerpMarket.ts";
 import { ANVIL_DEFAULT_MNEMONIC, startAnvil } from "../../../src/chain/anvil.ts";
 import { connect } from "../../../src/chain/clients.ts";
 import { deployReferenceMarket } from "../../../src/chain/deploy.ts";
-import { feedAnswer } from "../../../src/chain/prices.ts";
+import { deployNativeUsdFeed } from "../../../src/chain/nativeFeed.ts";
+import { feedAnswer, publisherOf } from "../../../src/chain/prices.ts";
 import { loadKeeperSettings } from "../../../src/config/keeper.ts";
 import { checkPresetFits, loadMarkets, loadPreset } from "../../../src/config/presets.ts";
 import { createKeeper } from "../../../src/keeper/createKeeper.ts";
@@ -149,7 +151,8 @@ async function main() {
     log(`anvil pid ${anvil.pid} on ${anvil.rpcUrl}; ${N} accounts`);
     const owner = await connect(anvil.rpcUrl, mnemonicToAccount(ANVIL_DEFAULT_MNEMONIC, { addressIndex: 0 }), { pollingInterval: 50, timeoutMs: 120_000 });
     const test = owner.publicClient.extend(testActions({ mode: "anvil" }));
-    const deployment = await deployReferenceMarket(owner, { markets, preset, seedable: flags.seeding === "bulk" });
+    // The native token's USD feed, as devnet deploys it: the keeper reads it at every head, as on a real chain.
+    const deployment = { ...(await deployReferenceMarket(owner, { markets, preset, seedable: flags.seeding === "bulk" })), nativeUsdFeed: await deployNativeUsdFeed(owner) };
 
     // Seeding. "bulk" (default): SeedablePerpMarket's owner-only seedAccounts, 1,000 accounts per
     // transaction through the market's own deposit and trade code (same events, same rules) — the
@@ -296,10 +299,14 @@ async function main() {
 
     // Heartbeat: every feed re-publishes its answer (as Chainlink feeds do on their heartbeat), so
     // no market goes stale however long seeding and the cold start took. Mined with the next block.
+    // Prices are read through each proxy and published on its aggregator (the bench never switches it).
+    const aggregators = new Map(await Promise.all(deployment.markets.map(async (m) => [m.feed, await publisherOf(owner, m.feed)] as const)));
+    const publish = (feed: Address, answer: bigint) =>
+      owner.walletClient.writeContract({ address: aggregators.get(feed)!, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [answer] });
     const heartbeat = async () => {
       for (const f of deployment.markets) {
-        const [, answer] = await owner.publicClient.readContract({ address: f.feed, abi: MockAggregatorV3.abi, functionName: "latestRoundData" });
-        await owner.walletClient.writeContract({ address: f.feed, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [answer] });
+        const [, answer] = await owner.publicClient.readContract({ address: f.feed, abi: CHAINLINK_FEED_ABI, functionName: "latestRoundData" });
+        await publish(f.feed, answer);
       }
     };
     await heartbeat();
@@ -324,7 +331,7 @@ async function main() {
       await test.increaseTime({ seconds: 31 });
       await heartbeat();
       for (let i = 0; i < 3; i++) await mine("settle");
-      await owner.walletClient.writeContract({ address: m.feed, abi: MockAggregatorV3.abi, functionName: "updateAnswer", args: [feedAnswer(price, m.feedDecimals)] });
+      await publish(m.feed, feedAnswer(price, m.feedDecimals));
       const ro0 = (await rpcTotal(metrics)).total;
       const rb0 = (await baseRpc()).total;
       const priceBlock = await mine("price");
