@@ -231,11 +231,13 @@ export function restore(ctx: ExecutorContext, list: readonly InFlightTx[]): void
     const restored: InFlightTx = { ...clean, items: [...tx.items] };
     // The exact call that was sent (a lone item may have gone out isolated in liquidateBatch),
     // so a fee bump rebroadcasts the same calldata, priced on the same profit.
+    // No items: the cancel (a self-transfer) of an orphaned nonce, which has no market call.
+    const cancel = restored.items.length === 0;
     ctx.tracked.set(tx.nonce, {
       tx: restored,
-      call: ctx.calls.restore(restored.items, tx.functionName),
+      ...(cancel ? {} : { call: ctx.calls.restore(restored.items, tx.functionName) }),
       expectedProfitWei: tx.expectedProfitWei ?? 0n,
-      cancelled: false,
+      cancelled: cancel,
       capWarned: false,
     });
     ctx.admission.reserve(tx.items);

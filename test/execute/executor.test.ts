@@ -354,6 +354,29 @@ describe("Executor (automine)", () => {
     await admitted(w, executor, plan([lost]));
   });
 
+  it("restore(): a cancel of an orphaned nonce (no items) left in flight is followed, not a crash at start", async ({ world: w }) => {
+    const { executor } = makeExecutor(w);
+    const n = await keeperNonce(w);
+    const head = await tick(w, executor);
+    const cancel = {
+      hash: `0x${"ef".repeat(32)}` as const,
+      nonce: n,
+      items: [],
+      sentAtBlock: head.number,
+      maxFeePerGas: parseGwei("2"),
+      maxPriorityFeePerGas: parseGwei("1"),
+      replacements: 1,
+      gas: 21_000n,
+    };
+    executor.restore([cancel]);
+    expect(executor.inFlight()).toEqual([cancel]);
+    // The node never had it: its nonce goes to the next liquidation, and the cancel is dropped.
+    const out = await submitAndWait(executor, [await itemFor(w, risky[0]!)]);
+    expect(out.status === "sent" && out.tx.nonce).toBe(n);
+    expect(executor.stats()).toMatchObject({ dropped: 1 });
+    expect(executor.inFlight().map((t) => t.nonce)).toEqual([n]);
+  });
+
   it("restore(): what is in flight counts against the gas budget at its worst case", async ({ world: w }) => {
     const { executor } = makeExecutor(w, { gasBudgetWeiPerHour: parseGwei("1") * 300_000n });
     const item = await itemFor(w, risky[0]!);
