@@ -27,6 +27,7 @@ import type { Metrics } from "../lib/metrics.ts";
 import { abortable } from "../lib/sleep.ts";
 import { SkipLog } from "../plan/skipLog.ts";
 import { inFlightFromJson, readCheckpointFile, writeCheckpointFile } from "./checkpointFile.ts";
+import { IndexStateOutdatedError } from "../index/checkpoint.ts";
 import type { Book, Protocol, Unpriced } from "./protocol.ts";
 import { liveness, readiness, recordUnpriced, type HealthFacts, type ProbeAnswer } from "./readiness.ts";
 import type { HeadCosts } from "./headCosts.ts";
@@ -147,9 +148,15 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
     throwIfAborted(signal);
     const saved = this.checkpointPath ? readCheckpointFile(this.checkpointPath, this.identity(), logger) : undefined;
     if (saved) {
-      await this.index.resume(saved.index);
-      this.status.resumed = true;
-      logger.info({ block: this.index.head?.number, inFlight: saved.inFlight.length }, "resumed from checkpoint");
+      try {
+        await this.index.resume(saved.index);
+        this.status.resumed = true;
+        logger.info({ block: this.index.head?.number, inFlight: saved.inFlight.length }, "resumed from checkpoint");
+      } catch (e) {
+        // An older version's index state: rebuilt from the chain; its transactions in flight are still followed.
+        if (!(e instanceof IndexStateOutdatedError)) throw e;
+        logger.warn({ err: e.shortMessage, inFlight: saved.inFlight.length }, "the checkpoint's index is from an older version: rebuilding the index from the chain");
+      }
     }
     // What may be in flight: the checkpoint's list, and the send journal's, which is newer (it is
     // written before every broadcast; a crash after a send and before the next checkpoint is in it).

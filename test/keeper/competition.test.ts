@@ -2,7 +2,7 @@
  * Two keepers racing for the same liquidations, and a keeper killed mid-run then restarted from
  * its checkpoint.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getAddress } from "viem";
@@ -10,6 +10,7 @@ import { afterAll, describe, expect } from "vitest";
 import { headOf } from "../support/blocks.ts";
 import { test } from "../support/fixtures.ts";
 import { crashPath, settleAndClear } from "../support/keepers.ts";
+import { expectIndexMatchesChain } from "../support/indexCheck.ts";
 import { liquidations } from "../support/market.ts";
 
 test.override({ traderCount: 24 });
@@ -67,6 +68,25 @@ describe("keepers under competition and restarts", () => {
     const keys = ours.map((e) => `${e.account}:${e.txHash}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(sentBefore + second.keeper.executor.stats().sent).toBeGreaterThan(0);
+    await second.keeper.stop(1_000);
+  });
+
+  test("a checkpoint an older version wrote (index state version 1): the index is rebuilt from the chain, the transactions in flight kept", { timeout: 120_000 }, async ({ world }) => {
+    const settings = { checkpointPath: join(dir, "old-checkpoint.json"), checkpointEveryBlocks: 1 };
+    const first = world.keeper(3, settings, { checkpoint: true });
+    await first.keeper.start();
+    await crashPath(world, [first.keeper], -20);
+    await first.keeper.stop(1_000);
+    // As version 1 wrote it: no aggregator per feed.
+    const cp = JSON.parse(readFileSync(settings.checkpointPath, "utf8")) as { index: { state: { version: number } } };
+    cp.index.state.version = 1;
+    writeFileSync(settings.checkpointPath, JSON.stringify(cp));
+
+    const second = world.keeper(3, settings, { checkpoint: true, logLevel: "warn" });
+    await second.keeper.start();
+    expect(second.keeper.status.resumed).toBe(false);
+    expect(second.logs.messages()).toContain("the checkpoint's index is from an older version: rebuilding the index from the chain");
+    await expectIndexMatchesChain(world, second.keeper.index);
     await second.keeper.stop(1_000);
   });
 });
