@@ -27,7 +27,7 @@ import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { ANVIL_DEFAULT_MNEMONIC } from "../../src/chain/anvil.ts";
 import { CHAINLINK_FEED_ABI } from "../../src/chain/chainlink.ts";
 import { readDeployment } from "../../src/chain/deployment.ts";
-import { publisherOf } from "../../src/chain/prices.ts";
+import { PRICE_UPDATE_GAS, publisherOf } from "../../src/chain/prices.ts";
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const { values: flags } = parseArgs({
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       // Read through the proxy, published on its current aggregator.
       const round = await publicClient.readContract({ address: m.feed, abi: CHAINLINK_FEED_ABI, functionName: "latestRoundData" });
       const aggregator = await publisherOf({ publicClient }, m.feed);
-      await owner.writeContract({ address: aggregator, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [(round[1] * (1000n + permille)) / 1000n], maxFeePerGas: baseFee * 3n, maxPriorityFeePerGas: parseGwei("1") });
+      await owner.writeContract({ address: aggregator, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [(round[1] * (1000n + permille)) / 1000n], gas: PRICE_UPDATE_GAS, maxFeePerGas: baseFee * 3n, maxPriorityFeePerGas: parseGwei("1") });
     }
     const priceBlock = await mineAt();
     const targets = await liquidatable(priceBlock);

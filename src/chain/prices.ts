@@ -34,6 +34,14 @@ export async function publisherOf(c: Pick<ChainClients, "publicClient">, feed: A
 }
 
 /**
+ * Gas limit of a price update. eth_estimateGas is exact at the state it runs on, and an update
+ * writing the timestamp or answer already stored there costs less than one mined a block later
+ * (a no-op SSTORE): estimated, some updates ran out of gas by a few thousand. An aggregator's new
+ * round costs about 104k; this leaves room.
+ */
+export const PRICE_UPDATE_GAS = 200_000n;
+
+/**
  * Publish a new price for `feed` (a Chainlink proxy: on its current aggregator, which anyone may
  * update; a feed of its own: its owner only); resolves when mined, with the block.
  */
@@ -43,6 +51,7 @@ export async function publishPrice(c: ChainClients, feed: Address, priceWad: big
     abi: EmittingMockV3Aggregator.abi,
     functionName: "updateAnswer",
     args: [feedAnswer(priceWad, decimals)],
+    gas: PRICE_UPDATE_GAS,
   });
   const r = await c.publicClient.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new BaseError(`price update on ${feed} reverted`);

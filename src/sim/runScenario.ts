@@ -31,7 +31,7 @@ import { ANVIL_DEFAULT_MNEMONIC, AnvilStartError, startAnvil, type AnvilInstance
 import { connect, redactUrl, type ChainClients } from "../chain/clients.ts";
 import { deployReferenceMarket, globalParamsArg, liquidationParamsArg, type Deployment } from "../chain/deploy.ts";
 import { checkDeploymentCode } from "../chain/deployment.ts";
-import { feedAnswer, publisherOf } from "../chain/prices.ts";
+import { PRICE_UPDATE_GAS, feedAnswer, publisherOf } from "../chain/prices.ts";
 import { readMarketStates } from "../chain/reads.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
 import { checkPresetFits } from "../config/presets.ts";
@@ -115,7 +115,7 @@ export class SimulationError extends BaseError {
 export const GENESIS_TIMESTAMP = 1_767_225_600;
 /** Block gas limit: room for every keeper's transactions and the oracle updates in one block. */
 const BLOCK_GAS_LIMIT = 300_000_000n;
-const ORACLE_GAS = 200_000n;
+const ORACLE_GAS = PRICE_UPDATE_GAS;
 const OWNER_GAS = 500_000n;
 
 /** Run the scenario under each preset, one after the other; the report covers them all. */

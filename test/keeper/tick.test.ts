@@ -59,11 +59,11 @@ describe("defect 1: one busy target does not block a batch", () => {
       await keeper.onHead(await headOf(w.chain));
       await waitFor(() => keeper.executor.inFlight().length === 1, { message: "A sent" });
       expect(inFlightAccounts(keeper)).toEqual([a]);
-      // Its transaction loses every block (block gas limit below it); the price falls further and
-      // A tops up, in one block.
+      // Its transaction loses every block (block gas limit below it); the price falls further (a new
+      // round on the aggregator writes six fresh storage slots, over 100k gas) and A tops up, in one block.
       await w.chain.testClient.setBlockGasLimit({ gasLimit: 300_000n });
       const hashes = [
-        await w.prices.send(SMALL, parseEther("0.465"), { gas: 100_000n }),
+        await w.prices.send(SMALL, parseEther("0.465"), { gas: 145_000n }),
         await walletA.writeContract({ address: w.deployment.contracts.market, abi: PerpMarket.abi, functionName: "deposit", args: [a, 10n ** 6n], gas: 150_000n }),
       ];
       await w.chain.testClient.mine({ blocks: 1 });

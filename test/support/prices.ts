@@ -12,7 +12,7 @@ import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { switchAggregator, type SwitchAggregatorReturnType } from "../../src/chain/chainlinkDeploy.ts";
 import type { Deployment } from "../../src/chain/deploy.ts";
-import { feedAnswer, publisherOf } from "../../src/chain/prices.ts";
+import { PRICE_UPDATE_GAS, feedAnswer, publisherOf } from "../../src/chain/prices.ts";
 import { mined, type Clients, type ReorgTx } from "./blocks.ts";
 import { OWNER } from "./market.ts";
 
@@ -86,7 +86,7 @@ export function pricesOf(chain: Clients, deployment: Deployment): Prices {
   const scaled = (prices: Map<number, bigint>, permille: number) => new Map([...prices].map(([id, p]) => [id, (p * BigInt(1000 + permille)) / 1000n]));
   const send = async (marketId: number, priceWad: bigint, opts: PriceTxOptions = {}) => {
     const { updatedAt, ...tx } = opts;
-    return chain.wallet(OWNER).sendTransaction({ ...(await data(marketId, priceWad, updatedAt)), ...tx });
+    return chain.wallet(OWNER).sendTransaction({ ...(await data(marketId, priceWad, updatedAt)), gas: PRICE_UPDATE_GAS, ...tx });
   };
   const set = (marketId: number, priceWad: bigint) => mined(chain, send(marketId, priceWad));
   return {

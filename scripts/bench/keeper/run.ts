@@ -44,7 +44,7 @@ import { ANVIL_DEFAULT_MNEMONIC, startAnvil } from "../../../src/chain/anvil.ts"
 import { connect } from "../../../src/chain/clients.ts";
 import { deployReferenceMarket } from "../../../src/chain/deploy.ts";
 import { deployNativeUsdFeed } from "../../../src/chain/nativeFeed.ts";
-import { feedAnswer, publisherOf } from "../../../src/chain/prices.ts";
+import { PRICE_UPDATE_GAS, feedAnswer, publisherOf } from "../../../src/chain/prices.ts";
 import { loadKeeperSettings } from "../../../src/config/keeper.ts";
 import { checkPresetFits, loadMarkets, loadPreset } from "../../../src/config/presets.ts";
 import { createKeeper } from "../../../src/keeper/createKeeper.ts";
@@ -302,7 +302,7 @@ async function main() {
     // Prices are read through each proxy and published on its aggregator (the bench never switches it).
     const aggregators = new Map(await Promise.all(deployment.markets.map(async (m) => [m.feed, await publisherOf(owner, m.feed)] as const)));
     const publish = (feed: Address, answer: bigint) =>
-      owner.walletClient.writeContract({ address: aggregators.get(feed)!, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [answer] });
+      owner.walletClient.writeContract({ address: aggregators.get(feed)!, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [answer], gas: PRICE_UPDATE_GAS });
     const heartbeat = async () => {
       for (const f of deployment.markets) {
         const [, answer] = await owner.publicClient.readContract({ address: f.feed, abi: CHAINLINK_FEED_ABI, functionName: "latestRoundData" });
