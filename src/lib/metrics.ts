@@ -125,7 +125,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     nativePriceStale: new Gauge({ name: "keeper_native_price_stale", help: "1 while the native-token feed's answer is older than its staleness limit (or invalid) and the last good price is kept, else 0", ...r }),
     l1FeeWei: new Counter({ name: "keeper_l1_fee_wei_total", help: "OP-stack L1 data fees of mined liquidation transactions (the receipt's l1Fee, else the keeper's estimate), wei", ...r }),
     // A gauge: a transaction's net may be negative (a reverted one, a loss in backstop mode), and a counter cannot fall.
-    profitUsd: new Gauge({ name: "keeper_profit_usd_total", help: "Net profit of mined liquidations in USD (rewards − L2 gas − L1 fee), summed over the profit ledger (restored from it at start)", ...r }),
+    profitUsd: new Gauge({ name: "keeper_profit_usd", help: "Net profit of mined liquidations in USD (rewards − L2 gas − L1 fee), summed over the profit ledger (restored from it at start)", ...r }),
     rewardsUsd: new Counter({ name: "keeper_rewards_usd_total", help: "Keeper rewards of mined liquidations in USD, from the profit ledger", ...r }),
     gasUsd: new Counter({ name: "keeper_gas_usd_total", help: "L2 gas plus L1 fee of mined liquidation transactions in USD at the native price of the time, from the profit ledger", ...r }),
   };

@@ -183,11 +183,11 @@ describe('bad input in-process', () => {
     [['quote', '--market', 'BTC'], 2, /quote: --side is required/],
     [['quote', '--rpc', 'http://127.0.0.1:1', '--deployment', 'x.json', '--account', '0x1234'], 2, /--account "0x1234" is not an address/],
     [['deploy', '--rpc', '--preset', 'hyperliquid', '--out', 'x.json'], 2, /deploy: --rpc needs a value \(--rpc URL\)$/],
-    [['deploy', '--rpc', 'localhost:8545', '--preset', 'hyperliquid', '--out', 'x.json'], 2, /--rpc must be an http\(s\) URL/],
+    [['deploy', '--rpc', 'localhost:8545', '--preset', 'hyperliquid', '--out', 'x.json'], 2, /--rpc must be an http\(s\) or ws\(s\) URL/],
     [['deploy', 'now'], 2, /deploy: unexpected argument "now"/],
     [['quote', '--json=yes'], 2, /quote: --json takes no value/],
     [['devnet', '--traders', 'many'], 2, /devnet: --traders must be a whole number, got "many"/],
-    [['frobnicate'], 2, /unknown command "frobnicate"; commands: run, status, demo, devnet, deploy, quote/],
+    [['frobnicate'], 2, /unknown command "frobnicate"; commands: run, status, pnl, demo, devnet, deploy, quote/],
     [['--rpc', 'x'], 2, /expected a command before --rpc/],
   ] as const)('%j → exit %i', async (argv, code, match) => {
     const r = await runMain([...argv]);

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChainClients } from '../../src/chain/clients.ts';
 import { deployReferenceMarket, type Deployment } from '../../src/chain/deploy.ts';
 import { deploymentToJson } from '../../src/chain/deployment.ts';
+import { deployNativeUsdFeed } from '../../src/chain/nativeFeed.ts';
 import { KeystoreAddressError, KeystoreFormatError, KeystorePasswordError, decryptKeystore } from '../../src/chain/keystore.ts';
 import type { CliIO } from '../../src/cli/command.ts';
 import { main } from '../../src/cli/main.ts';
@@ -38,7 +39,7 @@ beforeAll(async () => {
   const chain = await getTestChain();
   rpc = chain.anvil.rpcUrl;
   const c = { publicClient: chain.publicClient, walletClient: chain.wallet(0) } as unknown as ChainClients;
-  deployment = await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset('hyperliquid') });
+  deployment = { ...(await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset('hyperliquid') })), nativeUsdFeed: await deployNativeUsdFeed(c) };
   const castDir = path.join(root, 'cast');
   mkdirSync(castDir);
   castWritten = await castKeystore(castDir, 'keeper', KEY, PASSWORD);

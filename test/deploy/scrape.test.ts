@@ -20,6 +20,7 @@ import { stringify as toYaml } from "yaml";
 import type { ChainClients } from "../../src/chain/clients.ts";
 import { deployReferenceMarket } from "../../src/chain/deploy.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
+import { deployNativeUsdFeed } from "../../src/chain/nativeFeed.ts";
 import { loadMarkets, loadPreset } from "../../src/config/presets.ts";
 import { ANVIL_DEV_PRIVATE_KEYS, getTestChain, waitFor, type TestChain } from "../support/anvil.ts";
 import { BIN, cliEnv } from "../cli/cli.ts";
@@ -143,7 +144,7 @@ describe.skipIf(!HAVE_PROMETHEUS)(HAVE_PROMETHEUS ? "a real Prometheus scrapes a
     // The chain and the market.
     chain = await getTestChain();
     const c = { publicClient: chain.publicClient, walletClient: chain.wallet(0) } as unknown as ChainClients;
-    const deployment = await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset("hyperliquid") });
+    const deployment = { ...(await deployReferenceMarket(c, { markets: loadMarkets(), preset: loadPreset("hyperliquid") })), nativeUsdFeed: await deployNativeUsdFeed(c) };
     const deploymentPath = join(dir, "deployment.json");
     writeDeployment(deploymentPath, deployment);
 
@@ -201,7 +202,7 @@ describe.skipIf(!HAVE_PROMETHEUS)(HAVE_PROMETHEUS ? "a real Prometheus scrapes a
     const [node, ...rest] = JSON.parse(m![1]!) as string[];
     expect(node).toBe("node");
     const argv = rest.map((a) => a.replace("127.0.0.1:9464", `127.0.0.1:${keeperPort}`));
-    expect(argv.join(" ")).toContain(`127.0.0.1:${keeperPort}/healthz`);
+    expect(argv.join(" ")).toContain(`127.0.0.1:${keeperPort}/livez`);
     // 503 until the keeper reports itself healthy; then the check exits 0.
     await until("the HEALTHCHECK command to pass", () => spawnSync(process.execPath, argv, { timeout: 10_000 }).status === 0, 30_000);
   });

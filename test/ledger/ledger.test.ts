@@ -60,16 +60,16 @@ describe("the profit ledger", () => {
     a.record(mined(2, 50n, 10n ** 15n, 10n ** 15n), 2_000n * WAD); // $50 − $2 − $2
     expect(await gauge(first, "keeper_rewards_usd_total")).toBe(150);
     expect(await gauge(first, "keeper_gas_usd_total")).toBe(6);
-    expect(await gauge(first, "keeper_profit_usd_total")).toBe(144);
+    expect(await gauge(first, "keeper_profit_usd")).toBe(144);
 
     // Another deployment's line in the same file is kept but not counted.
     appendFileSync(path, `${entryToLine(entryOf(mined(3, 1_000n, 0n, 0n), WAD, { ...ID, chainId: 1 }))}\n`);
     const second = createMetrics();
     const b = ProfitLedger.open({ path, identity: ID, logger: captureLogs().logger, metrics: second });
     expect(await gauge(second, "keeper_rewards_usd_total")).toBe(150);
-    expect(await gauge(second, "keeper_profit_usd_total")).toBe(144);
+    expect(await gauge(second, "keeper_profit_usd")).toBe(144);
     b.record({ ...mined(4, 0n, 10n ** 15n, 0n), reverted: true, liquidated: 0, failed: 1 }, 2_000n * WAD); // a revert: −$2
-    expect(await gauge(second, "keeper_profit_usd_total")).toBe(142);
+    expect(await gauge(second, "keeper_profit_usd")).toBe(142);
     const r = readLedger(path);
     expect(r.entries.map((e) => e.hash)).toEqual([hash(1), hash(2), hash(3), hash(4)]);
     expect(r.torn).toBeUndefined();
