@@ -4,7 +4,9 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { decodeFunctionData, formatGwei, parseGwei, type Address, type Hex } from "viem";
+import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { PRICE_UPDATE_GAS, feedAnswer, publisherOf } from "../../src/chain/prices.ts";
 import { waitFor } from "../support/anvil.ts";
 import { anvilReorg, signedTransactions, type ReorgTx } from "../support/blocks.ts";
 import { BTC, seedPopulation } from "../support/market.ts";
@@ -335,6 +337,39 @@ export const TRANSPORT_CELLS: readonly CellSpec[] = [
   { id: "send-relay", title: "send relay up: every transaction through it, none through the read endpoint, daemon", daemon: true, endpoints: withRelay(false) },
 ];
 
+/** The old aggregator of each market, replaced before the shock (see {@link switchAggregators}). */
+const oldAggregators = new WeakMap<CellRun, Map<number, Address>>();
+
+/**
+ * The owner switches every market's proxy to a new aggregator (same price) before the shock; the
+ * shock is published on the new ones. Chainlink's proxy emits no price events: a keeper that
+ * kept following the old aggregators would miss the crash.
+ */
+async function switchAggregators(h: CellRun): Promise<void> {
+  const old = new Map<number, Address>();
+  const marks = await h.world.prices.marks();
+  for (const m of h.world.deployment.markets) {
+    old.set(m.id, await publisherOf(h.chain, (await h.world.prices.feed(m.id)).feed));
+    await h.world.prices.switchAggregator(m.id, marks.get(m.id)!);
+  }
+  oldAggregators.set(h, old);
+  h.injected["aggregators switched before the shock"] = old.size;
+}
+
+/** After the shock the old aggregators, still live, publish a −70% crash nobody reads any more; the keeper must not act on it. */
+async function oldAggregatorsCrash(h: CellRun): Promise<void> {
+  const old = oldAggregators.get(h)!;
+  const marks = await h.world.prices.marks();
+  const owner = h.chain.wallet(0);
+  for (const [id, aggregator] of old) {
+    const { decimals } = await h.world.prices.feed(id);
+    const answer = feedAnswer((marks.get(id)! * 3n) / 10n, decimals);
+    await owner.writeContract({ address: aggregator, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [answer], gas: PRICE_UPDATE_GAS });
+  }
+  h.injected["−70% published on the old aggregators"] = old.size;
+  await driveBlocks(h, 8);
+}
+
 const rpcErrors = { rate: 0.2 } as const;
 const resets = { rate: 0.1 } as const;
 
@@ -410,6 +445,13 @@ export const CELLS: readonly CellSpec[] = [
     clear: spikeClear,
   },
   ...TRANSPORT_CELLS,
+  {
+    id: "aggregator-switch",
+    title: "every feed's proxy switched to a new aggregator before the crash; the old ones then publish −70%, daemon",
+    daemon: true,
+    inject: switchAggregators,
+    during: oldAggregatorsCrash,
+  },
 ];
 
 /** The cells `npm test` runs (a few seconds each). */
