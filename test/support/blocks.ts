@@ -27,7 +27,7 @@ export async function headOf(chain: Pick<Clients, "publicClient">): Promise<Head
 }
 
 /** A transaction for {@link anvilReorg} to put into a replacement block. */
-export type ReorgTx = { from: Address; to: Address; data: Hex };
+export type ReorgTx = { from: Address; to: Address; data: Hex; gas?: Hex };
 
 /**
  * Anvil's anvil_reorg: replaces the last `depth` blocks; each `[tx, offset]` goes into the new

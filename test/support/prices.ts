@@ -5,7 +5,7 @@
  * and the accounts it makes liquidatable are exactly those liquidatable at that block). Every
  * update goes to the feed the market reads now (a swapped feed included).
  */
-import { encodeFunctionData, type Address, type Hex } from "viem";
+import { encodeFunctionData, toHex, type Address, type Hex } from "viem";
 import { DataFeedsLegacyAggregatorProxy } from "../../abi/DataFeedsLegacyAggregatorProxy.ts";
 import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
@@ -98,7 +98,8 @@ export function pricesOf(chain: Clients, deployment: Deployment): Prices {
       const owner = { publicClient: chain.publicClient, walletClient: chain.wallet(OWNER) };
       return switchAggregator(owner, f.feed, { answer: feedAnswer(priceWad, f.decimals) });
     },
-    reorgTx: async (marketId, priceWad) => ({ from: chain.wallet(OWNER).account.address, ...(await data(marketId, priceWad)) }),
+    // With its gas limit: anvil_reorg's default leaves an aggregator's new round out of gas.
+    reorgTx: async (marketId, priceWad) => ({ from: chain.wallet(OWNER).account.address, ...(await data(marketId, priceWad)), gas: toHex(PRICE_UPDATE_GAS) }),
     marks,
     shocked: async (permille, blockNumber) => scaled(await marks(blockNumber), permille),
     async move(permille) {
