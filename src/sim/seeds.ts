@@ -2,6 +2,7 @@ import { availableParallelism, freemem } from "node:os";
 import { seedEntry, seedRun } from "./distribution.ts";
 import type { LabReport, RunReport } from "./report/types.ts";
 import { runScenario, SimulationError, type RunProgress, type RunScenarioParameters } from "./runScenario.ts";
+import { SeedThread } from "./seedThread.ts";
 
 /**
  * Many seeds, several Anvils at once. Every run of the comparison (a preset, or a preset with
@@ -63,21 +64,31 @@ export async function runSeeds(p: RunSeedsParameters): Promise<LabReport> {
   p.signal?.addEventListener("abort", onAbort);
   let next = 0;
   let failure: { error: unknown } | undefined;
+  // Several jobs at once run in worker threads, one each, so they use the cores; one job at a time,
+  // or with the keepers' logs asked for (a logger stays in this thread), in this thread.
+  const threads = Math.min(p.jobs, jobs.length) > 1 && p.logger === undefined && p.now === undefined;
   const worker = async () => {
+    const thread = threads ? new SeedThread() : undefined;
+    try {
+      await slot(thread);
+    } finally {
+      await thread?.close();
+    }
+  };
+  const slot = async (thread: SeedThread | undefined) => {
     while (next < jobs.length && !failure) {
       const i = next++;
       const job = jobs[i]!;
+      const onProgress = p.onProgress
+        ? (x: RunProgress) => p.onProgress!({ ...x, run: i, runs: jobs.length, preset: p.seeds.length > 1 ? `${job.run} seed ${job.seed}` : job.run })
+        : undefined;
       try {
-        results[i] = await runScenario({
-          ...p,
-          presets: [job.run],
-          comparedWith: names,
-          seed: job.seed,
-          signal: stop.signal,
-          ...(p.onProgress
-            ? { onProgress: (x: RunProgress) => p.onProgress!({ ...x, run: i, runs: jobs.length, preset: p.seeds.length > 1 ? `${job.run} seed ${job.seed}` : job.run }) }
-            : {}),
-        });
+        if (thread) {
+          const { scenario, fork } = p;
+          results[i] = await thread.run({ scenario, ...(fork ? { fork } : {}), presets: [job.run], comparedWith: names, seed: job.seed }, stop.signal, onProgress);
+        } else {
+          results[i] = await runScenario({ ...p, presets: [job.run], comparedWith: names, seed: job.seed, signal: stop.signal, ...(onProgress ? { onProgress } : {}) });
+        }
       } catch (error) {
         failure ??= { error };
         stop.abort();
