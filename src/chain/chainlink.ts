@@ -75,7 +75,10 @@ export async function readPhaseIdAt<B>(call: FeedCall<B>, feed: Address, block: 
   }
 }
 
-/** `answer` with `decimals` decimals as a WAD (18 decimals), by multiplication or truncating division. */
-export function answerToWadOf(answer: bigint, decimals: number): bigint {
+/**
+ * `answer` with `decimals` decimals as a WAD (18 decimals): by multiplication, as the contract
+ * normalises (a market takes feeds of at most 18 decimals); a feed of more, truncated.
+ */
+export function answerToWad(answer: bigint, decimals: number): bigint {
   return decimals <= 18 ? answer * 10n ** BigInt(18 - decimals) : answer / 10n ** BigInt(decimals - 18);
 }

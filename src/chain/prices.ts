@@ -10,11 +10,6 @@ export function feedAnswer(priceWad: bigint, decimals: number): bigint {
   return priceWad / 10n ** BigInt(18 - decimals);
 }
 
-/** The feed's answer → WAD price, by multiplication only (as the contract normalises). */
-export function answerToWad(answer: bigint, decimals: number): bigint {
-  return answer * 10n ** BigInt(18 - decimals);
-}
-
 /**
  * The contract a price for `feed` is published on: a Chainlink proxy's current aggregator (read at
  * `blockNumber`, default latest), else the feed itself (a feed that takes updateAnswer directly).

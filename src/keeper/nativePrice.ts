@@ -15,7 +15,7 @@
  * `keeper_native_price_stale` says 1 until a good answer comes.
  */
 import { encodeFunctionData, type Address, type Hex } from "viem";
-import { answerToWadOf, CHAINLINK_FEED_ABI, readFeedAt, type FeedCall } from "../chain/chainlink.ts";
+import { answerToWad, CHAINLINK_FEED_ABI, readFeedAt, type FeedCall } from "../chain/chainlink.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -123,7 +123,7 @@ export class NativePrice {
       throw new NativePriceUnavailableError(s.feed, "cannot be read (not a Chainlink feed on this chain?)", e);
     }
     if (snap.round === undefined || snap.round.answer <= 0n) throw new NativePriceUnavailableError(s.feed, "has no valid answer yet");
-    const usd = answerToWadOf(snap.round.answer, snap.decimals);
+    const usd = answerToWad(snap.round.answer, snap.decimals);
     const age = head.timestamp - snap.round.updatedAt;
     this.setPrice(usd);
     this.setStale(age > BigInt(s.maxAgeSeconds), { ageSeconds: age, usd });
@@ -149,7 +149,7 @@ export class NativePrice {
         this.setStale(true, { ageSeconds: age });
         return;
       }
-      this.setPrice(answerToWadOf(round.answer, snap.decimals));
+      this.setPrice(answerToWad(round.answer, snap.decimals));
       this.setStale(false, {});
     } catch (e) {
       this.inputs.logger.debug({ err: e, feed: s.feed, block: head.number }, "native-token price read failed; keeping the last one");

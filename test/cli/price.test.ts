@@ -12,7 +12,7 @@ import { CHAINLINK_FEED_ABI } from '../../src/chain/chainlink.ts';
 import { currentAggregator } from '../../src/chain/chainlinkDeploy.ts';
 import { deployReferenceMarket, type Deployment } from '../../src/chain/deploy.ts';
 import { deploymentToJson } from '../../src/chain/deployment.ts';
-import { answerToWad } from '../../src/chain/prices.ts';
+import { answerToWad } from '../../src/chain/chainlink.ts';
 import { loadMarkets, loadPreset } from '../../src/config/presets.ts';
 import { ANVIL_DEV_PRIVATE_KEYS, getTestChain, type TestChain } from '../support/anvil.ts';
 import { runCli, tempDir } from './cli.ts';

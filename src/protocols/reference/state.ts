@@ -1,5 +1,5 @@
 import { getAddress, type Address } from "viem";
-import { answerToWad } from "../../chain/prices.ts";
+import { answerToWad } from "../../chain/chainlink.ts";
 import type { Account, GlobalLiquidationParams, MarketState } from "../../engine/index.ts";
 import { RollbackTooDeepError, type IndexChanges, type ReducerState } from "../../index/source.ts";
 import { BaseError } from "../../lib/errors.ts";
