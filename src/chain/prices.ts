@@ -1,9 +1,9 @@
 import { type Address, type Hex } from "viem";
 import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { BaseError } from "../lib/errors.ts";
-import { classifyRpcError } from "../lib/rpcErrors.ts";
 import { readAggregatorAt } from "./chainlink.ts";
 import type { ChainClients } from "./clients.ts";
+import { ethCallAt } from "./ethCall.ts";
 
 /** WAD price → the feed's integer answer (truncated to the feed's decimals). */
 export function feedAnswer(priceWad: bigint, decimals: number): bigint {
@@ -15,17 +15,9 @@ export function feedAnswer(priceWad: bigint, decimals: number): bigint {
  * `blockNumber`, default latest), else the feed itself (a feed that takes updateAnswer directly).
  */
 export async function publisherOf(c: Pick<ChainClients, "publicClient">, feed: Address, blockNumber?: bigint): Promise<Address> {
-  const call = async (to: Address, data: Hex, block: bigint | undefined): Promise<Hex | undefined> => {
-    try {
-      return (await c.publicClient.call({ to, data, ...(block === undefined ? {} : { blockNumber: block }) })).data;
-    } catch (e) {
-      // aggregator() reverted: not a proxy. Any other failure (a timeout, a node error) is not an
-      // answer: taken for "not a proxy", it would send the update to the proxy, which reverts it.
-      if (classifyRpcError(e) === "revert") return undefined;
-      throw e;
-    }
-  };
-  return (await readAggregatorAt(call, feed, blockNumber)) ?? feed;
+  // aggregator() reverted: not a proxy. Any other failure is thrown (ethCallAt): taken for "not a
+  // proxy", it would send the update to the proxy, which reverts it.
+  return (await readAggregatorAt(ethCallAt(c.publicClient), feed, blockNumber)) ?? feed;
 }
 
 /**

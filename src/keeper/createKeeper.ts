@@ -14,7 +14,8 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { MinedTx } from "../execute/spend.ts";
 import { ledgerPathOf, ProfitLedger } from "../ledger/ledgerFile.ts";
-import { callAtNumber, HeadCosts } from "./headCosts.ts";
+import { ethCallAt } from "../chain/ethCall.ts";
+import { HeadCosts } from "./headCosts.ts";
 import { Keeper } from "./keeper.ts";
 import { NativePrice, nativePriceSourceOf } from "./nativePrice.ts";
 import type { Protocol } from "./protocol.ts";
@@ -71,7 +72,7 @@ export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(i
   const costs =
     inputs.costs ??
     new HeadCosts({
-      nativePrice: new NativePrice({ source: nativePriceSourceOf(s, deployment), call: callAtNumber(inputs.publicClient), logger, metrics: inputs.metrics }),
+      nativePrice: new NativePrice({ source: nativePriceSourceOf(s, deployment), call: ethCallAt(inputs.publicClient), logger, metrics: inputs.metrics }),
       publicClient: inputs.publicClient,
       calls: protocol.calls,
       logger,

@@ -5,11 +5,11 @@
  * fails keeps the previous head's values. The planner, the submit path, the gas budget and the
  * profit ledger take their figures from here.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import type { PublicClient } from "viem";
+import { ethCallAt } from "../chain/ethCall.ts";
 import type { LiquidationCalls } from "../execute/calls.ts";
-import { L1FeeOracle, unsignedTxSizeUpperBound, type OracleCall } from "../execute/l1Fee.ts";
+import { L1FeeOracle, unsignedTxSizeUpperBound } from "../execute/l1Fee.ts";
 import type { LiquidationItem } from "../execute/types.ts";
-import { classifyRpcError } from "../lib/rpcErrors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { NativePrice, PriceHead } from "./nativePrice.ts";
 
@@ -61,7 +61,7 @@ export class HeadCosts {
     const detect = c && this.inputs.calls && this.inputs.l1Fees !== false ? L1FeeOracle.detect((address) => c.getCode({ address, blockNumber: head.number })) : Promise.resolve(false);
     const [, op] = await Promise.all([this.inputs.nativePrice.start(head), detect]);
     if (op && c) {
-      this.l1 = new L1FeeOracle({ call: callAtNumber(c), logger: this.inputs.logger });
+      this.l1 = new L1FeeOracle({ call: ethCallAt(c), logger: this.inputs.logger });
       await this.l1.start(head.number);
     }
   }
@@ -84,14 +84,3 @@ export class HeadCosts {
   }
 }
 
-/** eth_call at a block number; undefined when the call reverted. */
-export function callAtNumber(c: Pick<PublicClient, "request">): OracleCall {
-  return async (to: Address, data: Hex, block: bigint) => {
-    try {
-      return await c.request({ method: "eth_call", params: [{ to, data }, `0x${block.toString(16)}`] });
-    } catch (e) {
-      if (classifyRpcError(e) === "revert") return undefined;
-      throw e;
-    }
-  };
-}

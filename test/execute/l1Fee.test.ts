@@ -9,7 +9,8 @@ import { describe, expect } from "vitest";
 import { OpGasPriceOracle } from "../../abi/OpGasPriceOracle.ts";
 import { GAS_PRICE_ORACLE_ABI, L1FeeOracle, OP_GAS_PRICE_ORACLE, ecotoneL1Fee, fjordL1FeeUpperBound, l1FeeUpperBound, unsignedTxSizeUpperBound, type L1FeeParams } from "../../src/execute/l1Fee.ts";
 import type { LiquidationItem } from "../../src/execute/types.ts";
-import { HeadCosts, callAtNumber } from "../../src/keeper/headCosts.ts";
+import { ethCallAt } from "../../src/chain/ethCall.ts";
+import { HeadCosts } from "../../src/keeper/headCosts.ts";
 import { NativePrice } from "../../src/keeper/nativePrice.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
@@ -61,7 +62,7 @@ describe("the OP-stack L1 fee", () => {
     test(`${fork}: the keeper's figures match OpGasPriceOracle at the predeploy, read once per head`, async ({ chain, deployment }) => {
       await placeGasPriceOracle(chain, { ...PARAMS, fjord });
       const block = await chain.publicClient.getBlockNumber();
-      const oracle = new L1FeeOracle({ call: callAtNumber(chain.publicClient), logger: silentLogger() });
+      const oracle = new L1FeeOracle({ call: ethCallAt(chain.publicClient), logger: silentLogger() });
       expect(await L1FeeOracle.detect((address) => chain.publicClient.getCode({ address }))).toBe(true);
       expect(await oracle.read(block)).toEqual({ ...PARAMS, fjord });
 
