@@ -37,10 +37,7 @@ export class FeedReadError extends BaseError {
 /** A feed's decimals and latest round as of `block`. A feed without decimals() is not a feed. */
 export async function readFeedAt<B>(call: FeedCall<B>, feed: Address, block: B): Promise<ChainlinkSnapshot> {
   const abi = CHAINLINK_FEED_ABI;
-  const [dec, latest] = await Promise.all([
-    call(feed, encodeFunctionData({ abi, functionName: "decimals" }), block),
-    call(feed, encodeFunctionData({ abi, functionName: "latestRoundData" }), block),
-  ]);
+  const [dec, round] = await Promise.all([call(feed, encodeFunctionData({ abi, functionName: "decimals" }), block), readRoundAt(call, feed, block)]);
   let decimals: number;
   try {
     if (dec === undefined) throw new Error("decimals() reverted");
@@ -48,9 +45,16 @@ export async function readFeedAt<B>(call: FeedCall<B>, feed: Address, block: B):
   } catch (e) {
     throw new FeedReadError(feed, block, e);
   }
-  if (latest === undefined || latest === "0x") return { decimals, round: undefined };
+  return { decimals, round };
+}
+
+/** A feed's latest round as of `block` (its decimals do not change: read them once with {@link readFeedAt}); undefined while it has none. */
+export async function readRoundAt<B>(call: FeedCall<B>, feed: Address, block: B): Promise<ChainlinkRound | undefined> {
+  const abi = CHAINLINK_FEED_ABI;
+  const latest = await call(feed, encodeFunctionData({ abi, functionName: "latestRoundData" }), block);
+  if (latest === undefined || latest === "0x") return undefined;
   const [roundId, answer, , updatedAt] = decodeFunctionResult({ abi, functionName: "latestRoundData", data: latest });
-  return { decimals, round: { roundId, answer, updatedAt } };
+  return { roundId, answer, updatedAt };
 }
 
 /** A proxy's current aggregator as of `block`; undefined when `feed` is not a proxy (no aggregator()). */

@@ -10,12 +10,12 @@
  *  otherwise the keeper does not start ({@link NativePriceMissingError}).
  *
  * A feed is read with one eth_call per head (latestRoundData at the head's block; decimals() is
- * read once and kept). An answer older than `maxAgeSeconds` at the head's time, or not positive,
+ * read once, at start). An answer older than `maxAgeSeconds` at the head's time, or not positive,
  * is not taken: the last good price is kept, a warning is logged once, and
  * `keeper_native_price_stale` says 1 until a good answer comes.
  */
-import { encodeFunctionData, type Address, type Hex } from "viem";
-import { answerToWad, CHAINLINK_FEED_ABI, readFeedAt, type FeedCall } from "../chain/chainlink.ts";
+import type { Address } from "viem";
+import { answerToWad, readFeedAt, readRoundAt, type FeedCall } from "../chain/chainlink.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -72,19 +72,12 @@ export type PriceHead = { number: bigint; timestamp: bigint };
 export class NativePrice {
   private price: bigint | undefined;
   private stale = false;
-  private readonly call: FeedCall<bigint>;
-  /** decimals() of the feed, once read: it never changes for a proxy's answers. */
-  private decimalsReply: Hex | undefined;
+  /** decimals() of the feed, read at start: it never changes for a proxy's answers. */
+  private decimals: number | undefined;
 
   constructor(private readonly inputs: NativePriceInputs) {
     const s = inputs.source;
     if (s.kind === "fixed") this.setPrice(s.usd);
-    const decimalsData = encodeFunctionData({ abi: CHAINLINK_FEED_ABI, functionName: "decimals" });
-    this.call = async (to, data, block) => {
-      if (data !== decimalsData) return inputs.call(to, data, block);
-      this.decimalsReply ??= await inputs.call(to, data, block);
-      return this.decimalsReply;
-    };
   }
 
   /** The current price, USD WAD per native token; throws before the first good read (see {@link start}). */
@@ -118,11 +111,12 @@ export class NativePrice {
     }
     let snap;
     try {
-      snap = await readFeedAt(this.call, s.feed, head.number);
+      snap = await readFeedAt(this.inputs.call, s.feed, head.number);
     } catch (e) {
       throw new NativePriceUnavailableError(s.feed, "cannot be read (not a Chainlink feed on this chain?)", e);
     }
     if (snap.round === undefined || snap.round.answer <= 0n) throw new NativePriceUnavailableError(s.feed, "has no valid answer yet");
+    this.decimals = snap.decimals;
     const usd = answerToWad(snap.round.answer, snap.decimals);
     const age = head.timestamp - snap.round.updatedAt;
     this.setPrice(usd);
@@ -136,10 +130,9 @@ export class NativePrice {
    */
   async refresh(head: PriceHead): Promise<void> {
     const s = this.inputs.source;
-    if (s.kind === "fixed") return;
+    if (s.kind === "fixed" || this.decimals === undefined) return;
     try {
-      const snap = await readFeedAt(this.call, s.feed, head.number);
-      const round = snap.round;
+      const round = await readRoundAt(this.inputs.call, s.feed, head.number);
       if (round === undefined || round.answer <= 0n) {
         this.setStale(true, { why: "no valid answer" });
         return;
@@ -149,7 +142,7 @@ export class NativePrice {
         this.setStale(true, { ageSeconds: age });
         return;
       }
-      this.setPrice(answerToWad(round.answer, snap.decimals));
+      this.setPrice(answerToWad(round.answer, this.decimals));
       this.setStale(false, {});
     } catch (e) {
       this.inputs.logger.debug({ err: e, feed: s.feed, block: head.number }, "native-token price read failed; keeping the last one");
