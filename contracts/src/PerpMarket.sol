@@ -8,13 +8,16 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 import {MarginMath} from "./MarginMath.sol";
+import {IndexPrice} from "./IndexPrice.sol";
+import {AdlMath} from "./AdlMath.sol";
 
 /// @title PerpMarket
 /// @notice The reference perpetuals market of docs/reference-market.md: oracle-priced perps against a
 ///         liquidity pool, cross-margin accounts, Binance-style tiered maintenance margin, and
 ///         partial liquidation sized to restore health with a buffer (Drift), with step caps and a
 ///         cooldown (Hyperliquid), full close for dust and backstop, a keeper/insurance penalty
-///         split, and bad debt covered by the insurance fund then recorded.
+///         split, bad debt covered by the insurance fund then recorded, an index mark price over
+///         1 to 7 feeds (IndexPrice) and operator-run auto-deleveraging (AdlMath).
 /// @dev Value conservation, to the wei:
 ///      token.balanceOf(this) × 1e12 == totalCollateral + poolBalance + insuranceFund − badDebt.
 ///      `src/engine/` mirrors the margin rules; see MarginMath.
@@ -32,6 +35,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     uint256 public constant TOKEN_SCALE = 1e12; // 6-decimal token → WAD
     uint256 public constant MAX_POSITIONS = 8;
     uint256 public constant MAX_TIERS = 16;
+    uint256 public constant MAX_FEEDS = IndexPrice.MAX_FEEDS;
 
     // ----------------------------------------------------------------------------------------
     // Types
@@ -51,6 +55,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         bool tierStepDown; // a step takes the position one tier down (Bybit/OKX)
         uint256 partialThreshold; // notional below which a position is closed in full
         uint256 dustNotional; // a remainder below this notional is closed too
+        bool adlEnabled; // the ADL operator may deleverage bankrupt positions (see deleverage)
     }
 
     struct GlobalLiquidationParams {
@@ -68,6 +73,13 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         uint64 lastFundingTime;
         uint256 longSize;
         uint256 shortSize;
+    }
+
+    /// A market's index (docs/reference-market.md, "Index mark price"); feeds[0] is params.feed.
+    struct IndexConfig {
+        IndexPrice.Feed[] feeds;
+        uint8 minSources;
+        uint32 maxDeviationPpm;
     }
 
     struct Position {
@@ -145,6 +157,18 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     error InvalidPpm(uint256 value);
     error InvalidLotSize();
     error InvalidStaleness();
+    error InvalidFeedCount(uint256 count);
+    error InvalidMinSources(uint256 minSources, uint256 feeds);
+    error DuplicateFeed(address feed);
+    error TooFewFreshFeeds(uint256 marketId, uint256 fresh, uint256 minSources);
+    error PriceDeviation(uint256 marketId, uint256 spreadPpm, uint256 maxDeviationPpm);
+    error NotAdlOperator(address caller);
+    error AdlDisabled(uint256 marketId);
+    error AdlNotDue(address account, int256 equity, uint256 insuranceFund);
+    error NoBankruptcyPrice(address account, uint256 marketId);
+    error AdlNotEligible(address counterparty);
+    error AdlRankOrder(uint256 index);
+    error AdlNoCounterparty();
 
     // ----------------------------------------------------------------------------------------
     // Events
@@ -189,6 +213,19 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     event PoolFunded(address indexed from, uint256 tokens);
     event PoolWithdrawn(address indexed to, uint256 tokens);
     event InsuranceFunded(address indexed from, uint256 tokens);
+    event IndexFeedsUpdated(uint256 indexed marketId, address[] feeds, uint8 minSources, uint32 maxDeviationPpm);
+    event AdlOperatorUpdated(address operator);
+    /// One per counterparty of a deleverage: `size` closed on both sides at `bankruptcyPrice`.
+    event Deleveraged(
+        address indexed account,
+        address indexed counterparty,
+        uint256 indexed marketId,
+        uint256 size,
+        uint256 bankruptcyPrice,
+        uint256 markPrice,
+        uint256 score,
+        uint256 profitGivenUp
+    );
 
     // ----------------------------------------------------------------------------------------
     // State
@@ -212,6 +249,10 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     uint256 public insuranceFund;
     uint256 public badDebt;
 
+    mapping(uint256 => IndexConfig) internal _index;
+    /// The only caller of deleverage (unset: nobody); the owner sets it.
+    address public adlOperator;
+
     constructor(IERC20 token_, GlobalLiquidationParams memory global_) Ownable(msg.sender) {
         token = token_;
         _setGlobalLiquidationParams(global_);
@@ -233,11 +274,49 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         _setMarketParams(marketId, params);
         _setTiersAndLiquidation(marketId, tiers, liq);
         emit MarketAdded(marketId, params.feed, params);
+        _resetIndex(marketId);
     }
 
+    /// A new feed resets the index to that one feed; the same first feed keeps the index.
     function setMarketParams(uint256 marketId, MarketParams calldata params) external onlyOwner {
         _requireMarket(marketId);
+        bool sameFeed = _index[marketId].feeds[0].feed == params.feed;
         _setMarketParams(marketId, params);
+        if (!sameFeed) _resetIndex(marketId);
+    }
+
+    /// The market's index: 1 to MAX_FEEDS distinct feeds, the first becoming params.feed; the mark
+    /// needs `minSources` fresh answers and a spread within `maxDeviationPpm` (docs/reference-market.md,
+    /// "Index mark price").
+    function setIndexFeeds(uint256 marketId, address[] calldata feeds, uint8 minSources, uint32 maxDeviationPpm)
+        external
+        onlyOwner
+    {
+        _requireMarket(marketId);
+        uint256 n = feeds.length;
+        if (n == 0 || n > MAX_FEEDS) revert InvalidFeedCount(n);
+        if (minSources == 0 || minSources > n) revert InvalidMinSources(minSources, n);
+        IndexConfig storage ix = _index[marketId];
+        delete ix.feeds;
+        for (uint256 i = 0; i < n; i++) {
+            for (uint256 j = 0; j < i; j++) {
+                if (feeds[j] == feeds[i]) revert DuplicateFeed(feeds[i]);
+            }
+            uint8 decimals = AggregatorV3Interface(feeds[i]).decimals();
+            if (decimals > 18) revert FeedDecimalsTooLarge(decimals);
+            ix.feeds.push(IndexPrice.Feed({feed: feeds[i], decimals: decimals}));
+        }
+        ix.minSources = minSources;
+        ix.maxDeviationPpm = maxDeviationPpm;
+        Market storage m = _markets[marketId];
+        m.params.feed = feeds[0];
+        m.feedDecimals = ix.feeds[0].decimals;
+        emit IndexFeedsUpdated(marketId, feeds, minSources, maxDeviationPpm);
+    }
+
+    function setAdlOperator(address operator) external onlyOwner {
+        adlOperator = operator;
+        emit AdlOperatorUpdated(operator);
     }
 
     function setTiers(uint256 marketId, MarginMath.Tier[] calldata tiers) external onlyOwner {
@@ -370,6 +449,36 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     {
         if (msg.sender != address(this)) revert OnlySelf();
         return _liquidate(account, marketId, size, keeper);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Auto-deleveraging (docs/reference-market.md, "Auto-deleveraging")
+    // ----------------------------------------------------------------------------------------
+
+    /// Close `account`'s bankrupt position in `marketId` at its bankruptcy price against
+    /// `counterparties`, given in rank order (score descending, ties by ascending address): each
+    /// closes min(its size, what remains) at the same price. Due when the account is liquidatable,
+    /// its equity E < 0 and −E exceeds the insurance fund. No penalty, no keeper reward. Entries
+    /// after the position is covered are ignored. Returns the size closed.
+    function deleverage(address account, uint256 marketId, address[] calldata counterparties)
+        external
+        nonReentrant
+        returns (uint256 closed)
+    {
+        if (msg.sender != adlOperator) revert NotAdlOperator(msg.sender);
+        (PositionValue memory v, uint256 pb) = _bankruptcy(account, marketId, true);
+        Market storage m = _markets[marketId];
+        Position storage pos = _positions[account][marketId];
+        _settleFunding(account, m, pos);
+        closed = MarginMath.abs(v.size) - _deleverageCounterparties(account, v, pb, counterparties);
+        if (closed == 0) revert AdlNoCounterparty();
+        // forge-lint: disable-next-line(unsafe-typecast) closed ≤ |v.size| ≤ type(int256).max
+        int256 closedA = v.size > 0 ? int256(closed) : -int256(closed);
+        int256 realized = MarginMath.pnl(closedA, pb, v.entryPrice);
+        _addCollateral(account, realized);
+        poolBalance -= realized;
+        _setSize(account, marketId, m, pos, v.size - closedA);
+        if (_accountMarkets[account].length == 0) _settleBadDebt(account);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -538,6 +647,91 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         if (slice < absSize && block.timestamp < h.cooldownEndsAt) return 0;
     }
 
+    /// Close the counterparties in order until `v` (the bankrupt position) is covered; returns the
+    /// size left uncovered.
+    function _deleverageCounterparties(
+        address account,
+        PositionValue memory v,
+        uint256 pb,
+        address[] calldata counterparties
+    ) internal returns (uint256 remaining) {
+        remaining = MarginMath.abs(v.size);
+        uint256 prevScore;
+        address prev;
+        for (uint256 i = 0; i < counterparties.length && remaining > 0; i++) {
+            address c = counterparties[i];
+            if (c == account) revert AdlNotEligible(c);
+            (bool eligible, PositionValue memory vc, uint256 score) = _adlCandidate(c, v.marketId);
+            if (!eligible || (vc.size > 0) == (v.size > 0)) revert AdlNotEligible(c);
+            if (i > 0 && score >= prevScore && (score != prevScore || c <= prev)) revert AdlRankOrder(i);
+            uint256 delta = _closeAtBankruptcy(c, vc, pb, remaining);
+            emit Deleveraged(
+                account, c, v.marketId, delta, pb, v.price, score, AdlMath.profitGivenUp(delta, v.price, pb)
+            );
+            if (_accountMarkets[c].length == 0) _settleBadDebt(c);
+            remaining -= delta;
+            prevScore = score;
+            prev = c;
+        }
+    }
+
+    /// Close min(|vc.size|, remaining) of counterparty `c`'s position at the bankruptcy price `pb`,
+    /// funding first; the entry price stays on a partial close.
+    function _closeAtBankruptcy(address c, PositionValue memory vc, uint256 pb, uint256 remaining)
+        internal
+        returns (uint256 delta)
+    {
+        Market storage m = _markets[vc.marketId];
+        Position storage pos = _positions[c][vc.marketId];
+        uint256 absC = MarginMath.abs(vc.size);
+        delta = absC < remaining ? absC : remaining;
+        _settleFunding(c, m, pos);
+        // forge-lint: disable-next-line(unsafe-typecast) delta ≤ |vc.size| ≤ type(int256).max
+        int256 closed = vc.size > 0 ? int256(delta) : -int256(delta);
+        int256 realized = MarginMath.pnl(closed, pb, vc.entryPrice);
+        _addCollateral(c, realized);
+        poolBalance -= realized;
+        _setSize(c, vc.marketId, m, pos, vc.size - closed);
+    }
+
+    /// The bankrupt position valued at the mark and its bankruptcy price (AdlMath.bankruptcyPrice
+    /// with deficit −E). `due`: also require ADL enabled, liquidatable and −E > insurance fund.
+    function _bankruptcy(address account, uint256 marketId, bool due)
+        internal
+        view
+        returns (PositionValue memory v, uint256 pb)
+    {
+        _requireMarket(marketId);
+        if (due && !_markets[marketId].liq.adlEnabled) revert AdlDisabled(marketId);
+        if (_positions[account][marketId].size == 0) revert NoPosition(account, marketId);
+        (Health memory h, PositionValue[] memory values) = _healthWithPositions(account);
+        // forge-lint: disable-next-line(unsafe-typecast) h.equity < 0 on the right of ||
+        if (h.equity >= 0 || (due && (!h.liquidatable || uint256(-h.equity) <= insuranceFund))) {
+            revert AdlNotDue(account, h.equity, insuranceFund);
+        }
+        v = values[_indexOf(values, marketId)];
+        bool ok;
+        // forge-lint: disable-next-line(unsafe-typecast) h.equity < 0 here (−type(int256).min reverts)
+        (ok, pb) = AdlMath.bankruptcyPrice(v.size, v.price, uint256(-h.equity));
+        if (!ok) revert NoBankruptcyPrice(account, marketId);
+    }
+
+    /// `c`'s position in `marketId` valued at the mark and its ADL score; eligible when it has a
+    /// position there with PnL > 0 and account equity > 0 (the side is the caller's check).
+    function _adlCandidate(address c, uint256 marketId)
+        internal
+        view
+        returns (bool eligible, PositionValue memory vc, uint256 score)
+    {
+        if (_positions[c][marketId].size == 0) return (false, vc, 0);
+        (Health memory hc, PositionValue[] memory values) = _healthWithPositions(c);
+        vc = values[_indexOf(values, marketId)];
+        if (vc.pnl <= 0 || hc.equity <= 0) return (false, vc, 0);
+        eligible = true;
+        // forge-lint: disable-next-line(unsafe-typecast) vc.pnl > 0 and hc.equity > 0 (checked above)
+        score = AdlMath.score(uint256(vc.pnl), MarginMath.abs(vc.size), vc.entryPrice, vc.notional, uint256(hc.equity));
+    }
+
     function _settleBadDebt(address account) internal {
         int256 collateral = collateralOf[account];
         if (collateral >= 0) return;
@@ -578,10 +772,39 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         return _accountMarkets[account];
     }
 
-    /// Mark price in WAD; reverts with StalePrice or InvalidPrice.
+    /// Mark price in WAD; reverts with StalePrice or InvalidPrice (one feed), TooFewFreshFeeds or
+    /// PriceDeviation (an index of several).
     function markPrice(uint256 marketId) external view returns (uint256) {
         _requireMarket(marketId);
         return _markPrice(marketId);
+    }
+
+    function indexFeeds(uint256 marketId)
+        external
+        view
+        returns (address[] memory feeds, uint8 minSources, uint32 maxDeviationPpm)
+    {
+        _requireMarket(marketId);
+        IndexConfig storage ix = _index[marketId];
+        feeds = new address[](ix.feeds.length);
+        for (uint256 i = 0; i < feeds.length; i++) {
+            feeds[i] = ix.feeds[i].feed;
+        }
+        return (feeds, ix.minSources, ix.maxDeviationPpm);
+    }
+
+    /// The ADL ranking score of `account`'s position in `marketId` (PnL% × effective leverage,
+    /// WAD); 0 when it has no position there, PnL ≤ 0 or equity ≤ 0.
+    function adlScore(address account, uint256 marketId) external view returns (uint256 score) {
+        _requireMarket(marketId);
+        (,, score) = _adlCandidate(account, marketId);
+    }
+
+    /// The price at which `account`'s position in `marketId` would be deleveraged now; reverts
+    /// AdlNotDue when the account's equity is not negative, NoBankruptcyPrice for a short whose
+    /// deficit reaches zero price.
+    function bankruptcyPrice(address account, uint256 marketId) external view returns (uint256 pb) {
+        (, pb) = _bankruptcy(account, marketId, false);
     }
 
     function fundingIndexNow(uint256 marketId) external view returns (int256) {
@@ -689,8 +912,18 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         while (values[i].marketId != marketId) i++;
     }
 
+    /// One feed: its answer, or StalePrice / InvalidPrice. Several: the index of IndexPrice, or
+    /// TooFewFreshFeeds / PriceDeviation (docs/reference-market.md, "Index mark price").
     function _markPrice(uint256 marketId) internal view returns (uint256) {
         Market storage m = _markets[marketId];
+        IndexConfig storage ix = _index[marketId];
+        if (ix.feeds.length > 1) {
+            (uint256[] memory values, uint256 k) = IndexPrice.readFresh(ix.feeds, m.params.maxStaleness);
+            if (k < ix.minSources) revert TooFewFreshFeeds(marketId, k, ix.minSources);
+            (uint256 mark, uint256 spreadPpm) = IndexPrice.aggregate(values, k);
+            if (spreadPpm > ix.maxDeviationPpm) revert PriceDeviation(marketId, spreadPpm, ix.maxDeviationPpm);
+            return mark;
+        }
         (, int256 answer,, uint256 updatedAt,) = AggregatorV3Interface(m.params.feed).latestRoundData();
         if (answer <= 0) revert InvalidPrice(marketId, answer);
         // forge-lint: disable-next-line(block-timestamp) staleness is a time rule (see @dev above)
@@ -777,6 +1010,19 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         m.params = params;
         m.feedDecimals = decimals;
         emit MarketParamsUpdated(marketId, params);
+    }
+
+    /// The index of one feed, params.feed: minSources 1, no spread guard.
+    function _resetIndex(uint256 marketId) internal {
+        Market storage m = _markets[marketId];
+        IndexConfig storage ix = _index[marketId];
+        delete ix.feeds;
+        ix.feeds.push(IndexPrice.Feed({feed: m.params.feed, decimals: m.feedDecimals}));
+        ix.minSources = 1;
+        ix.maxDeviationPpm = 0;
+        address[] memory feeds = new address[](1);
+        feeds[0] = m.params.feed;
+        emit IndexFeedsUpdated(marketId, feeds, 1, 0);
     }
 
     /// Tiers and liquidation parameters are checked together: the partial-sizing closed form

@@ -60,7 +60,8 @@ abstract contract Base is Test {
             maxStepPpm: 1_000_000,
             tierStepDown: false,
             partialThreshold: 0,
-            dustNotional: 0
+            dustNotional: 0,
+            adlEnabled: false
         });
     }
 

@@ -115,7 +115,8 @@ contract PerpMarketFuzzTest is Base {
             maxStepPpm: uint32(stepPpm),
             tierStepDown: stepDown,
             partialThreshold: 0,
-            dustNotional: dust
+            dustNotional: dust,
+            adlEnabled: false
         });
         _setLiq(BTC, p);
         // ETH's mmr_0 is 0.5%: the same penalty is valid there.

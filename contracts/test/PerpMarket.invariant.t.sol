@@ -7,6 +7,7 @@ pragma solidity ^0.8.24;
 import {console} from "forge-std/console.sol";
 import {Base} from "./Base.t.sol";
 import {Handler} from "./invariant/Handler.sol";
+import {AdlHandler} from "./invariant/AdlHandler.sol";
 import {PerpMarket} from "../src/PerpMarket.sol";
 import {MarginMath} from "../src/MarginMath.sol";
 import {MockAggregatorV3} from "../src/MockAggregatorV3.sol";
@@ -14,7 +15,8 @@ import {MockAggregatorV3} from "../src/MockAggregatorV3.sol";
 /// @notice Stateful invariants of PerpMarket under random deposits, withdrawals, trades, price
 ///         moves, time, funding and liquidations (foundry.toml [invariant]: runs 256, depth 50).
 /// @dev Hyperliquid-like parameters: penalty 0.25%, buffer 0.5%, step cap 20% above 100,000 of
-///      notional, cooldown 30 s, backstop 2/3, dust 100, trading fee 0.05%.
+///      notional, cooldown 30 s, backstop 2/3, dust 100, trading fee 0.05%, ADL enabled (AdlHandler
+///      is the operator), and each market's index switching between one feed and three (Handler).
 ///      The "a partial step never leaves the account less healthy" invariant needs
 ///      penaltyPpm ≤ backstopPpm × mmr_0 / 1e6 on every market: outside backstop E ≥ β·ΣMM, a
 ///      step of notional X costs f·X of equity and frees at least mmr_0·X of MM, and
@@ -22,6 +24,7 @@ import {MockAggregatorV3} from "../src/MockAggregatorV3.sol";
 ///      Here 0.25% ≤ 2/3 × 0.40% (BTC) = 0.2667%, ≤ 2/3 × 0.50% (ETH), ≤ 2/3 × 0.60% (SOL).
 contract PerpMarketInvariantTest is Base {
     Handler internal handler;
+    AdlHandler internal adl;
     MockAggregatorV3 internal solFeed;
     uint256 internal SOL;
     address[] internal actors;
@@ -37,7 +40,8 @@ contract PerpMarketInvariantTest is Base {
             maxStepPpm: 200_000,
             tierStepDown: false,
             partialThreshold: 100_000e18,
-            dustNotional: 100e18
+            dustNotional: 100e18,
+            adlEnabled: true
         });
     }
 
@@ -103,6 +107,9 @@ contract PerpMarketInvariantTest is Base {
         lots[ETH] = ETH_LOT;
         lots[SOL] = 1e17;
         handler = _newHandler(feeds, lots);
+        _registerIndexFeeds(feeds);
+        adl = new AdlHandler(market, handler, actors);
+        market.setAdlOperator(address(adl));
         market.transferOwnership(address(handler));
         btcFeed.transferOwnership(address(handler));
         ethFeed.transferOwnership(address(handler));
@@ -110,6 +117,27 @@ contract PerpMarketInvariantTest is Base {
 
         targetSelector(FuzzSelector({addr: address(handler), selectors: _handlerSelectors()}));
         targetContract(address(handler));
+        bytes4[] memory adlSelectors = new bytes4[](1);
+        adlSelectors[0] = AdlHandler.deleverage.selector;
+        targetSelector(FuzzSelector({addr: address(adl), selectors: adlSelectors}));
+        targetContract(address(adl));
+    }
+
+    /// Two more feeds per market at the answer × (1 ± offset), owned by the handler, which moves
+    /// them with the market's own feed (offsets 0.05%, 0.1%, 0.2%).
+    function _registerIndexFeeds(MockAggregatorV3[] memory feeds) internal {
+        MockAggregatorV3[] memory up = new MockAggregatorV3[](feeds.length);
+        MockAggregatorV3[] memory down = new MockAggregatorV3[](feeds.length);
+        uint256[] memory offsets = new uint256[](feeds.length);
+        for (uint256 i = 0; i < feeds.length; i++) {
+            offsets[i] = 500 * 2 ** i;
+            int256 answer = feeds[i].latestAnswer();
+            up[i] = new MockAggregatorV3(8, "index up", answer * int256(1e6 + offsets[i]) / 1e6);
+            down[i] = new MockAggregatorV3(8, "index down", answer * int256(1e6 - offsets[i]) / 1e6);
+            up[i].transferOwnership(address(handler));
+            down[i].transferOwnership(address(handler));
+        }
+        handler.registerIndexFeeds(up, down, offsets);
     }
 
     /// The handler the campaign drives (a derived suite deploys an extended one).
@@ -119,7 +147,7 @@ contract PerpMarketInvariantTest is Base {
 
     /// The handler functions the campaign calls (a derived suite adds its own).
     function _handlerSelectors() internal pure virtual returns (bytes4[] memory selectors) {
-        selectors = new bytes4[](11);
+        selectors = new bytes4[](12);
         selectors[0] = Handler.deposit.selector;
         selectors[1] = Handler.withdraw.selector;
         selectors[2] = Handler.trade.selector;
@@ -131,6 +159,7 @@ contract PerpMarketInvariantTest is Base {
         selectors[8] = Handler.attackAboveMax.selector;
         selectors[9] = Handler.attackCooldown.selector;
         selectors[10] = Handler.movePriceToLiquidation.selector;
+        selectors[11] = Handler.setIndexFeeds.selector;
     }
 
     // ----------------------------------------------------------------------------------------
@@ -150,6 +179,7 @@ contract PerpMarketInvariantTest is Base {
         check_penaltyNeverExceedsPositiveEquity();
         check_liquidatableAccountsCanBeLiquidated();
         check_noNegativeCollateralWithoutPositions();
+        check_adlRules();
     }
 
     /// tokens × 1e12 == Σ collateral + pool + insurance − bad debt, to the wei; and the tokens
@@ -222,6 +252,20 @@ contract PerpMarketInvariantTest is Base {
         }
     }
 
+    /// Every deleverage processed the ranked counterparties in rank order (none skipped, scores as
+    /// adlScore read before), closed min(|size|, what they hold) on both sides, and left the
+    /// bankrupt account at or just below zero equity; every misordered list, ineligible
+    /// counterparty and account not due was refused; a well-formed deleverage never reverted.
+    function check_adlRules() internal view {
+        assertFalse(adl.rankOrderBroken(), "a deleverage broke the rank order");
+        assertFalse(adl.closedMismatch(), "a deleverage closed another size than its counterparties cover");
+        assertFalse(adl.bankruptMisvalued(), "a deleverage left the bankrupt account off zero equity");
+        assertFalse(adl.misorderAccepted(), "a list out of rank order went through");
+        assertFalse(adl.ineligibleAccepted(), "an ineligible counterparty went through");
+        assertFalse(adl.notDueAccepted(), "an account not due was deleveraged");
+        assertFalse(adl.unexpectedAdlRevert(), string(adl.unexpectedAdlRevertData()));
+    }
+
     function afterInvariant() public view virtual {
         console.log("trades ok/reverted", handler.nTrades(), handler.nTradeReverts());
         console.log("deposits/withdrawals", handler.nDeposits(), handler.nWithdrawals());
@@ -231,6 +275,10 @@ contract PerpMarketInvariantTest is Base {
         console.log("attacks healthy/aboveMax/cooldown", handler.nHealthyAttempts(), handler.nAboveMaxAttempts());
         console.log("cooldown attacks, cooldown reverts", handler.nCooldownAttempts(), handler.nCooldownReverts());
         console.log("badDebt", market.badDebt());
+        console.log("index changes", handler.nIndexChanges());
+        console.log("deleverages/counterparties/partial", adl.nDeleverages(), adl.nCounterpartiesClosed(), adl.nPartialCovers());
+        console.log("ADL gaps/no candidates/no bankruptcy price", adl.nGaps(), adl.nNoCandidates(), adl.nNoBankruptcyPrice());
+        console.log("ADL refusals rank/ineligible/not due", adl.nRankOrderRefusals(), adl.nIneligibleRefusals(), adl.nNotDueRefusals());
     }
 }
 // forge-lint: disable-end(unsafe-typecast,block-timestamp)

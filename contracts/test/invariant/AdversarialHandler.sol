@@ -285,11 +285,11 @@ contract AdversarialHandler is Handler {
             this.movePriceToLiquidation(index, marketSeed, 0);
             if (!market.isLiquidatable(a)) return;
             int256 liq = feed.latestAnswer();
-            feed.updateAnswer(long ? liq + 1 : liq - 1); // the last healthy tick: every slice is refused
+            _setAnswer(id, long ? liq + 1 : liq - 1); // the last healthy tick: every slice is refused
             nBoundaryProbes++;
             _attempt(a, id, lots[id]);
             _attempt(a, id, _abs(market.getPosition(a, id).size));
-            feed.updateAnswer(liq);
+            _setAnswer(id, liq);
         } else {
             int256 move = int256(bound(bps, 300, 3_000));
             bool down = (mode == 0) == long;
@@ -308,7 +308,7 @@ contract AdversarialHandler is Handler {
         uint256 idb;
         (found, b, idb) = _findLiquidatable(x >> 8, x >> 16);
         if (found) _attempt(b, idb, _maxOrLot(b, idb));
-        feed.updateAnswer(p0); // back, in the same block
+        _setAnswer(id, p0); // back, in the same block
         _attempt(a, id, _maxOrLot(a, id));
         nManipulatedSteps += nAttackerSteps - before;
     }
@@ -330,7 +330,7 @@ contract AdversarialHandler is Handler {
         bps = bound(bps, -3_000, 3_000);
         _publish(id, p0 * (10_000 + bps) / 10_000);
         _checkedTrade(actorSeed, marketSeed, kind, leverage, fraction);
-        feeds[id].updateAnswer(p0);
+        _setAnswer(id, p0);
         if (closeAfter) _checkedTrade(actorSeed, marketSeed, 2, 0, 0);
         nSandwiches++;
     }

@@ -22,6 +22,10 @@ import {MockUSDC} from "../../src/MockUSDC.sol";
 ///         - a keeper-sized liquidation (≤ maxLiquidatable) reverted for another reason than the
 ///           cooldown.
 ///         The handler owns the market and the feeds (ownership is transferred to it in setUp).
+///         With `registerIndexFeeds`, each market also has two more feeds that publish the answer
+///         × (1 ± offset) whenever its own feed publishes, and `setIndexFeeds` switches the market
+///         between its one feed and an index of the three in any order: the median of the three
+///         is the handler's answer, exactly, so every rule reads the same mark either way.
 contract Handler is CommonBase, StdCheats, StdUtils {
     uint256 internal constant PPM = 1e6;
     uint256 internal constant SCALE = 1e12;
@@ -38,6 +42,9 @@ contract Handler is CommonBase, StdCheats, StdUtils {
     uint256[] internal lots; // by market id
     int256[] internal initialAnswers; // by market id
     address[] internal actors;
+    MockAggregatorV3[] internal upFeeds; // by market id: answer × (1e6 + offset) / 1e6
+    MockAggregatorV3[] internal downFeeds; // by market id: answer × (1e6 − offset) / 1e6
+    uint256[] internal offsetPpm; // by market id
 
     // ---- ghost flags (must stay false) ----
     bool public healthyLiquidated;
@@ -62,6 +69,7 @@ contract Handler is CommonBase, StdCheats, StdUtils {
     uint256 public nPriceMoves;
     uint256 public nWarps;
     uint256 public nFundingChanges;
+    uint256 public nIndexChanges;
     uint256 public nPartialSteps;
     uint256 public nPartialStepsOutsideBackstop;
     uint256 public nFullCloses;
@@ -91,6 +99,19 @@ contract Handler is CommonBase, StdCheats, StdUtils {
         }
         for (uint256 i = 0; i < actors_.length; i++) {
             actors.push(actors_[i]);
+        }
+    }
+
+    /// Setup only (not a campaign selector): the two index feeds of each market, owned by this
+    /// handler and already at the answer × (1 ± offset).
+    function registerIndexFeeds(MockAggregatorV3[] memory up, MockAggregatorV3[] memory down, uint256[] memory offsets)
+        external
+    {
+        require(upFeeds.length == 0, "registered");
+        for (uint256 i = 0; i < up.length; i++) {
+            upFeeds.push(up[i]);
+            downFeeds.push(down[i]);
+            offsetPpm.push(offsets[i]);
         }
     }
 
@@ -194,14 +215,14 @@ contract Handler is CommonBase, StdCheats, StdUtils {
         bool long = market.getPosition(a, id).size > 0;
         int256 healthy = feeds[id].latestAnswer();
         int256 liq = long ? initialAnswers[id] / 3 : initialAnswers[id] * 3;
-        feeds[id].updateAnswer(liq);
+        _setAnswer(id, liq);
         if (!market.isLiquidatable(a)) {
-            feeds[id].updateAnswer(healthy); // out of range: leave the price as it was
+            _setAnswer(id, healthy); // out of range: leave the price as it was
             return;
         }
         while (healthy > liq ? healthy - liq > 1 : liq - healthy > 1) {
             int256 mid = (healthy + liq) / 2;
-            feeds[id].updateAnswer(mid);
+            _setAnswer(id, mid);
             if (market.isLiquidatable(a)) liq = mid;
             else healthy = mid;
         }
@@ -215,7 +236,37 @@ contract Handler is CommonBase, StdCheats, StdUtils {
         int256 hi = initialAnswers[id] * 3;
         if (answer < lo) answer = lo;
         if (answer > hi) answer = hi;
+        _setAnswer(id, answer);
+    }
+
+    /// Publish `answer` on the market's feed and, if registered, its two index feeds.
+    function _setAnswer(uint256 id, int256 answer) internal {
         feeds[id].updateAnswer(answer);
+        if (id >= upFeeds.length) return;
+        int256 offset = int256(offsetPpm[id]);
+        upFeeds[id].updateAnswer(answer * (1e6 + offset) / 1e6);
+        downFeeds[id].updateAnswer(answer * (1e6 - offset) / 1e6);
+    }
+
+    /// Switch a market between its one feed (layout 0) and an index of its three feeds in one of
+    /// the six orders (layouts 1–6), minSources 1–3, a spread guard just above 2 × offset.
+    function setIndexFeeds(uint256 marketSeed, uint256 layout, uint256 minSeed) external {
+        uint256 id = marketSeed % feeds.length;
+        if (id >= upFeeds.length) return;
+        layout %= 7;
+        address[] memory list = new address[](layout == 0 ? 1 : 3);
+        list[0] = address(feeds[id]);
+        if (layout != 0) {
+            address[3] memory three = [address(feeds[id]), address(upFeeds[id]), address(downFeeds[id])];
+            uint256 r = layout - 1; // the permutation: first index r / 2, then the other two in order or swapped
+            uint256 first = r / 2;
+            uint256 a = first == 0 ? 1 : 0;
+            uint256 b = first == 2 ? 1 : 2;
+            (list[0], list[1], list[2]) = r % 2 == 0 ? (three[first], three[a], three[b]) : (three[first], three[b], three[a]);
+        }
+        uint8 minSources = uint8(bound(minSeed, 1, list.length));
+        market.setIndexFeeds(id, list, minSources, uint32(2 * offsetPpm[id] + 10));
+        nIndexChanges++;
     }
 
     /// Advance 1–120 s (well within maxStaleness) and re-publish every feed so prices stay fresh.
@@ -223,7 +274,7 @@ contract Handler is CommonBase, StdCheats, StdUtils {
         secs = bound(secs, 1, 120);
         vm.warp(block.timestamp + secs);
         for (uint256 i = 0; i < feeds.length; i++) {
-            feeds[i].updateAnswer(feeds[i].latestAnswer());
+            _setAnswer(i, feeds[i].latestAnswer());
         }
         nWarps++;
     }
