@@ -11,3 +11,6 @@ export * from "./health.ts";
 export * from "./liquidation.ts";
 export * from "./prices.ts";
 export * from "./screen.ts";
+export * from "./indexPrice.ts";
+export * from "./adl.ts";
+export * from "./deleverage.ts";

@@ -23,6 +23,8 @@ export type LiquidationParams = {
   partialThreshold: bigint;
   /** A remainder with notional below this is closed too. */
   dustNotional: bigint;
+  /** Auto-deleveraging: a deficit beyond the insurance fund is closed against profitable opposite positions (docs/reference-market.md). */
+  adlEnabled: boolean;
 };
 
 /**
@@ -36,6 +38,7 @@ export const NEUTRAL_LIQUIDATION: Readonly<LiquidationParams> = Object.freeze({
   tierStepDown: false,
   partialThreshold: 0n,
   dustNotional: 0n,
+  adlEnabled: false,
 });
 
 export type GlobalLiquidationParams = {
