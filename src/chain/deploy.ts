@@ -23,6 +23,7 @@ export function liquidationParamsArg(l: LiquidationParams) {
     tierStepDown: l.tierStepDown,
     partialThreshold: l.partialThreshold,
     dustNotional: l.dustNotional,
+    adlEnabled: l.adlEnabled,
   };
 }
 
@@ -35,7 +36,8 @@ export type Deployment = {
   deployer: Address;
   preset: string;
   contracts: { market: Address; token: Address };
-  markets: { id: number; symbol: string; feed: Address; feedDecimals: number }[];
+  /** `feeds`: every feed of the market's index mark price, when it reads more than `feed` (the first). */
+  markets: { id: number; symbol: string; feed: Address; feedDecimals: number; feeds?: Address[] }[];
   /** A Chainlink feed (proxy) of the native token's USD price on this chain; the keeper values gas with it when its settings name none. */
   nativeUsdFeed?: Address;
 };
@@ -51,6 +53,8 @@ export type DeployParameters = {
    * seeding entry point. Benchmarks and tests on a local chain only.
    */
   seedable?: boolean;
+  /** Who may call deleverage() (ADL). Default: the deployer, as venues run ADL themselves. */
+  adlOperator?: Address;
 };
 
 /** A deployment transaction failed or reverted. */
@@ -94,11 +98,17 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
   const markets: Deployment["markets"] = [];
   for (const [id, m] of p.markets.entries()) {
     // The market reads Chainlink's proxy; prices are published on the proxy's current aggregator.
-    const feed = await deployChainlinkFeed(c, {
-      decimals: m.feedDecimals,
-      description: m.description,
-      answer: feedAnswer(m.initialPrice, m.feedDecimals),
-    });
+    // A market with an index reads several (docs/reference-market.md "Index mark price").
+    const proxies: Address[] = [];
+    for (let i = 0; i < (m.index?.feeds ?? 1); i++) {
+      const f = await deployChainlinkFeed(c, {
+        decimals: m.feedDecimals,
+        description: i === 0 ? m.description : `${m.description} (source ${i + 1})`,
+        answer: feedAnswer(m.initialPrice, m.feedDecimals),
+      });
+      proxies.push(f.proxy);
+    }
+    const feed = { proxy: proxies[0]! };
     const l = p.preset.liquidation;
     await send(
       c,
@@ -118,8 +128,12 @@ export async function deployReferenceMarket(c: ChainClients, p: DeployParameters
         ],
       }),
     );
-    markets.push({ id, symbol: m.symbol, feed: feed.proxy, feedDecimals: m.feedDecimals });
+    if (m.index && proxies.length > 1) {
+      await send(c, w.writeContract({ address: market.address, abi: PerpMarket.abi, functionName: "setIndexFeeds", args: [BigInt(id), proxies, m.index.minSources, Number(m.index.maxDeviationPpm)] }));
+    }
+    markets.push({ id, symbol: m.symbol, feed: feed.proxy, feedDecimals: m.feedDecimals, ...(proxies.length > 1 ? { feeds: proxies } : {}) });
   }
+  await send(c, w.writeContract({ address: market.address, abi: PerpMarket.abi, functionName: "setAdlOperator", args: [p.adlOperator ?? deployer] }));
   const fund = async (tokens: bigint, functionName: "fundPool" | "fundInsurance") => {
     if (tokens <= 0n) return;
     const amount = tokens * 10n ** 6n;

@@ -35,6 +35,7 @@ const DeploymentSchema = z.object({
         symbol: z.string().min(1).max(32),
         feed: address,
         feedDecimals: z.number().int().min(0).max(18),
+        feeds: z.array(address).min(2).max(7).optional(),
       }),
     )
     .min(1, { error: "must list at least one market" }),
@@ -51,7 +52,7 @@ export function deploymentToJson(d: Deployment): string {
     deployer: getAddress(d.deployer),
     preset: d.preset,
     contracts: { market: getAddress(d.contracts.market), token: getAddress(d.contracts.token) },
-    markets: d.markets.map((m) => ({ id: m.id, symbol: m.symbol, feed: getAddress(m.feed), feedDecimals: m.feedDecimals })),
+    markets: d.markets.map((m) => ({ id: m.id, symbol: m.symbol, feed: getAddress(m.feed), feedDecimals: m.feedDecimals, ...(m.feeds ? { feeds: m.feeds.map((f) => getAddress(f)) } : {}) })),
     ...(d.nativeUsdFeed === undefined ? {} : { nativeUsdFeed: getAddress(d.nativeUsdFeed) }),
   };
   return `${JSON.stringify(out, null, 2)}\n`;
@@ -75,7 +76,7 @@ export function parseDeployment(raw: unknown, source = "deployment"): Deployment
     deployer: getAddress(d.deployer),
     preset: d.preset,
     contracts: { market: getAddress(d.contracts.market), token: getAddress(d.contracts.token) },
-    markets: d.markets.map((m) => ({ ...m, feed: getAddress(m.feed) })),
+    markets: d.markets.map((m) => ({ ...m, feed: getAddress(m.feed), ...(m.feeds ? { feeds: m.feeds.map((f) => getAddress(f)) } : {}) })),
     ...(d.nativeUsdFeed === undefined ? {} : { nativeUsdFeed: getAddress(d.nativeUsdFeed) }),
   };
 }

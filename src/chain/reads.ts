@@ -36,6 +36,7 @@ export async function readMarketState(c: Reader, market: Address, id: number, at
       tierStepDown: m.liq.tierStepDown,
       partialThreshold: m.liq.partialThreshold,
       dustNotional: m.liq.dustNotional,
+      adlEnabled: m.liq.adlEnabled,
     },
     funding: { index: m.fundingIndex, ratePerSecond: m.fundingRate, lastUpdate: m.lastFundingTime },
   };

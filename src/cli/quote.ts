@@ -8,10 +8,14 @@ import { checkPresetFits, loadMarkets, loadPreset, type MarketSpec, type Preset 
 import { PPM, accountHealth, type Account, type MarketState, type Valuation } from "../engine/index.ts";
 import { HumanNumberError, parseWad } from "../lib/units.ts";
 import { BaseError } from "../lib/errors.ts";
-import { accountLeveragePpm, quoteAccount, type AccountQuote } from "../sim/quoteAccount.ts";
+import { quoteAccount } from "../sim/quoteAccount.ts";
+import { Indexer } from "../index/index.ts";
+import { silentLogger } from "../lib/logger.ts";
+import { createMetrics } from "../lib/metrics.ts";
 import { UsageError, defineCommand, required, type CliIO } from "./command.ts";
 import { rpcUrls } from "./rpcUrl.ts";
-import { NO_VALUE, fields, formatLeverage, formatMove, formatPercent, formatPpm, formatPrice, formatSize, formatTokens, formatUsd } from "./format.ts";
+import { formatPrice, formatSize } from "./format.ts";
+import { toJson, toText, type OpenCheck, type View } from "./quoteOutput.ts";
 
 const HYPOTHETICAL = ["market", "side", "size", "entry", "collateral", "mark", "preset", "markets", "presets"] as const;
 const ON_CHAIN = ["rpc", "deployment", "account"] as const;
@@ -54,7 +58,7 @@ export const quoteCommand = defineCommand({
       );
     }
     const view = onChain.length > 0 ? await onChainView(flags, io) : hypotheticalView(flags, io.cwd);
-    const q = quoteAccount(view.account, view.valuation);
+    const q = quoteAccount(view.account, view.valuation, view.market);
     if (flags.json) io.stdout(JSON.stringify(toJson(view, q), null, 2));
     else for (const line of toText(view, q)) io.stdout(line);
     return 0;
@@ -62,22 +66,6 @@ export const quoteCommand = defineCommand({
 });
 
 type QuoteFlags = Parameters<typeof quoteCommand.run>[0];
-
-/** What was valued, with what the printers need to name it. */
-type View = {
-  mode: "hypothetical" | "chain";
-  title: string;
-  preset: string;
-  account: Account;
-  valuation: Valuation;
-  symbols: ReadonlyMap<number, string>;
-  chain?: { chainId: number; blockNumber: bigint; address: Address; market: Address };
-  /** A hypothetical position: whether the market would let it be opened (see {@link openCheck}). */
-  open?: OpenCheck;
-};
-
-/** Whether a trade opening the position at its entry price passes the contract's initial-margin check. */
-type OpenCheck = { ok: boolean; fee: bigint; equity: bigint; initial: bigint };
 
 /**
  * The contract's check on a trade that opens exposure: after the trading fee, equity at the trade
@@ -164,7 +152,7 @@ async function onChainView(flags: QuoteFlags, io: CliIO): Promise<View> {
   if (!isAddress(who, { strict: false })) throw new UsageError(`quote: --account "${who}" is not an address`);
   const address = getAddress(who);
   const d = readDeployment(resolve(cwd, path));
-  referenceOf(d, path); // quotes are the reference market's margin rules: another protocol is refused in one line
+  const protocol = referenceOf(d, path); // quotes are the reference market's margin rules: another protocol is refused in one line
   // Reads only: the "account" is never asked to sign.
   const c = await connect(rpc, { address, type: "json-rpc" });
   checkDeploymentChain(d, c.chainId, path);
@@ -188,7 +176,12 @@ async function onChainView(flags: QuoteFlags, io: CliIO): Promise<View> {
     }
     throw e;
   }
+  // Every account of the market, from its events, for the account's ADL rank.
+  const indexer = new Indexer({ client: c.publicClient, source: protocol.index, deployBlock: d.deployBlock, logger: silentLogger(), metrics: createMetrics() });
+  await indexer.backfill();
+  const accounts = [...indexer.state.accounts].map(([a, account]) => ({ address: a, account }));
   return {
+    market: { self: address, accounts },
     mode: "chain",
     title: `Account ${address} on chain ${c.chainId} at block ${blockNumber} (preset ${d.preset})`,
     preset: d.preset,
@@ -199,143 +192,3 @@ async function onChainView(flags: QuoteFlags, io: CliIO): Promise<View> {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Output
-// ---------------------------------------------------------------------------------------------
-
-function symbolOf(view: View, id: number): string {
-  return view.symbols.get(id) ?? `#${id}`;
-}
-
-function lotOf(view: View, id: number): bigint {
-  return view.valuation.markets.get(id)?.lotSize ?? 1n;
-}
-
-function status(q: AccountQuote): string {
-  if (q.positions.length === 0) return "no positions";
-  if (q.backstop) return "LIQUIDATABLE (backstop: full close allowed)";
-  if (q.liquidatable) return "LIQUIDATABLE";
-  return "healthy";
-}
-
-function toText(view: View, q: AccountQuote): string[] {
-  const lines = [view.title, ""];
-  lines.push(
-    ...fields([
-      ["collateral", formatUsd(q.collateral)],
-      ["equity", formatUsd(q.equity)],
-      ["maintenance margin", formatUsd(q.maintenance)],
-      ["initial margin", formatUsd(q.initial)],
-      ["margin ratio", q.marginRatioPpm === undefined ? NO_VALUE : `${formatPercent(q.marginRatioPpm)} (equity / maintenance)`],
-      ["leverage", leverageText(q)],
-      ["status", status(q)],
-      ...(view.open ? [["could be opened", openText(view.open)] as const] : []),
-    ]),
-  );
-  if (q.cooldownEndsAt > q.timestamp) lines.push(...fields([["cooldown ends", `at ${q.cooldownEndsAt} (now ${q.timestamp})`]]));
-  for (const p of q.positions) {
-    const sym = symbolOf(view, p.marketId);
-    const lot = lotOf(view, p.marketId);
-    const price = (x: bigint | undefined) => (x === undefined ? NO_VALUE : formatPrice(x));
-    const move = (x: bigint | undefined, past: boolean) => (x === undefined ? NO_VALUE : `${formatMove(p.markPrice, x)}${past ? " (already past)" : ""}`);
-    const long = p.size > 0n;
-    const crossed = (x: bigint | undefined) => x !== undefined && (long ? x >= p.markPrice : x <= p.markPrice);
-    lines.push(
-      "",
-      `${sym} ${p.size > 0n ? "long" : "short"} ${formatSize(p.size, lot)} @ ${formatPrice(p.entryPrice)} (mark ${formatPrice(p.markPrice)})`,
-      ...fields([
-        ["notional", formatUsd(p.notional)],
-        ["unrealised PnL", formatUsd(p.pnl)],
-        ...(p.funding !== 0n ? [["funding owed", formatUsd(p.funding)] as const] : []),
-        ["maintenance", formatUsd(p.maintenance)],
-        ["liquidation price", price(p.liquidationPrice)],
-        ["to liquidation", move(p.liquidationPrice, crossed(p.liquidationPrice))],
-        ["bankruptcy price", price(p.bankruptcyPrice)],
-        ["to bankruptcy", move(p.bankruptcyPrice, crossed(p.bankruptcyPrice))],
-        ["max slice now", `${formatSize(p.maxSlice, lot)} ${sym}`],
-        ["penalty", formatUsd(p.penalty)],
-        ["keeper reward", `${formatTokens(p.keeperTokens)} (${formatPercent(q.keeperSharePpm)} of the penalty)`],
-        ["to insurance", formatUsd(p.insuranceShare)],
-      ]),
-    );
-  }
-  return lines;
-}
-
-const usd = (x: bigint) => ({ wad: x.toString(), usd: formatUsd(x) });
-const price = (x: bigint | undefined) => (x === undefined ? null : { wad: x.toString(), display: formatPrice(x) });
-
-function toJson(view: View, q: AccountQuote) {
-  return {
-    mode: view.mode,
-    preset: view.preset,
-    ...(view.chain
-      ? {
-          chainId: view.chain.chainId,
-          blockNumber: view.chain.blockNumber.toString(),
-          account: view.chain.address,
-          market: view.chain.market,
-        }
-      : {}),
-    timestamp: q.timestamp.toString(),
-    collateral: usd(q.collateral),
-    equity: usd(q.equity),
-    maintenance: usd(q.maintenance),
-    initial: usd(q.initial),
-    target: usd(q.target),
-    marginRatio: q.marginRatioPpm === undefined ? null : { ppm: q.marginRatioPpm.toString(), display: formatPpm(q.marginRatioPpm) },
-    liquidatable: q.liquidatable,
-    backstop: q.backstop,
-    cooldownEndsAt: q.cooldownEndsAt.toString(),
-    keeperShare: { ppm: q.keeperSharePpm.toString(), display: formatPpm(q.keeperSharePpm) },
-    leverage: leverageJson(q),
-    ...(view.open ? { couldBeOpened: { ok: view.open.ok, fee: usd(view.open.fee), equityAfterFee: usd(view.open.equity), initial: usd(view.open.initial) } } : {}),
-    positions: q.positions.map((p) => {
-      const lot = lotOf(view, p.marketId);
-      return {
-        market: symbolOf(view, p.marketId),
-        marketId: p.marketId,
-        side: p.size > 0n ? "long" : "short",
-        size: { wad: p.size.toString(), display: formatSize(p.size, lot) },
-        entryPrice: price(p.entryPrice),
-        markPrice: price(p.markPrice),
-        notional: usd(p.notional),
-        pnl: usd(p.pnl),
-        funding: usd(p.funding),
-        maintenance: usd(p.maintenance),
-        initial: usd(p.initial),
-        liquidationPrice: price(p.liquidationPrice),
-        moveToLiquidation: moveJson(p.markPrice, p.liquidationPrice),
-        bankruptcyPrice: price(p.bankruptcyPrice),
-        moveToBankruptcy: moveJson(p.markPrice, p.bankruptcyPrice),
-        maxSlice: { wad: p.maxSlice.toString(), display: formatSize(p.maxSlice, lot) },
-        penalty: usd(p.penalty),
-        keeperReward: { tokens: p.keeperTokens.toString(), usd: formatTokens(p.keeperTokens) },
-        insuranceShare: usd(p.insuranceShare),
-      };
-    }),
-  };
-}
-
-/** Account leverage Σ notional / equity ("—" when equity ≤ 0). */
-function leverageText(q: AccountQuote): string {
-  const l = accountLeveragePpm(q);
-  return l === undefined ? (q.positions.length === 0 ? NO_VALUE : `${NO_VALUE} (equity ≤ 0)`) : formatLeverage(l);
-}
-
-function leverageJson(q: AccountQuote) {
-  const l = accountLeveragePpm(q);
-  return l === undefined ? null : { ppm: l.toString(), display: formatLeverage(l) };
-}
-
-function openText(o: OpenCheck): string {
-  const figures = `equity after the ${formatUsd(o.fee)} fee ${formatUsd(o.equity)}, initial margin ${formatUsd(o.initial)}`;
-  return o.ok ? `yes (${figures})` : `no: the market refuses it, InsufficientMargin (${figures})`;
-}
-
-/** The signed move from the mark to `to`, in ppm of the mark. */
-function moveJson(mark: bigint, to: bigint | undefined) {
-  if (to === undefined) return null;
-  const ppm = ((to - mark) * PPM) / mark;
-  return { ppm: ppm.toString(), display: formatMove(mark, to) };
-}

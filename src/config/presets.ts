@@ -23,6 +23,7 @@ const MarketSchema = z
     maxStaleness: num,
     tradingFee: num,
     tiers: z.array(TierSchema).min(1),
+    index: z.object({ feeds: z.number().int().min(2).max(7), minSources: z.number().int().min(1), maxDeviation: num }).strict().optional(),
   })
   .strict();
 const PresetSchema = z
@@ -37,6 +38,7 @@ const PresetSchema = z
         tierStepDown: z.boolean(),
         partialThreshold: num,
         dustNotional: num,
+        adl: z.boolean().optional(),
       })
       .strict(),
   })
@@ -53,6 +55,8 @@ export type MarketSpec = {
   tradingFeePpm: bigint;
   tiers: Tier[];
   cums: bigint[];
+  /** An index mark price over several feeds (docs/reference-market.md "Index mark price"); absent: one feed. */
+  index?: { feeds: number; minSources: number; maxDeviationPpm: bigint };
   /** The file that defined it (a catalogue's entries), and the market it extends, if any. */
   source?: string;
   extends?: string;
@@ -111,6 +115,8 @@ export function parseMarkets(raw: unknown, source = "markets"): MarketSpec[] {
       // The tier rules alone (a neutral liquidation policy); policy-dependent checks come with the preset.
       for (const v of validateMarketRules(tiers, NEUTRAL_LIQUIDATION)) problems.push(`${symbol}.tiers: ${v.message} (${v.error})`);
     }
+    const maxDeviationPpm = m.index && field(problems, `${symbol}.index.maxDeviation`, () => parsePpm(m.index!.maxDeviation, "deviation"));
+    if (m.index && m.index.minSources > m.index.feeds) problems.push(`${symbol}.index.minSources: at most the number of feeds (${m.index.feeds})`);
     if (initialPrice === undefined || lotSize === undefined || maxStaleness === undefined || tradingFeePpm === undefined) continue;
     out.push({
       symbol,
@@ -122,6 +128,7 @@ export function parseMarkets(raw: unknown, source = "markets"): MarketSpec[] {
       tradingFeePpm,
       tiers,
       cums: cumAmounts(tiers),
+      ...(m.index && maxDeviationPpm !== undefined ? { index: { feeds: m.index.feeds, minSources: m.index.minSources, maxDeviationPpm } } : {}),
     });
   }
   if (out.length === 0 && problems.length === 0) problems.push("no markets defined");
@@ -151,6 +158,7 @@ export function parsePreset(name: string, raw: unknown, source = "presets"): Pre
         ? MAX_UINT256
         : field(problems, `${name}.market.partialThreshold`, () => parseWad(p.market.partialThreshold, "threshold")),
     dustNotional: field(problems, `${name}.market.dustNotional`, () => parseWad(p.market.dustNotional, "dust")),
+    adlEnabled: p.market.adl ?? false,
   };
   for (const [k, v] of Object.entries({ ...g, ...l })) {
     if (typeof v === "bigint" && v < 0n) problems.push(`${name}: ${k} must not be negative`);

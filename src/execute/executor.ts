@@ -31,7 +31,7 @@ import { adoptOrphans } from "./broadcast.ts";
 import { createContext, type ExecutorContext, type ExecutorInputs } from "./context.ts";
 import { onReorg, processBlock, restore } from "./follow.ts";
 import { runJob } from "./job.ts";
-import { replaceOwn, sendOwn, type OwnSendResult, type OwnSent, type OwnTransaction } from "./ownTransaction.ts";
+import { replaceOwn, sendOwn, type OwnSendOptions, type OwnSendResult, type OwnSent, type OwnTransaction } from "./ownTransaction.ts";
 import { preflightMode } from "./preflight.ts";
 import { budgetHasRoom, budgetRoomWei, worstCaseWei } from "./spend.ts";
 import type { BlockHead, ExecutorStats, InFlightTx, JobResult, LiquidationItem, RefusalReason, SubmitResult, TxPlan } from "./types.ts";
@@ -165,9 +165,9 @@ export class Executor {
   // Own transactions (ownTransaction.ts): the reward sweep
   // ------------------------------------------------------------------------------------------
 
-  /** Send a transaction of the keeper's own at the next nonce, only while no liquidation is queued or in flight. */
-  sendOwn(tx: OwnTransaction): Promise<OwnSendResult> {
-    return sendOwn(this.ctx, tx, () => this.jobs > 0);
+  /** Send a transaction of the keeper's own at the next nonce, only while no liquidation is queued (or in flight, unless `opts` allows). */
+  sendOwn(tx: OwnTransaction, opts?: OwnSendOptions): Promise<OwnSendResult> {
+    return sendOwn(this.ctx, tx, () => this.jobs > 0, opts);
   }
 
   /** An own transaction is stuck: the same call at its nonce with higher fees. */

@@ -24,12 +24,20 @@ export type OwnRefusal = "busy" | "dry_run" | "draining" | "insufficient_funds" 
 export type OwnSendResult = ({ sent: true } & OwnSent) | { sent: false; reason: OwnRefusal; error?: unknown };
 
 /**
- * Send `tx` at the next nonce, unless liquidations are queued (`queued()`), in flight, or sending is
- * paused. Gas is the node's estimate × the executor's margin; fees a fresh quote at the head with no
+ * When an own transaction may go out: by default only with no liquidation queued or in flight (the
+ * sweep); `behindInFlight` lets it follow liquidations already sent, at the next nonce (a duty the
+ * venue needs now), never one still queued.
+ */
+export type OwnSendOptions = { behindInFlight?: boolean };
+
+/**
+ * Send `tx` at the next nonce, unless liquidations are queued (`queued()`), in flight (see
+ * {@link OwnSendOptions}), or sending is paused. Gas is the node's estimate × the executor's margin
+ * (an estimate that reverts throws: the call would fail); fees a fresh quote at the head with no
  * profit to share; the hourly gas budget applies as to any send.
  */
-export async function sendOwn(ctx: ExecutorContext, tx: OwnTransaction, queued: () => boolean): Promise<OwnSendResult> {
-  const early = refusal(ctx, queued);
+export async function sendOwn(ctx: ExecutorContext, tx: OwnTransaction, queued: () => boolean, opts: OwnSendOptions = {}): Promise<OwnSendResult> {
+  const early = refusal(ctx, queued, opts);
   if (early) return { sent: false, reason: early };
   await ctx.nonces.init();
   const estimated = await ctx.publicClient.estimateGas({ account: ctx.keeper, to: tx.to, data: tx.data });
@@ -37,7 +45,7 @@ export async function sendOwn(ctx: ExecutorContext, tx: OwnTransaction, queued: 
   const head = await currentHead(ctx);
   return ctx.nonces.exclusive(async (): Promise<OwnSendResult> => {
     // Checked again under the lock: a job queued meanwhile has not reached its broadcast yet.
-    const late = refusal(ctx, queued);
+    const late = refusal(ctx, queued, opts);
     if (late) return { sent: false, reason: late };
     const quote = quoteFees({ baseFeePerGas: head.baseFeePerGas, policy: ctx.policy, expectedProfitWei: 0n, gas });
     if (!quote.ok) return { sent: false, reason: "fee_above_cap" };
@@ -82,11 +90,11 @@ export async function replaceOwn(ctx: ExecutorContext, tx: OwnTransaction, sent:
   });
 }
 
-function refusal(ctx: ExecutorContext, queued: () => boolean): OwnRefusal | undefined {
+function refusal(ctx: ExecutorContext, queued: () => boolean, opts: OwnSendOptions): OwnRefusal | undefined {
   if (ctx.dryRun) return "dry_run";
   if (ctx.draining) return "draining";
   if (ctx.funds.backingOff()) return "insufficient_funds";
-  if (ctx.tracked.size > 0 || queued()) return "busy";
+  if ((ctx.tracked.size > 0 && !opts.behindInFlight) || queued()) return "busy";
   return undefined;
 }
 

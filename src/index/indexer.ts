@@ -416,8 +416,9 @@ export class Indexer<S extends ReducerState<L>, L extends LogPosition> {
   /** Apply logs synchronously: a failure half-way is undone by recover() with the journal. */
   private applyLogs(logs: L[], timestampOf: (block: bigint) => bigint | undefined, seeds: Map<Address, Seed<L>>): void {
     for (const log of logs) {
-      const src = this.source.newSourceOf(this._state, log);
-      this._state.apply(log, this.source.needsTimestamp(log) ? timestampOf(log.blockNumber) : undefined, src && seeds.get(src)?.seed);
+      const introduced = new Map<Address, unknown>();
+      for (const src of this.source.newSourcesOf(this._state, log)) introduced.set(src, seeds.get(src)?.seed);
+      this._state.apply(log, this.source.needsTimestamp(log) ? timestampOf(log.blockNumber) : undefined, introduced);
       this.applied++;
     }
   }

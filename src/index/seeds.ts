@@ -27,8 +27,7 @@ export async function readSeeds<S extends ReducerState<L>, L extends LogPosition
 ): Promise<Map<Address, Seed<L>>> {
   const found = new Map<Address, L>();
   for (const log of p.logs) {
-    const src = p.source.newSourceOf(p.state, log);
-    if (src && !found.has(src) && !p.known?.has(src)) found.set(src, log);
+    for (const src of p.source.newSourcesOf(p.state, log)) if (!found.has(src) && !p.known?.has(src)) found.set(src, log);
   }
   const seeds = new Map<Address, Seed<L>>();
   await mapConcurrent([...found], p.concurrency, async ([src, log]) => {

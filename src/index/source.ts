@@ -50,9 +50,9 @@ export interface ReducerState<L extends LogPosition> {
   readonly markets: ReadonlyMap<number, unknown>;
   /**
    * Apply one log. `blockTimestamp` is given when {@link IndexSource.needsTimestamp} says so;
-   * `seed` is what {@link IndexSource.readSeed} read for a source the log introduces.
+   * `seeds` holds what {@link IndexSource.readSeed} read for each source the log introduces.
    */
-  apply(log: L, blockTimestamp?: bigint, seed?: unknown): void;
+  apply(log: L, blockTimestamp?: bigint, seeds?: ReadonlyMap<Address, unknown>): void;
   advanceTo(block: bigint): void;
   rollbackTo(block: bigint): void;
   /** What changed since the last call; resets the report. */
@@ -80,8 +80,8 @@ export interface IndexSource<S extends ReducerState<L>, L extends LogPosition> {
   stateFromJSON(json: unknown, maxReorgDepth: number): S;
   /** Whether applying `log` needs its block's timestamp. */
   needsTimestamp(log: L): boolean;
-  /** A source (price feed) `log` introduces that `state` does not track yet. */
-  newSourceOf(state: S, log: L): Address | undefined;
+  /** The sources (price feeds) `log` introduces that `state` does not track yet (a market's index can name several). */
+  newSourcesOf(state: S, log: L): readonly Address[];
   /** What the reducer needs of a new source, read at the block of `at`, the log that introduces it. */
   readSeed(call: CallAt, source: Address, blockHash: Hex, at: L): Promise<unknown>;
   /**

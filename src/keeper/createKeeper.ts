@@ -19,6 +19,7 @@ import { HeadCosts } from "./headCosts.ts";
 import { Keeper } from "./keeper.ts";
 import { NativePrice, nativePriceSourceOf } from "./nativePrice.ts";
 import type { Protocol } from "./protocol.ts";
+import { DutyRunner } from "./duties.ts";
 import { Sweeper, type SweepSettings } from "./sweep.ts";
 import { WalletWatch } from "./walletWatch.ts";
 
@@ -127,6 +128,10 @@ export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(i
         ...(sweeper ? { sweeper } : {}),
       })
     : undefined;
+  // The protocol's duties for this keeper's role (the reference market's ADL, for its ADL operator).
+  const duties = book.duties
+    ? new DutyRunner({ book, executor, client: inputs.publicClient, address, logger: logger.child({ part: "duties" }), metrics: inputs.metrics, replaceAfterBlocks: s.replaceAfterBlocks })
+    : undefined;
   return new Keeper<S, L>({
     publicClient: inputs.publicClient,
     walletClient: inputs.walletClient,
@@ -144,6 +149,7 @@ export function createKeeper<S extends ReducerState<L>, L extends LogPosition>(i
     perfNow,
     ...(inputs.signal ? { signal: inputs.signal } : {}),
     ...(wallet ? { wallet } : {}),
+    ...(duties ? { duties } : {}),
     costs,
   });
 }

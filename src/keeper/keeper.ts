@@ -33,6 +33,7 @@ import { liveness, readiness, recordUnpriced, type HealthFacts, type ProbeAnswer
 import type { HeadCosts } from "./headCosts.ts";
 import { NativePriceMissingError } from "./nativePrice.ts";
 import { submitFor, type SubmitContext } from "./submit.ts";
+import type { DutyRunner } from "./duties.ts";
 import type { WalletWatch } from "./walletWatch.ts";
 
 export type KeeperInputs<S extends ReducerState<L>, L extends LogPosition> = {
@@ -61,6 +62,8 @@ export type KeeperInputs<S extends ReducerState<L>, L extends LogPosition> = {
   signal?: AbortSignal;
   /** The wallet's balance (and the reward sweep), checked after each tick, off its path. */
   wallet?: WalletWatch;
+  /** The protocol's duties for this keeper's role (ADL), run at the end of each tick: backstop mode. */
+  duties?: Pick<DutyRunner, "onHead">;
   /**
    * The native token's price and the L1 fee (headCosts.ts): read at start and at every head, in
    * parallel with the index's sync. Absent: the settings' fixed price, and no L1 fee.
@@ -284,6 +287,8 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       this.status.liquidatable = all.length;
       const rest = all.filter((a) => !submitted.has(a));
       if (rest.length > 0) this.submit(rest, head, observedAt, submitted);
+      // 4. Duties of the keeper's role (ADL) for what liquidation cannot settle.
+      await this.inputs.duties?.onHead(head, all);
 
       const tRest = this.perfNow();
       if (fast.moved > 0 || rest.length > 0) {

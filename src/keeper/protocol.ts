@@ -5,7 +5,7 @@
  * src/protocols/<name>/ implements them, and the factory in src/protocols/index.ts picks one by
  * the name a deployment file gives.
  */
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import type { LiquidationCalls } from "../execute/calls.ts";
 import type { LiquidationItem } from "../execute/types.ts";
 import type { IndexChanges, IndexSource, LogPosition, ReducerState } from "../index/source.ts";
@@ -14,8 +14,8 @@ import type { Candidate, GasModel } from "../plan/planLiquidations.ts";
 /** Gas units of a protocol's liquidation calls: one alone, and a batch's fixed part and per item. */
 export type GasUnits = { single: bigint; batchBase: bigint; batchItem: bigint };
 
-/** Why a market's price cannot value positions now: too old for the protocol, not a usable answer, or none yet. */
-export type UnpricedWhy = "stale" | "invalid" | "missing";
+/** Why a market's price cannot value positions now: too old for the protocol, not a usable answer, none yet, or its sources disagree beyond the protocol's guard. */
+export type UnpricedWhy = "stale" | "invalid" | "missing" | "deviation";
 
 /** The markets without a usable price at a time, and the accounts nobody can value because of them. */
 export type Unpriced = {
@@ -23,6 +23,22 @@ export type Unpriced = {
   markets: { marketId: number; why: UnpricedWhy; accounts: number }[];
   /** Accounts with a position in at least one of those markets (each once). */
   accounts: number;
+};
+
+/**
+ * A transaction a protocol asks of a keeper in its role, beside liquidations: the reference
+ * market's auto-deleveraging, which only its ADL operator may send. No reward: it is sent because
+ * the venue needs it, and only when the protocol's engine says it will succeed.
+ */
+export type Duty = {
+  /** What it is, for logs and metrics ("deleverage"). */
+  kind: string;
+  /** The account it is for (one duty per account at a time). */
+  account: Address;
+  to: Address;
+  data: Hex;
+  /** Fields for the log line (market, size, counterparties, …). */
+  detail: Record<string, unknown>;
 };
 
 /**
@@ -62,6 +78,11 @@ export interface Book {
   unpriced(timestamp: bigint): Unpriced;
   /** Periodic upkeep after a tick's submissions (e.g. rebuilding a price index). */
   upkeep(changes: IndexChanges, timestamp: bigint): void;
+  /**
+   * The duties `keeper` should send now for some of `accounts` (liquidatable ones), best first; none
+   * when it holds no role. Accounts a duty is due for get no liquidation candidate from anyone.
+   */
+  duties?(accounts: readonly Address[], timestamp: bigint, keeper: Address): Duty[];
 }
 
 export interface Protocol<S extends ReducerState<L> = ReducerState<LogPosition>, L extends LogPosition = LogPosition> {

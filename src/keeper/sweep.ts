@@ -6,12 +6,12 @@
  * (Executor.sendOwn). One sweep at a time: it is followed to its receipt, replaced with higher fees
  * at its nonce if it waits `replaceAfterBlocks`, and counted in `keeper_swept_tokens_total` once mined.
  */
-import { encodeFunctionData, erc20Abi, TransactionReceiptNotFoundError, type Address, type Hex, type PublicClient } from "viem";
+import { encodeFunctionData, erc20Abi, type Address, type PublicClient } from "viem";
 import type { Executor } from "../execute/executor.ts";
-import type { OwnSent, OwnTransaction } from "../execute/ownTransaction.ts";
-import { SendNonceTooLowError } from "../execute/sendError.ts";
+import type { OwnTransaction } from "../execute/ownTransaction.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
+import { OwnTxFollower } from "./ownFollow.ts";
 
 export type SweepSettings = {
   /** The cold address the excess goes to. */
@@ -34,13 +34,14 @@ export type SweeperInputs = {
   replaceAfterBlocks: number;
 };
 
-type Pending = OwnSent & { tx: OwnTransaction; amount: bigint; sentAtBlock: bigint; hashes: Hex[]; nonceUsed?: boolean };
-
 export class Sweeper {
   private decimals: number | undefined;
-  private pending: Pending | undefined;
+  /** The sweep in flight; its meta is the amount. */
+  private readonly follower: OwnTxFollower<bigint>;
 
-  constructor(private readonly inputs: SweeperInputs) {}
+  constructor(private readonly inputs: SweeperInputs) {
+    this.follower = new OwnTxFollower({ ...inputs, what: "sweep" });
+  }
 
   /** The threshold in token base units (read the token's decimals once). */
   async thresholdUnits(): Promise<bigint> {
@@ -52,12 +53,12 @@ export class Sweeper {
 
   /** A sweep is sent and not yet mined. */
   get inFlight(): boolean {
-    return this.pending !== undefined;
+    return this.follower.inFlight;
   }
 
   /** After a tick at `head`: follow the sweep in flight, or send one if the balance is over the threshold and `idle()`. */
   async onHead(head: { number: bigint }, idle: () => boolean): Promise<void> {
-    if (this.pending) return this.follow(head);
+    if (this.follower.inFlight) return this.follow(head);
     if (!idle()) return;
     const { client, settings, address, logger } = this.inputs;
     const above = await this.thresholdUnits();
@@ -73,52 +74,25 @@ export class Sweeper {
       else logger.warn({ msg: "sweep not sent", ...fields });
       return;
     }
-    this.pending = { ...r, tx, amount, sentAtBlock: head.number, hashes: [r.hash] };
+    this.follower.track(r, tx, amount, head.number);
     logger.info({ msg: "sweeping rewards to the cold address", hash: r.hash, nonce: r.nonce, amount, keep: above, to: settings.to, token: settings.token });
   }
 
   private async follow(head: { number: bigint }): Promise<void> {
-    const p = this.pending!;
+    const end = await this.follower.follow(head);
+    if (!end) return;
     const { logger, metrics } = this.inputs;
-    for (const hash of p.hashes) {
-      const receipt = await this.receipt(hash);
-      if (!receipt) continue;
-      this.pending = undefined;
-      if (receipt.status === "success") {
-        metrics.sweptTokens.inc(Number(p.amount));
-        logger.info({ msg: "rewards swept", hash, block: receipt.blockNumber, amount: p.amount, to: this.inputs.settings.to });
-      } else {
-        logger.warn({ msg: "sweep reverted on chain", hash, block: receipt.blockNumber, amount: p.amount });
-      }
+    const amount = end.meta;
+    if ("gone" in end) {
+      logger.warn({ msg: "sweep gone: its nonce was used by another transaction", hashes: end.hashes });
       return;
     }
-    if (p.nonceUsed) {
-      // A head later, still no receipt for any of our hashes: another transaction took the nonce.
-      this.pending = undefined;
-      logger.warn({ msg: "sweep gone: its nonce was used by another transaction", nonce: p.nonce, hashes: p.hashes });
-      return;
-    }
-    if (head.number - p.sentAtBlock < BigInt(this.inputs.replaceAfterBlocks)) return;
-    const r = await this.inputs.executor.replaceOwn(p.tx, p);
-    if (!r.sent) {
-      // The nonce is used: by our sweep just mined (the next head's receipt says), or by another transaction.
-      if (r.error instanceof SendNonceTooLowError) {
-        p.nonceUsed = true;
-        return;
-      }
-      logger.warn({ msg: "stuck sweep could not be replaced; retrying next head", nonce: p.nonce, reason: r.reason });
-      return;
-    }
-    this.pending = { ...p, hash: r.hash, fees: r.fees, sentAtBlock: head.number, hashes: [...p.hashes, r.hash] };
-    logger.info({ msg: "stuck sweep replaced with higher fees", nonce: p.nonce, hash: r.hash, maxFeePerGas: r.fees.maxFeePerGas });
-  }
-
-  private async receipt(hash: Hex) {
-    try {
-      return await this.inputs.client.getTransactionReceipt({ hash });
-    } catch (e) {
-      if (e instanceof TransactionReceiptNotFoundError) return undefined;
-      throw e;
+    const { transactionHash: hash, blockNumber: block } = end.receipt;
+    if (end.receipt.status === "success") {
+      metrics.sweptTokens.inc(Number(amount));
+      logger.info({ msg: "rewards swept", hash, block, amount, to: this.inputs.settings.to });
+    } else {
+      logger.warn({ msg: "sweep reverted on chain", hash, block, amount });
     }
   }
 }

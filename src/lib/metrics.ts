@@ -119,6 +119,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     walletBalanceWei: new Gauge({ name: "keeper_wallet_balance_wei", help: "The keeper's native-token balance (wei) at its latest read (every few heads)", ...r }),
     sweptTokens: new Counter({ name: "keeper_swept_tokens_total", help: "Reward tokens (collateral token base units) moved from the keeper's wallet to --sweep-to", ...r }),
+    // Duties: transactions a protocol asks of the keeper's role (the reference market's ADL).
+    duties: new Counter({
+      name: "keeper_duties_total",
+      help: "Protocol duties (kind: deleverage) by outcome: sent, mined, reverted (on chain), refused (the node's simulation said it would fail, or sending was refused), gone (nonce taken)",
+      labelNames: ["kind", "outcome"] as const,
+      ...r,
+    }),
     gasBudgetExhausted: new Gauge({ name: "keeper_gas_budget_exhausted", help: "1 while the hourly gas budget has no room for a new transaction (sends are refused), else 0", ...r }),
     // Costs and profit: native price, L1 fee, the ledger.
     nativePriceUsd: new Gauge({ name: "keeper_native_price_usd", help: "The native token's price in USD the keeper values gas at (its feed's latest good answer, or the fixed override)", ...r }),

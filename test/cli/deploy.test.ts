@@ -195,6 +195,9 @@ describe('seeded traders, read back with cast', () => {
       expect(q.positions[i].size.wad).toBe(p.size.toString());
       expect(q.positions[i].notional.wad).toBe(notional(p.size, p.price).toString());
       expect(q.positions[i].maxSlice.wad).toBe('0');
+      // The ADL score is the contract's own view (0: a fresh position has no profit to give up).
+      const score = castValue(await cast(['call', deployment.contracts.market, castSig(PerpMarket.abi, 'adlScore'), t.address, String(q.positions[i].marketId), '--rpc-url', rpcUrl, '--block', q.blockNumber]));
+      expect(q.positions[i].adl.score.wad).toBe(BigInt(score).toString());
     }
   });
 });

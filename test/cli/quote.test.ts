@@ -103,15 +103,19 @@ describe('quote (hypothetical)', () => {
     const line = (label: string) => r.stdout.split('\n').find((l) => l.trimStart().startsWith(label))?.trim();
     expect(line('equity')).toBe('equity              $4,000.00');
     expect(line('maintenance margin')).toBe('maintenance margin  $4,400.00');
-    expect(line('max slice now')).toBe('max slice now      5.790 BTC');
+    expect(line('max slice now')).toBe('max slice now        5.790 BTC');
     expect(line('status')).toBe('status              LIQUIDATABLE');
-    expect(line('keeper reward')).toBe('keeper reward      $825.08 (50.00% of the penalty)');
+    expect(line('keeper reward')).toBe('keeper reward        $825.08 (50.00% of the penalty)');
     expect(line('margin ratio')).toBe('margin ratio        90.91% (equity / maintenance)');
     // Σ notional / equity = 570,000 / 4,000.
     expect(line('leverage')).toBe('leverage            142.5x');
     // Liquidation at 57,040.40 is above the 57,000 mark: the long is already past it; bankruptcy at 56,600 is 0.70% below.
-    expect(line('to liquidation')).toBe('to liquidation     +0.07% (already past)');
-    expect(line('to bankruptcy')).toBe('to bankruptcy      -0.70%');
+    expect(line('to liquidation')).toBe('to liquidation       +0.07% (already past)');
+    expect(line('to bankruptcy')).toBe('to bankruptcy        -0.70%');
+    // After the 5.790 slice: SPEC's worked example, E' ≈ 2,350 (exactly 4,000 − 1,650.15 penalty).
+    expect(line('after the max slice')).toBe('after the max slice  4.210 BTC left, equity $2,349.85, liquidation price 56,713.53');
+    // Underwater: no ADL score (only profitable positions are deleveraged).
+    expect(line('ADL rank')).toMatch(/^ADL rank +— \(not eligible/);
     // Opened at 60,000: fee 0.05% of 600,000 = $300; equity $33,700 against IM $12,000 (600,000 at 50x).
     expect(line('could be opened')).toBe('could be opened     yes (equity after the $300.00 fee $33,700.00, initial margin $12,000.00)');
   });

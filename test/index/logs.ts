@@ -43,9 +43,10 @@ export const LIQ = {
   tierStepDown: false,
   partialThreshold: 100_000n * 10n ** 18n,
   dustNotional: 10n * 10n ** 18n,
+  adlEnabled: false,
 };
 
-/** The four events addMarket emits, in the contract's order. */
+/** The five events addMarket emits, in the contract's order. */
 export function addMarket(id: bigint, feed: Address, over: Parameters<typeof params>[1] = {}): IndexEvent[] {
   const p = params(feed, over);
   return [
@@ -53,6 +54,7 @@ export function addMarket(id: bigint, feed: Address, over: Parameters<typeof par
     { eventName: "TiersUpdated", args: { marketId: id, tiers: TIERS } },
     { eventName: "LiquidationParamsUpdated", args: { marketId: id, params: LIQ } },
     { eventName: "MarketAdded", args: { marketId: id, feed, params: p } },
+    { eventName: "IndexFeedsUpdated", args: { marketId: id, feeds: [feed], minSources: 1, maxDeviationPpm: 0 } },
   ];
 }
 

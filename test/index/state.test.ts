@@ -10,7 +10,7 @@ import {
   UnknownFeedError,
   type FeedSnapshot,
 } from "../../src/protocols/reference/state.ts";
-import { CheckpointFormatError } from "../../src/index/checkpoint.ts";
+import { CheckpointFormatError, IndexStateOutdatedError } from "../../src/index/checkpoint.ts";
 import { RollbackTooDeepError } from "../../src/index/source.ts";
 import {
   ALICE,
@@ -35,8 +35,7 @@ const SNAP_B: FeedSnapshot = { decimals: 18, round: undefined };
 /** Apply a block's logs with its timestamp (T0 + number) and the feed snapshots a new feed needs. */
 function applyBlock(s: IndexState, logs: IndexLog[], snaps: Record<Address, FeedSnapshot> = { [FEED_A]: SNAP_A, [FEED_B]: SNAP_B }) {
   for (const log of logs) {
-    const feed = s.newFeedOf(log);
-    s.apply(log, T0 + log.blockNumber, feed && snaps[feed]);
+    s.apply(log, T0 + log.blockNumber, new Map(s.newFeedsOf(log).flatMap((f) => (snaps[f] ? [[f, snaps[f]] as const] : []))));
   }
   if (logs[0]) s.advanceTo(logs[0].blockNumber);
 }
@@ -56,7 +55,7 @@ const view = (s: IndexState) => {
 };
 
 describe("IndexState reducer", () => {
-  it("builds a market from addMarket's four events", () => {
+  it("builds a market from addMarket's five events", () => {
     const s = withMarket();
     const m = s.markets.get(0)!;
     expect(m).toEqual({
@@ -72,11 +71,15 @@ describe("IndexState reducer", () => {
         tierStepDown: false,
         partialThreshold: 100_000n * WAD,
         dustNotional: 10n * WAD,
+        adlEnabled: false,
       },
       funding: { index: 0n, ratePerSecond: 0n, lastUpdate: T0 + 11n },
       feed: FEED_A,
       feedDecimals: 8,
       maxStaleness: 3600n,
+      feeds: [FEED_A],
+      minSources: 1,
+      maxDeviationPpm: 0n,
     });
     // docs/reference-market.md 'The reference example', scaled by 1e6: cum = 0 / 50 / 1,300.
     expect(m.cums).toEqual([0n, 50n * WAD * 1_000_000n, 1_300n * WAD * 1_000_000n]);
@@ -88,7 +91,7 @@ describe("IndexState reducer", () => {
     const s = new IndexState({ startBlock: 1n });
     const [paramsLog, , , addedLog] = block(1n, addMarket(0n, FEED_A));
     expect(() => s.apply(paramsLog!)).toThrow(UnknownFeedError);
-    s.apply(paramsLog!, undefined, SNAP_A);
+    s.apply(paramsLog!, undefined, new Map([[FEED_A, SNAP_A]]));
     expect(() => s.apply(addedLog!)).toThrow(MissingTimestampError);
     expect(IndexState.needsTimestamp(addedLog!)).toBe(true);
     expect(IndexState.needsTimestamp(block(2n, [liquidated(ALICE, 0n, false, 1n)])[0]!)).toBe(true);
@@ -257,7 +260,13 @@ describe("IndexState checkpoints", () => {
     const json = withMarket().toJSON();
     expect(() => IndexState.fromJSON({ ...json, block: "12.5" })).toThrow(CheckpointFormatError);
     expect(() => IndexState.fromJSON({ ...json, accounts: [["0xnope", {}]] })).toThrow(/accounts/);
-    expect(() => IndexState.fromJSON({ ...json, version: 3 })).toThrow(CheckpointFormatError);
+    expect(() => IndexState.fromJSON({ ...json, version: 4 })).toThrow(CheckpointFormatError);
+  });
+
+  it("refuses a version 2 checkpoint (one feed per market, no insurance fund): it is rebuilt from the chain", () => {
+    const json = withMarket().toJSON();
+    expect(() => IndexState.fromJSON({ ...json, version: 2 })).toThrow(IndexStateOutdatedError);
+    expect(() => IndexState.fromJSON({ ...json, version: 2 })).toThrow(/version 2 records no index feeds/);
   });
 
   it("refuses a version 1 checkpoint (feeds without aggregators): it is rebuilt from the chain", () => {

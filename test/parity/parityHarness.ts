@@ -125,6 +125,7 @@ const marketArb: fc.Arbitrary<MarketCase> = fc
         tierStepDown: r.tierStepDown,
         partialThreshold: r.threshold,
         dustNotional: r.dust,
+        adlEnabled: false,
       },
       lotSize: 10n ** BigInt(r.lotExp),
       tradingFeePpm: r.tradingFeePpm,
@@ -362,6 +363,7 @@ export async function runCase(w: World, c: Case, stats: CaseStats): Promise<void
           tierStepDown: m.liq.tierStepDown,
           partialThreshold: m.liq.partialThreshold,
           dustNotional: m.liq.dustNotional,
+          adlEnabled: m.liq.adlEnabled,
         },
         m.tiers.map((t) => ({ floor: t.floor, mmrPpm: Number(t.mmrPpm), maxLeverage: Number(t.maxLeverage) })),
       ] }));

@@ -64,10 +64,12 @@ export async function indexMismatches(world: Deployed & { traders?: readonly Add
       out.push(`market ${id}: not indexed`);
       continue;
     }
-    const { feed, feedDecimals, maxStaleness, ...rules } = indexed;
+    const { feed, feedDecimals, maxStaleness, feeds, minSources, maxDeviationPpm, ...rules } = indexed;
     differ(`market ${id}`, rules, onChain);
     const m = await read.readContract({ address: market, abi: PerpMarket.abi, functionName: "getMarket", args: [BigInt(id)], ...pin });
     differ(`market ${id} feed`, { feed, feedDecimals, maxStaleness }, { feed: m.params.feed, feedDecimals: m.feedDecimals, maxStaleness: BigInt(m.params.maxStaleness) });
+    const [chainFeeds, chainMin, chainDeviation] = await read.readContract({ address: market, abi: PerpMarket.abi, functionName: "indexFeeds", args: [BigInt(id)], ...pin });
+    differ(`market ${id} index`, { feeds, minSources, maxDeviationPpm }, { feeds: chainFeeds.map((f) => getAddress(f)), minSources: chainMin, maxDeviationPpm: BigInt(chainDeviation) });
     // The price as latestRoundData() through the feed (a proxy: its phase in the round id's bits 64..79).
     const [roundId, answer, , updatedAt] = await read.readContract({ address: m.params.feed, abi: CHAINLINK_FEED_ABI, functionName: "latestRoundData", ...pin });
     differ(`price ${id}`, view.price(id), { answer, updatedAt, roundId: BigInt(roundId), price: answer * 10n ** BigInt(18 - m.feedDecimals) });
@@ -82,6 +84,10 @@ export async function indexMismatches(world: Deployed & { traders?: readonly Add
     const [aggregator, phaseId] = await Promise.all([readAggregatorAt(call, m.params.feed, pin.blockNumber), readPhaseIdAt(call, m.params.feed, pin.blockNumber)]);
     differ(`feed ${id} proxy`, view.feeds.get(getAddress(m.params.feed))?.proxy, aggregator && phaseId !== undefined ? { aggregator: getAddress(aggregator), phaseId } : undefined);
   }
+  const [insuranceFund, badDebt, adlOperator] = await Promise.all(
+    (["insuranceFund", "badDebt", "adlOperator"] as const).map((functionName) => read.readContract({ address: market, abi: PerpMarket.abi, functionName, ...pin })),
+  );
+  differ("funds", view.funds, { insuranceFund, badDebt, adlOperator: getAddress(adlOperator as Address) });
   const who = new Set<Address>([...testAccounts.map((a) => a.address), ...(world.traders ?? []), ...view.accounts.keys()]);
   await Promise.all(
     [...who].map(async (address) => {

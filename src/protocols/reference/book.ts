@@ -9,9 +9,10 @@
  * microsecond unless it sits at the boundary. The full screened rescan is the safety net.
  */
 import { getAddress, type Address } from "viem";
-import { HealthScreen, maxLiquidatable, type Account, type Valuation } from "../../engine/index.ts";
+import { HealthScreen, accountHealth, maxLiquidatable, type Account, type Health, type Valuation } from "../../engine/index.ts";
 import type { IndexChanges } from "../../index/source.ts";
-import type { Book, Unpriced, UnpricedWhy } from "../../keeper/protocol.ts";
+import type { Book, Duty, Unpriced, UnpricedWhy } from "../../keeper/protocol.ts";
+import { adlDueMarkets, adlOperated, planDeleverage } from "./adl.ts";
 import { findCandidates } from "./candidates.ts";
 import { LiquidationPriceIndex } from "./liquidationPriceIndex.ts";
 import type { IndexStateView } from "./state.ts";
@@ -33,7 +34,14 @@ export class ReferenceBook implements Book {
   /** The unpriced report last computed, memoised like the valuation. */
   private unpricedMemo: { timestamp: bigint; version: number; block: bigint; u: Unpriced } | undefined;
 
-  constructor(private readonly state: () => IndexStateView) {}
+  /** Deleverage plans of ADL-due accounts, per valuation (a new state or time is a new valuation). */
+  private adlPlans = new WeakMap<Valuation, Map<Address, Duty | undefined>>();
+
+  constructor(
+    private readonly state: () => IndexStateView,
+    /** The market contract (deleverage calls go there). */
+    private readonly market: Address,
+  ) {}
 
   get size(): number {
     return this.slot.size;
@@ -76,8 +84,45 @@ export class ReferenceBook implements Book {
     return this.screen.scan(this.valuation(timestamp)).liquidatable.map((i) => this.slots[i]!);
   }
 
+  /**
+   * Accounts a deleverage is planned for get no liquidation candidate: closing them at the mark
+   * would turn the deficit ADL covers into bad debt. Without an ADL operator, or when no
+   * deleverage can succeed (no profitable opposite position), liquidation settles them as before.
+   */
   candidates(accounts: readonly Address[], timestamp: bigint, gas: Parameters<Book["candidates"]>[2], admit: (account: Address, marketId: number) => boolean) {
-    return findCandidates(this.accountsOf(accounts), this.valuation(timestamp), gas, admit);
+    const v = this.valuation(timestamp);
+    const state = this.state();
+    const operated = adlOperated(state);
+    const insuranceFund = state.funds.insuranceFund;
+    const leaveToAdl = (account: Address, h: Health) => operated && adlDueMarkets(h, v, insuranceFund).length > 0 && this.adlPlan(account, v) !== undefined;
+    return findCandidates(this.accountsOf(accounts), v, gas, admit, leaveToAdl);
+  }
+
+  /** The deleverage `keeper` should send, if it is the market's ADL operator: the largest deficit first. */
+  duties(accounts: readonly Address[], timestamp: bigint, keeper: Address): Duty[] {
+    const state = this.state();
+    if (!adlOperated(state) || state.funds.adlOperator !== getAddress(keeper)) return [];
+    const v = this.valuation(timestamp);
+    const due: { account: Address; deficit: bigint }[] = [];
+    for (const account of accounts) {
+      const a = state.accounts.get(account);
+      if (!a) continue;
+      const h = accountHealth(a, v);
+      if (adlDueMarkets(h, v, state.funds.insuranceFund).length > 0) due.push({ account, deficit: -h.equity });
+    }
+    due.sort((x, y) => (x.deficit > y.deficit ? -1 : x.deficit < y.deficit ? 1 : 0));
+    for (const { account } of due) {
+      const plan = this.adlPlan(account, v);
+      if (plan) return [plan];
+    }
+    return [];
+  }
+
+  private adlPlan(account: Address, v: Valuation): Duty | undefined {
+    let plans = this.adlPlans.get(v);
+    if (!plans) this.adlPlans.set(v, (plans = new Map()));
+    if (!plans.has(account)) plans.set(account, planDeleverage(this.state(), this.market, account, v));
+    return plans.get(account);
   }
 
   sizeNow(item: { account: Address; marketId: number }, timestamp: bigint): bigint {

@@ -2,7 +2,7 @@
  * The reference market's liquidation candidates: for each liquidatable account, the engine's best
  * slice to take now and the keeper's reward for it.
  */
-import { TOKEN_SCALE, accountHealth, marketOf, maxSliceOf, quoteSlice, type Account, type Valuation } from "../../engine/index.ts";
+import { TOKEN_SCALE, accountHealth, marketOf, maxSliceOf, quoteSlice, type Account, type Health, type Valuation } from "../../engine/index.ts";
 import { gasCostUsd, type Candidate, type GasModel } from "../../plan/planLiquidations.ts";
 
 /**
@@ -10,19 +10,21 @@ import { gasCostUsd, type Candidate, type GasModel } from "../../plan/planLiquid
  * (cooldowns, caps, backstop and dust rules included), the keeper's reward for it, gas and profit.
  * One item per account per round: after a step the account's health changes, so the next step
  * is sized on the next state. `admit` (the executor's `admissible`) leaves out positions the
- * executor cannot take now (in flight, busy account, backing off), before the best is chosen.
+ * executor cannot take now (in flight, busy account, backing off), before the best is chosen;
+ * `leave` accounts another action settles (a deleverage).
  */
 export function findCandidates<K extends string>(
   accounts: Iterable<[K, Account]>,
   v: Valuation,
   g: GasModel,
   admit?: (account: K, marketId: number) => boolean,
+  leave?: (account: K, h: Health) => boolean,
 ): Candidate<K>[] {
   const out: Candidate<K>[] = [];
   const single = gasCostUsd(g.singleGas, g);
   for (const [key, account] of accounts) {
     const h = accountHealth(account, v);
-    if (!h.liquidatable) continue;
+    if (!h.liquidatable || leave?.(key, h)) continue;
     let best: Candidate<K> | undefined;
     for (const value of h.positions) {
       if (admit && !admit(key, value.marketId)) continue;

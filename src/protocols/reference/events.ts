@@ -15,8 +15,9 @@ import type { LogPosition } from "../../index/source.ts";
 /**
  * The reference market's index events: the market's state events, the feeds' AnswerUpdated (from a
  * Chainlink proxy's current aggregator, or a feed that is no proxy) and a proxy's AggregatorConfirmed.
- * Trades, deposits and the pool's events are left out: every change they make to an account is
- * also announced by CollateralUpdated / PositionUpdated, with the new value.
+ * Trades, deposits, deleverages and the pool's events are left out: every change they make to an
+ * account is also announced by CollateralUpdated / PositionUpdated, with the new value. The
+ * insurance fund is followed from InsuranceFunded, Liquidated's insurance share and BadDebt.
  */
 export const indexAbi = [
   getAbiItem({ abi: PerpMarket.abi, name: "MarketAdded" }),
@@ -28,6 +29,10 @@ export const indexAbi = [
   getAbiItem({ abi: PerpMarket.abi, name: "CollateralUpdated" }),
   getAbiItem({ abi: PerpMarket.abi, name: "PositionUpdated" }),
   getAbiItem({ abi: PerpMarket.abi, name: "Liquidated" }),
+  getAbiItem({ abi: PerpMarket.abi, name: "IndexFeedsUpdated" }),
+  getAbiItem({ abi: PerpMarket.abi, name: "InsuranceFunded" }),
+  getAbiItem({ abi: PerpMarket.abi, name: "BadDebt" }),
+  getAbiItem({ abi: PerpMarket.abi, name: "AdlOperatorUpdated" }),
   getAbiItem({ abi: CHAINLINK_FEED_ABI, name: "AnswerUpdated" }),
   getAbiItem({ abi: CHAINLINK_FEED_ABI, name: "AggregatorConfirmed" }),
 ] as const;

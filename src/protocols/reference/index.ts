@@ -3,7 +3,7 @@
  * its events and reducer, its book (health screen, liquidation-price index, engine calls), its
  * liquidation calls and reverts, and its gas model.
  */
-import type { Address } from "viem";
+import { getAddress, type Address } from "viem";
 import type { Protocol } from "../../keeper/protocol.ts";
 import { ReferenceBook } from "./book.ts";
 import { referenceCalls } from "./calls.ts";
@@ -23,7 +23,7 @@ export function referenceMarket(market: Address): ReferenceProtocol {
     index: referenceIndexSource(market),
     calls: referenceCalls(market),
     gas: REFERENCE_GAS,
-    createBook: (state) => new ReferenceBook(state),
+    createBook: (state) => new ReferenceBook(state, getAddress(market)),
   };
 }
 

@@ -38,7 +38,7 @@ export function referenceIndexSource(market: Address): IndexSource<IndexState, I
     createState: (startBlock, maxReorgDepth) => new IndexState({ startBlock, maxReorgDepth }),
     stateFromJSON: (json, maxReorgDepth) => IndexState.fromJSON(json, { maxReorgDepth }),
     needsTimestamp: (log) => IndexState.needsTimestamp(log),
-    newSourceOf: (state, log) => state.newFeedOf(log),
+    newSourcesOf: (state, log) => state.newFeedsOf(log),
     // A switch is read through the proxy that emitted it: the round id as the proxy reports it.
     readSeed: (call, source, blockHash, at) => readFeed(call, at.eventName === "AggregatorConfirmed" ? at.address : source, blockHash),
     seedAddresses: (source, seed) => {

@@ -2,11 +2,11 @@
  * The reference market's reducer: what each index event does to the tables. Pure: every write goes
  * through the journaling writer of {@link IndexState}, so a reorg can undo it.
  */
-import type { Address } from "viem";
-import { cumAmounts, type Account, type LiquidationParams, type Position } from "../../engine/index.ts";
+import { zeroAddress, type Address } from "viem";
+import { TOKEN_SCALE, cumAmounts, type Account, type LiquidationParams, type Position } from "../../engine/index.ts";
 import type { IndexLog } from "./events.ts";
 import { emitterOf, switchedTo, withAnswer, type FeedSnapshot } from "./feeds.ts";
-import type { IndexedMarket, Tables, TableName } from "./state.ts";
+import type { Funds, IndexedMarket, Tables, TableName } from "./state.ts";
 
 /** Writes one table entry (undefined: delete), journalling its previous value. */
 export type TableWriter = {
@@ -25,6 +25,7 @@ const ZERO_LIQUIDATION: LiquidationParams = {
   tierStepDown: false,
   partialThreshold: 0n,
   dustNotional: 0n,
+  adlEnabled: false,
 };
 
 function marketOr(t: Readonly<Tables>, id: number): IndexedMarket {
@@ -37,11 +38,21 @@ function marketOr(t: Readonly<Tables>, id: number): IndexedMarket {
       cums: [],
       liquidation: ZERO_LIQUIDATION,
       funding: { index: 0n, ratePerSecond: 0n, lastUpdate: 0n },
-      feed: "0x0000000000000000000000000000000000000000",
+      feed: zeroAddress,
       feedDecimals: 0,
       maxStaleness: 0n,
+      feeds: [],
+      minSources: 1,
+      maxDeviationPpm: 0n,
     }
   );
+}
+
+/** The contract's zeroed storage: no insurance fund, no bad debt, no ADL operator. */
+export const NO_FUNDS: Readonly<Funds> = Object.freeze({ insuranceFund: 0n, badDebt: 0n, adlOperator: zeroAddress });
+
+function setFunds(w: TableWriter, change: (f: Funds) => Funds): void {
+  w.write("funds", "funds", change(w.tables.funds.get("funds") ?? NO_FUNDS));
 }
 
 /** Store `next`; an emptied account is dropped, and its cooldown stamp moves to `partials`. */
@@ -62,17 +73,20 @@ function accountOrNew(w: TableWriter, address: Address): Account {
  * block timestamp (MarketAdded, partial Liquidated); `feed` the snapshot of a feed the log
  * introduces.
  */
-export function reduce(w: TableWriter, log: IndexLog, ts: bigint, feed: FeedSnapshot | undefined): void {
+export function reduce(w: TableWriter, log: IndexLog, ts: bigint, seeds: ReadonlyMap<Address, FeedSnapshot>): void {
   switch (log.eventName) {
     case "MarketParamsUpdated":
     case "MarketAdded": {
       const id = Number(log.args.marketId);
       const p = log.args.params;
-      if (!w.tables.feeds.has(p.feed)) w.write("feeds", p.feed, feed!);
+      if (!w.tables.feeds.has(p.feed)) w.write("feeds", p.feed, seeds.get(p.feed)!);
       const decimals = w.tables.feeds.get(p.feed)!.decimals;
       const m = marketOr(w.tables, id);
+      // The contract keeps the index while its first feed stays, and resets it to this feed alone otherwise.
+      const index = m.feeds[0] === p.feed ? {} : { feeds: [p.feed], minSources: 1, maxDeviationPpm: 0n };
       const next: IndexedMarket = {
         ...m,
+        ...index,
         lotSize: p.lotSize,
         tradingFeePpm: BigInt(p.tradingFeePpm),
         feed: p.feed,
@@ -85,6 +99,30 @@ export function reduce(w: TableWriter, log: IndexLog, ts: bigint, feed: FeedSnap
       w.write("markets", id, next);
       return;
     }
+    case "IndexFeedsUpdated": {
+      const id = Number(log.args.marketId);
+      const feeds = [...log.args.feeds];
+      for (const f of feeds) if (!w.tables.feeds.has(f)) w.write("feeds", f, seeds.get(f)!);
+      const first = feeds[0]!;
+      w.write("markets", id, {
+        ...marketOr(w.tables, id),
+        feed: first,
+        feedDecimals: w.tables.feeds.get(first)!.decimals,
+        feeds,
+        minSources: Number(log.args.minSources),
+        maxDeviationPpm: BigInt(log.args.maxDeviationPpm),
+      });
+      return;
+    }
+    case "InsuranceFunded":
+      setFunds(w, (f) => ({ ...f, insuranceFund: f.insuranceFund + log.args.tokens * TOKEN_SCALE }));
+      return;
+    case "BadDebt":
+      setFunds(w, (f) => ({ ...f, insuranceFund: f.insuranceFund - log.args.coveredByInsurance, badDebt: f.badDebt + log.args.uncovered }));
+      return;
+    case "AdlOperatorUpdated":
+      setFunds(w, (f) => ({ ...f, adlOperator: log.args.operator }));
+      return;
     case "TiersUpdated": {
       const id = Number(log.args.marketId);
       const tiers = log.args.tiers.map((t) => ({ floor: t.floor, mmrPpm: BigInt(t.mmrPpm), maxLeverage: BigInt(t.maxLeverage) }));
@@ -101,6 +139,7 @@ export function reduce(w: TableWriter, log: IndexLog, ts: bigint, feed: FeedSnap
         tierStepDown: l.tierStepDown,
         partialThreshold: l.partialThreshold,
         dustNotional: l.dustNotional,
+        adlEnabled: l.adlEnabled,
       };
       w.write("markets", id, { ...marketOr(w.tables, id), liquidation });
       return;
@@ -146,6 +185,7 @@ export function reduce(w: TableWriter, log: IndexLog, ts: bigint, feed: FeedSnap
       return;
     }
     case "Liquidated": {
+      if (log.args.insuranceShare > 0n) setFunds(w, (f) => ({ ...f, insuranceFund: f.insuranceFund + log.args.insuranceShare }));
       if (log.args.full) return;
       const account = log.args.account;
       const a = w.tables.accounts.get(account);
@@ -164,6 +204,7 @@ export function reduce(w: TableWriter, log: IndexLog, ts: bigint, feed: FeedSnap
       const proxy = w.tables.feeds.get(log.address);
       const latest = log.args.latest;
       if (!proxy) return; // a proxy no market reads
+      const feed = seeds.get(latest);
       if (feed) {
         w.write("feeds", log.address, feed);
         return;

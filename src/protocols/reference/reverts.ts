@@ -18,6 +18,9 @@ export function decodeRevertData(data: Hex): DecodedRevert {
 
 const SKIP = new Set(["NotLiquidatable", "NoPosition", "SliceTooLarge", "SizeNotLotMultiple", "ZeroSize", "UnknownMarket"]);
 
+/** The market refuses its mark (one feed stale or invalid; an index with too few fresh feeds, or spread beyond its guard). */
+const MARKET_PRICE = new Set(["StalePrice", "InvalidPrice", "TooFewFreshFeeds", "PriceDeviation"]);
+
 /** Map a decoded liquidation revert to its action (see {@link RevertAction}). */
 export function revertAction(d: DecodedRevert, item: { account: Address; marketId: number }): RevertAction {
   const { errorName, args } = d;
@@ -27,7 +30,7 @@ export function revertAction(d: DecodedRevert, item: { account: Address; marketI
     const account = typeof args[0] === "string" ? (args[0] as Address) : item.account;
     return { kind: "cooldown", errorName, account, endsAt };
   }
-  if (errorName === "StalePrice" || errorName === "InvalidPrice") {
+  if (MARKET_PRICE.has(errorName)) {
     const marketId = typeof args[0] === "bigint" ? Number(args[0]) : item.marketId;
     return { kind: "market_backoff", errorName, marketId };
   }

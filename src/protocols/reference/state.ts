@@ -5,7 +5,8 @@ import { RollbackTooDeepError, type IndexChanges, type ReducerState } from "../.
 import { BaseError } from "../../lib/errors.ts";
 import type { IndexLog } from "./events.ts";
 import { emitterOf, type FeedRound, type FeedSnapshot } from "./feeds.ts";
-import { reduce, type TableWriter } from "./reduce.ts";
+import { indexMarkOf, type MarketMark } from "./mark.ts";
+import { NO_FUNDS, reduce, type TableWriter } from "./reduce.ts";
 import { decodeStateJson, encodeStateJson, type IndexStateJson } from "./stateJson.ts";
 
 /**
@@ -23,7 +24,22 @@ import { decodeStateJson, encodeStateJson, type IndexStateJson } from "./stateJs
 
 export type { FeedProxy, FeedRound, FeedSnapshot } from "./feeds.ts";
 
-export type IndexedMarket = MarketState & { feed: Address; feedDecimals: number; maxStaleness: bigint };
+/**
+ * A market as indexed: the engine's rules, and its price index. `feeds` lists every feed of the
+ * market's index mark price (1 to 7, docs/reference-market.md "Index mark price"); `feed` and
+ * `feedDecimals` are the first.
+ */
+export type IndexedMarket = MarketState & {
+  feed: Address;
+  feedDecimals: number;
+  maxStaleness: bigint;
+  feeds: readonly Address[];
+  minSources: number;
+  maxDeviationPpm: bigint;
+};
+
+/** The market's insurance fund and recorded bad debt (WAD), and who may call deleverage(). */
+export type Funds = { insuranceFund: bigint; badDebt: bigint; adlOperator: Address };
 
 /** A market's latest feed answer and its WAD price (answer × 10^(18 − decimals)). */
 export type IndexedPrice = FeedRound & { price: bigint };
@@ -39,6 +55,7 @@ export type Tables = {
    */
   partials: Map<Address, bigint>;
   global: Map<"global", GlobalLiquidationParams>;
+  funds: Map<"funds", Funds>;
 };
 export type TableName = keyof Tables;
 type KeyOf<T extends TableName> = Tables[T] extends Map<infer K, unknown> ? K : never;
@@ -74,7 +91,7 @@ export class UnknownFeedError extends IndexStateError {
 /** The read side of an IndexState: what the indexer hands out (the reducer stays its own). */
 export type IndexStateView = Pick<
   IndexState,
-  "block" | "floor" | "markets" | "accounts" | "global" | "feeds" | "account" | "lastPartialAt" | "price" | "prices" | "feedAddresses" | "sourceAddresses" | "toJSON"
+  "block" | "floor" | "markets" | "accounts" | "global" | "funds" | "feeds" | "account" | "lastPartialAt" | "price" | "prices" | "mark" | "feedAddresses" | "sourceAddresses" | "toJSON"
 >;
 
 export type IndexStateInputs = {
@@ -94,6 +111,7 @@ export class IndexState implements ReducerState<IndexLog> {
     feeds: new Map(),
     partials: new Map(),
     global: new Map(),
+    funds: new Map(),
   };
   /** The block the state is at: every log up to it is applied (all of it when `complete`). */
   private _block: bigint;
@@ -142,6 +160,11 @@ export class IndexState implements ReducerState<IndexLog> {
     return this.t.global.get("global");
   }
 
+  /** The insurance fund, bad debt and ADL operator (zeroes before the first event that sets them). */
+  get funds(): Funds {
+    return this.t.funds.get("funds") ?? NO_FUNDS;
+  }
+
   /** Every feed (a proxy, or a feed that emits its own prices) a market has pointed at since it was first seen, with its latest round. */
   get feeds(): ReadonlyMap<Address, FeedSnapshot> {
     return this.t.feeds;
@@ -157,7 +180,21 @@ export class IndexState implements ReducerState<IndexLog> {
     return this.t.accounts.get(a)?.lastPartialAt ?? this.t.partials.get(a) ?? 0n;
   }
 
-  /** The latest answer of a market's feed and its WAD price; undefined before its first round. */
+  /**
+   * The market's index mark at `now` as the contract computes it (the median of its fresh feeds,
+   * src/engine/indexPrice.ts), or why there is none.
+   */
+  mark(marketId: number, now: bigint): MarketMark | undefined {
+    const m = this.t.markets.get(marketId);
+    if (!m) return undefined;
+    const answers = m.feeds.map((f) => {
+      const snap = this.t.feeds.get(f);
+      return { decimals: snap?.decimals ?? 0, round: snap?.round };
+    });
+    return indexMarkOf(answers, now, m);
+  }
+
+  /** The latest answer of a market's first feed and its WAD price; undefined before its first round. */
   price(marketId: number): IndexedPrice | undefined {
     const m = this.t.markets.get(marketId);
     const round = m && this.t.feeds.get(m.feed)?.round;
@@ -206,15 +243,19 @@ export class IndexState implements ReducerState<IndexLog> {
   }
 
   /**
-   * The feed `log` points a market at, if it is one the state does not track yet; or the aggregator
-   * a proxy confirms, if no feed follows it yet (whether the proxy is tracked is not asked: a range
-   * can introduce the proxy and its switch together, and an untracked proxy's switch is ignored).
+   * The feeds `log` points a market at that the state does not track yet; or the aggregator a proxy
+   * confirms, if no feed follows it yet (whether the proxy is tracked is not asked: a range can
+   * introduce the proxy and its switch together, and an untracked proxy's switch is ignored).
    */
-  newFeedOf(log: IndexLog): Address | undefined {
-    if (log.eventName === "AggregatorConfirmed") return this.follows(log.args.latest) ? undefined : log.args.latest;
-    if (log.eventName !== "MarketParamsUpdated" && log.eventName !== "MarketAdded") return undefined;
-    const feed = log.args.params.feed;
-    return this.t.feeds.has(feed) ? undefined : feed;
+  newFeedsOf(log: IndexLog): Address[] {
+    if (log.eventName === "AggregatorConfirmed") return this.follows(log.args.latest) ? [] : [log.args.latest];
+    const named =
+      log.eventName === "MarketParamsUpdated" || log.eventName === "MarketAdded"
+        ? [log.args.params.feed]
+        : log.eventName === "IndexFeedsUpdated"
+          ? log.args.feeds
+          : [];
+    return named.filter((f) => !this.t.feeds.has(f));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -223,25 +264,28 @@ export class IndexState implements ReducerState<IndexLog> {
 
   /**
    * Apply one log. Logs must come in (blockNumber, logIndex) order. `blockTimestamp` is needed by
-   * MarketAdded and partial Liquidated events; `feed` by the log that first points a market at a
-   * feed, and by a tracked proxy's switch to an aggregator no feed follows (see {@link newFeedOf}):
-   * the feed read through the proxy at that block.
+   * MarketAdded and partial Liquidated events; `feeds` by the log that first points a market at a
+   * feed (each new feed's snapshot), and by a tracked proxy's switch to an aggregator no feed
+   * follows (see {@link newFeedsOf}): the feed read through the proxy at that block.
    */
-  apply(log: IndexLog, blockTimestamp?: bigint, feed?: FeedSnapshot): void {
+  apply(log: IndexLog, blockTimestamp?: bigint, feeds?: ReadonlyMap<Address, unknown>): void {
     if (log.blockNumber < this._block || (log.blockNumber === this._block && log.logIndex <= this.lastLogIndex)) {
       throw new IndexStateError(
         `log ${log.blockNumber}/${log.logIndex} is not after the state's position ${this._block}/${this.complete ? "end" : this.lastLogIndex}`,
       );
     }
     if (IndexState.needsTimestamp(log) && blockTimestamp === undefined) throw new MissingTimestampError(log);
-    const newFeed = this.newFeedOf(log);
-    const needsFeed = newFeed !== undefined && (log.eventName !== "AggregatorConfirmed" || this.t.feeds.has(log.address));
-    if (needsFeed && !feed) throw new UnknownFeedError(newFeed, log);
+    const seeds = new Map<Address, FeedSnapshot>();
+    for (const f of this.newFeedsOf(log)) {
+      const snap = feeds?.get(f) as FeedSnapshot | undefined;
+      if (snap) seeds.set(f, snap);
+      else if (log.eventName !== "AggregatorConfirmed" || this.t.feeds.has(log.address)) throw new UnknownFeedError(f, log);
+    }
     // Nothing below throws: a log is applied entirely or not at all.
     if (log.blockNumber > this._block) this.enter(log.blockNumber);
     this.complete = false;
     this.lastLogIndex = log.logIndex;
-    reduce(this.writer, log, blockTimestamp ?? 0n, feed);
+    reduce(this.writer, log, blockTimestamp ?? 0n, seeds);
   }
 
   /** Mark every block up to `block` complete, and drop journal records beyond `maxReorgDepth`. */
@@ -313,12 +357,14 @@ export class IndexState implements ReducerState<IndexLog> {
       case "partials":
         this.changes.accounts.add(key as Address);
         break;
+      case "funds":
+        break; // read on demand (ADL); no account's health depends on it
       case "markets":
         this.changes.markets.add(key as number);
         this.changes.prices.add(key as number);
         break;
       case "feeds":
-        for (const m of this.t.markets.values()) if (m.feed === key) this.changes.prices.add(m.id);
+        for (const m of this.t.markets.values()) if (m.feeds.includes(key as Address)) this.changes.prices.add(m.id);
         break;
       case "global":
         this.changes.global = true;

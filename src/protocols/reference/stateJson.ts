@@ -39,11 +39,15 @@ const market = z.object({
     tierStepDown: z.boolean(),
     partialThreshold: bigintString,
     dustNotional: bigintString,
+    adlEnabled: z.boolean(),
   }),
   funding: z.object({ index: bigintString, ratePerSecond: bigintString, lastUpdate: bigintString }),
   feed: address,
   feedDecimals: z.number().int().min(0).max(18),
   maxStaleness: bigintString,
+  feeds: z.array(address).min(1),
+  minSources: z.number().int().min(1),
+  maxDeviationPpm: bigintString,
 });
 const account = z.object({
   collateral: bigintString,
@@ -56,6 +60,7 @@ const round = z.object({ answer: bigintString, updatedAt: bigintString, roundId:
 const proxy = z.object({ aggregator: address, phaseId: z.number().int().min(0).max(0xffff) });
 const feed = z.object({ decimals: z.number().int().min(0).max(18), round: z.union([z.null(), round]), proxy: z.union([z.null(), proxy]) });
 const global = z.object({ cooldown: bigintString, backstopPpm: bigintString, keeperSharePpm: bigintString });
+const funds = z.object({ insuranceFund: bigintString, badDebt: bigintString, adlOperator: address });
 
 /** undefined (absent) ⇄ null (JSON). null is tried first: a codec's encode never sees it. */
 const optional = <S extends z.ZodType>(s: S) =>
@@ -75,10 +80,11 @@ const undo = z.discriminatedUnion("table", [
   z.object({ table: z.literal("feeds"), key: address, prev: optional(feedValue) }),
   z.object({ table: z.literal("partials"), key: address, prev: optional(bigintString) }),
   z.object({ table: z.literal("global"), key: z.literal("global"), prev: optional(global) }),
+  z.object({ table: z.literal("funds"), key: z.literal("funds"), prev: optional(funds) }),
 ]);
 
-/** 2: feeds record a proxy's aggregator and phase. */
-const VERSION = 2;
+/** 2: feeds record a proxy's aggregator and phase. 3: a market's index feeds, ADL, the insurance fund. */
+const VERSION = 3;
 
 export const indexStateJson = z.object({
   version: z.literal(VERSION),
@@ -90,6 +96,7 @@ export const indexStateJson = z.object({
   feeds: mapOf(address, feedValue),
   partials: mapOf(address, bigintString),
   global: optional(global),
+  funds: optional(funds),
   journal: z.array(z.object({ block: bigintString, undo: z.array(undo) })),
 });
 
@@ -121,15 +128,21 @@ export function encodeStateJson(d: StateData): IndexStateJson {
     feeds: sorted(d.tables.feeds),
     partials: sorted(d.tables.partials),
     global: d.tables.global.get("global"),
+    funds: d.tables.funds.get("funds"),
     journal: d.journal,
   } as z.output<typeof indexStateJson>);
 }
 
 export function decodeStateJson(json: unknown): StateData {
-  if (json !== null && typeof json === "object" && (json as { version?: unknown }).version === 1) {
+  const version = json !== null && typeof json === "object" ? (json as { version?: unknown }).version : undefined;
+  if (version === 1) {
     // Version 1 held every feed as one that emits its own prices: behind a Chainlink proxy, its
     // prices would be stale. Not read: rebuilt from the chain.
     throw new IndexStateOutdatedError(["index state version 1 records no feed aggregators"]);
+  }
+  if (version === 2) {
+    // Version 2 knew one feed per market and no insurance fund: an index price or an ADL would be missed.
+    throw new IndexStateOutdatedError(["index state version 2 records no index feeds and no insurance fund"]);
   }
   const parsed = indexStateJson.safeDecode(json as IndexStateJson);
   if (!parsed.success) {
@@ -137,6 +150,7 @@ export function decodeStateJson(json: unknown): StateData {
   }
   const d = parsed.data;
   const g = d.global;
+  const f = d.funds;
   return {
     maxReorgDepth: d.maxReorgDepth,
     block: d.block,
@@ -147,6 +161,7 @@ export function decodeStateJson(json: unknown): StateData {
       feeds: d.feeds as Tables["feeds"],
       partials: d.partials as Tables["partials"],
       global: new Map(g ? [["global", g]] : []),
+      funds: new Map(f ? [["funds", f]] : []),
     },
     journal: d.journal as JournalBlock[],
   };

@@ -4,22 +4,21 @@
  */
 import type { GlobalLiquidationParams, MarketState, Valuation } from "../../engine/index.ts";
 import { BaseError } from "../../lib/errors.ts";
+import type { MarkRefusal } from "./mark.ts";
 import type { IndexStateView } from "./state.ts";
 
-export type PriceStatus = "ok" | "stale" | "invalid" | "missing";
+export type PriceStatus = "ok" | MarkRefusal;
 
 /**
- * Whether the contract would accept market `marketId`'s price at time `now`: 'missing' (no
- * market or no answer yet), 'invalid' (answer ≤ 0), 'stale' (older than maxStaleness, or from
- * the future), else 'ok'. The contract's _markPrice, in the same order.
+ * Whether the contract would accept market `marketId`'s mark at time `now`: 'missing' (no market
+ * or no answer yet), 'invalid' (a single feed's answer ≤ 0), 'stale' (too old or from the future,
+ * or fewer fresh feeds than the index needs), 'deviation' (the fresh feeds disagree beyond the
+ * market's guard), else 'ok'. The contract's _markPrice, in the same order.
  */
 export function priceStatus(state: IndexStateView, marketId: number, now: bigint): PriceStatus {
-  const m = state.markets.get(marketId);
-  const p = state.price(marketId);
-  if (!m || !p) return "missing";
-  if (p.answer <= 0n) return "invalid";
-  if (p.updatedAt > now || now - p.updatedAt > m.maxStaleness) return "stale";
-  return "ok";
+  const m = state.mark(marketId, now);
+  if (!m) return "missing";
+  return m.ok ? "ok" : m.why;
 }
 
 /** The markets whose price the contract would refuse at `timestamp`, each with why ({@link priceStatus}). */
@@ -44,7 +43,8 @@ export function valuationAt(state: IndexStateView, timestamp: bigint): Valuation
   const markets = new Map<number, MarketState>(state.markets);
   const prices = new Map<number, bigint>();
   for (const id of markets.keys()) {
-    if (priceStatus(state, id, timestamp) === "ok") prices.set(id, state.price(id)!.price);
+    const m = state.mark(id, timestamp);
+    if (m?.ok) prices.set(id, m.price);
   }
   return { markets, prices, timestamp, global };
 }

@@ -11,7 +11,7 @@ import { ReferenceBook } from "../../../src/protocols/reference/book.ts";
 import type { IndexLog } from "../../../src/protocols/reference/events.ts";
 import { IndexState, type FeedSnapshot } from "../../../src/protocols/reference/state.ts";
 import { valuationAt } from "../../../src/protocols/reference/valuation.ts";
-import { ALICE, BOB, FEED_A, addMarket, answer, block, collateral, global, position } from "../../index/logs.ts";
+import { ALICE, BOB, FEED_A, MARKET, addMarket, answer, block, collateral, global, position } from "../../index/logs.ts";
 
 const WAD = 10n ** 18n;
 const T0 = 1_700_000_000n;
@@ -19,7 +19,7 @@ const SNAP: FeedSnapshot = { decimals: 8, round: { answer: 60_000n * 10n ** 8n, 
 const GAS: GasModel = { singleGas: 600_000n, batchBaseGas: 420_000n, batchItemGas: 190_000n, gasPriceWei: 10n ** 9n, nativeUsd: 3_000n * WAD };
 
 function apply(s: IndexState, logs: IndexLog[]): bigint {
-  for (const log of logs) s.apply(log, T0 + log.blockNumber, s.newFeedOf(log) && SNAP);
+  for (const log of logs) s.apply(log, T0 + log.blockNumber, new Map(s.newFeedsOf(log).map((f) => [f, SNAP])));
   s.advanceTo(logs[0]!.blockNumber);
   return T0 + logs[0]!.blockNumber;
 }
@@ -31,7 +31,7 @@ function world() {
   apply(s, block(11n, addMarket(0n, FEED_A)));
   const t = apply(s, block(12n, [collateral(ALICE, 600n * WAD), position(ALICE, 0n, WAD), collateral(BOB, 10_000n * WAD), position(BOB, 0n, WAD)]));
   s.takeChanges();
-  const book = new ReferenceBook(() => s);
+  const book = new ReferenceBook(() => s, MARKET);
   book.reset(t);
   return { s, book };
 }

@@ -28,8 +28,7 @@ const confirmed = (proxy: Address, previous: Address, latest: Address): IndexEve
 /** Apply a block: each log gets the seed `seeds` holds for the source it introduces. */
 function applyBlock(s: IndexState, logs: IndexLog[], seeds: Record<Address, FeedSnapshot> = {}) {
   for (const log of logs) {
-    const src = s.newFeedOf(log);
-    s.apply(log, T0 + log.blockNumber, src && seeds[src]);
+    s.apply(log, T0 + log.blockNumber, new Map(s.newFeedsOf(log).flatMap((f) => (seeds[f] ? [[f, seeds[f]] as const] : []))));
   }
   s.advanceTo(logs[0]!.blockNumber);
 }
@@ -72,7 +71,7 @@ describe("IndexState on Chainlink proxies", () => {
   it("a switch to an aggregator another proxy follows needs no seed: its round, re-phased", () => {
     const s = withProxyMarket();
     applyBlock(s, block(11n, addMarket(1n, PROXY_2)), { [PROXY_2]: seed(AGG_2, 3, 70n, 5n) });
-    expect(s.newFeedOf(block(12n, [confirmed(PROXY, AGG_1, AGG_2)])[0]!)).toBeUndefined();
+    expect(s.newFeedsOf(block(12n, [confirmed(PROXY, AGG_1, AGG_2)])[0]!)).toEqual([]);
     applyBlock(s, block(12n, [confirmed(PROXY, AGG_1, AGG_2)]));
     expect(s.feeds.get(PROXY)).toEqual({ decimals: 8, proxy: { aggregator: AGG_2, phaseId: 2 }, round: { answer: 70n, updatedAt: T0, roundId: 2n * PHASE + 5n } });
     applyBlock(s, block(13n, [answer(AGG_2, 71n, 6n, T0 + 13n)]));
