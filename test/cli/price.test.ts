@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PerpMarket } from '../../abi/PerpMarket.ts';
 import { CHAINLINK_FEED_ABI } from '../../src/chain/chainlink.ts';
 import { currentAggregator } from '../../src/chain/chainlinkDeploy.ts';
 import { deployReferenceMarket, type Deployment } from '../../src/chain/deploy.ts';
@@ -26,7 +27,10 @@ let fakeUrl: string;
 
 beforeAll(async () => {
   chain = await getTestChain();
-  deployment = await deployReferenceMarket({ publicClient: chain.publicClient, walletClient: chain.wallet(0) } as never, { markets: loadMarkets(), preset: loadPreset('hyperliquid') });
+  // BTC, ETH, SMALLCAP, and INDEX: BTC's rules priced from three feeds (median, two fresh, 5% guard).
+  const markets = loadMarkets();
+  const index = { ...markets[0]!, symbol: 'INDEX', index: { feeds: 3, minSources: 2, maxDeviationPpm: 50_000n } };
+  deployment = await deployReferenceMarket({ publicClient: chain.publicClient, walletClient: chain.wallet(0) } as never, { markets: [...markets, index], preset: loadPreset('hyperliquid') });
   file = path.join(tmp.dir, 'devnet.json');
   writeFileSync(file, deploymentToJson(deployment));
   // A node that says it is geth on chain 31337: not a development chain, whatever its chain id.
@@ -111,7 +115,10 @@ describe('price', () => {
     ['a move to zero', ['--market', 'BTC', '--move=-100%'], /price: --move -100% would take the price to 0 or below/],
     ['a price that is not a number', ['--market', 'BTC', '--set', '12abc'], /price: --set: "12abc" is not a number/],
     ['a negative price', ['--market', 'BTC', '--set', '-5'], /price: --set must be above 0, got "-5"/],
-    ['an unknown market', ['--market', 'DOGE', '--set', '1'], /price: unknown market "DOGE"; the deployment has BTC, ETH, SMALLCAP/],
+    ['an unknown market', ['--market', 'DOGE', '--set', '1'], /price: unknown market "DOGE"; the deployment has BTC, ETH, SMALLCAP, INDEX/],
+    ['a source beyond the index', ['--market', 'INDEX', '--set', '1', '--source', '4'], /perp-keeper: price: --source must be a feed number from 1 to 3 \(INDEX reads 3 feeds\), got "4"/],
+    ['a source 0', ['--market', 'INDEX', '--set', '1', '--source', '0'], /price: --source must be a feed number from 1 to 3/],
+    ['a source on a one-feed market', ['--market', 'BTC', '--set', '1', '--source', '2'], /price: --source must be a feed number from 1 to 1 \(BTC reads 1 feed\), got "2"/],
   ])('%s: one line, exit 2 (the command line is wrong), nothing published', async (_name, args, match) => {
     const before = await priceOf('BTC');
     const r = await price(...args);
@@ -119,6 +126,23 @@ describe('price', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(match);
     expect(await priceOf('BTC')).toBe(before);
+  });
+
+  it('an index market: every feed by default; --source N moves one venue, and the median holds', async () => {
+    const m = deployment.markets.find((x) => x.symbol === 'INDEX')!;
+    const mark = () => chain.publicClient.readContract({ address: deployment.contracts.market, abi: PerpMarket.abi, functionName: 'markPrice', args: [BigInt(m.id)] });
+    const all = await price('--market', 'INDEX', '--set', '61000');
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.trim().split('\n').map((l) => l.replace(/ in block \d+$/, ''))).toEqual([1, 2, 3].map((i) => `INDEX source ${i} of 3: 60,000.00 → 61,000.00 (+1.67%)`));
+    expect(await mark()).toBe(61_000n * 10n ** 18n);
+    const wick = await price('--market', 'INDEX', '--move=-20%', '--source', '2');
+    expect(wick.code, wick.stderr).toBe(0);
+    expect(wick.stdout).toMatch(/^INDEX source 2 of 3: 61,000\.00 → 48,800\.00 \(-20\.00%\) in block \d+\n$/);
+    // One venue 20% away from the others is beyond the 5% guard: the market refuses its mark (no
+    // trade, no liquidation) rather than price from venues that disagree. Back in line, it trades again.
+    await expect(mark()).rejects.toThrow(/PriceDeviation/);
+    expect((await price('--market', 'INDEX', '--set', '61000', '--source', '2')).code).toBe(0);
+    expect(await mark()).toBe(61_000n * 10n ** 18n);
   });
 
   it('refuses a node that is not a local development chain', async () => {
