@@ -169,6 +169,7 @@ contract PerpMarket is Ownable, ReentrancyGuard {
     error AdlNotEligible(address counterparty);
     error AdlRankOrder(uint256 index);
     error AdlNoCounterparty();
+    error AdlRequired(address account, uint256 marketId);
 
     // ----------------------------------------------------------------------------------------
     // Events
@@ -598,6 +599,8 @@ contract PerpMarket is Ownable, ReentrancyGuard {
         if (full) pos.entryPrice = 0;
         _setSize(account, marketId, m, pos, remaining);
         if (!full) lastPartialAt[account] = uint64(block.timestamp);
+        bool last = _accountMarkets[account].length == 0;
+        if (last) _requireNoAdlDue(account, marketId, m, v.size);
 
         emit Liquidated(
             account,
@@ -611,7 +614,19 @@ contract PerpMarket is Ownable, ReentrancyGuard {
             remaining,
             full
         );
-        if (_accountMarkets[account].length == 0) _settleBadDebt(account);
+        if (last) _settleBadDebt(account);
+    }
+
+    /// ADL acts before bad debt is recorded (docs/reference-market.md, "Auto-deleveraging"): a
+    /// liquidation whose last close leaves a deficit beyond the insurance fund, in a market with ADL
+    /// on, an ADL operator set and positions open on the other side, reverts; the operator
+    /// deleverages the account instead. With nobody on the other side, bad debt is recorded as before.
+    function _requireNoAdlDue(address account, uint256 marketId, Market storage m, int256 closedSize) internal view {
+        int256 collateral = collateralOf[account];
+        if (collateral >= 0 || !m.liq.adlEnabled || adlOperator == address(0)) return;
+        uint256 opposite = closedSize > 0 ? m.shortSize : m.longSize;
+        // forge-lint: disable-next-line(unsafe-typecast) collateral < 0 here
+        if (opposite != 0 && uint256(-collateral) > insuranceFund) revert AdlRequired(account, marketId);
     }
 
     /// The largest slice a keeper may take now (see docs/reference-market.md, "Liquidation"); 0 when the account is

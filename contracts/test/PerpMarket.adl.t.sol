@@ -254,6 +254,33 @@ contract PerpMarketAdlTest is Base {
     // Rank order
     // ----------------------------------------------------------------------------------------
 
+    function test_revert_liquidation_intoBadDebtWhileAdlIsDue_adlInstead() public {
+        _bankruptLong();
+        // Closing alice at the mark would leave 16,000 of deficit against a 1,000 fund.
+        vm.expectRevert(abi.encodeWithSelector(PerpMarket.AdlRequired.selector, alice, BTC));
+        _liquidate(dave, alice, BTC, 10e18);
+        // The operator deleverages her; no bad debt.
+        _deleverage(alice, BTC, _cps(bob, carol));
+        assertEq(market.badDebt(), 0);
+        assertConserved();
+    }
+
+    function test_liquidation_intoBadDebt_allowedWithNobodyOnTheOtherSide_orNoOperator_orFundCovers() public {
+        // Nobody short: ADL could not act, so the liquidation records bad debt as before.
+        _open(alice, BTC, 10e18, 34_000e6);
+        _setPrice(BTC, 55_000e18);
+        _liquidate(dave, alice, BTC, 10e18);
+        assertEq(market.badDebt(), 15_000e18, "16,000 deficit - 1,000 fund");
+        // With shorts open but no ADL operator: bad debt again.
+        _open(erin, BTC, 10e18, 34_000e6);
+        _open(bob, BTC, -4e18, 20_000e6);
+        _setPrice(BTC, 50_000e18);
+        market.setAdlOperator(address(0));
+        _liquidate(dave, erin, BTC, 10e18);
+        assertGt(market.badDebt(), 15_000e18);
+        assertConserved();
+    }
+
     function test_revert_adl_rankOrder_lowerScoreFirst() public {
         _bankruptLong();
         vm.expectRevert(abi.encodeWithSelector(PerpMarket.AdlRankOrder.selector, 1));

@@ -155,7 +155,15 @@ export type LiquidationRefusal =
   | { error: "NotLiquidatable"; equity: bigint; maintenance: bigint }
   | { error: "SliceTooLarge"; size: bigint; maxSlice: bigint }
   | { error: "SizeNotLotMultiple"; size: bigint; lotSize: bigint }
-  | { error: "CooldownActive"; endsAt: bigint };
+  | { error: "CooldownActive"; endsAt: bigint }
+  | { error: "AdlRequired"; marketId: number };
+
+/**
+ * What the contract's ADL guard needs beyond the valuation: whether an ADL operator is set, and
+ * the open interest on the side opposite to the liquidated position (the market's longSize or
+ * shortSize). Without it, applyLiquidation assumes no operator.
+ */
+export type AdlGuard = { operated: boolean; oppositeOpenInterest: bigint };
 
 /** Everything a liquidation changes, to the wei. */
 export type LiquidationOutcome = {
@@ -179,7 +187,9 @@ export type LiquidationOutcome = {
 
 /**
  * Apply `liquidate(account, marketId, size)` as the contract would: the refusal it would revert
- * with, or the outcome. `insuranceFund` is the fund's balance before, for bad-debt cover.
+ * with, or the outcome. `insuranceFund` is the fund's balance before, for bad-debt cover. A last
+ * close that would leave a deficit beyond the fund is refused with AdlRequired when ADL is on in the
+ * market, `adl.operated`, and `adl.oppositeOpenInterest > 0` (PerpMarket._requireNoAdlDue).
  */
 export function applyLiquidation(
   account: Account,
@@ -187,6 +197,7 @@ export function applyLiquidation(
   size: bigint,
   v: Valuation,
   insuranceFund: bigint,
+  adl?: AdlGuard,
 ): { ok: false; refusal: LiquidationRefusal } | { ok: true; outcome: LiquidationOutcome } {
   const position = account.positions.find((p) => p.marketId === marketId && p.size !== 0n);
   if (!position) return { ok: false, refusal: { error: "NoPosition" } };
@@ -232,6 +243,9 @@ export function applyLiquidation(
   if (positions.length === 0 && collateral < 0n) {
     const deficit = -collateral;
     const fund = insuranceFund + insuranceWad;
+    if (rules.liquidation.adlEnabled && adl?.operated && adl.oppositeOpenInterest > 0n && deficit > fund) {
+      return { ok: false, refusal: { error: "AdlRequired", marketId } };
+    }
     badDebt.covered = deficit < fund ? deficit : fund;
     badDebt.uncovered = deficit - badDebt.covered;
     collateral = 0n;

@@ -11,6 +11,7 @@ import {
   adlScore,
   accountHealth,
   applyDeleverage,
+  applyLiquidation,
   rankAdlCounterparties,
   type AdlParty,
   type MarketState,
@@ -69,6 +70,18 @@ describe("the worked example: A long 10 at 100, mark 80, collateral 150", () => 
     // The view scores any profitable position, whatever its side: D's 40/280 × 320/140 = 0.3265…;
     // E at a loss scores 0.
     expect([B, C, D, E].map((p) => adlScore(p.account, 0, v))).toEqual([w("0.4"), w("0.2"), 326530612244897958n, 0n]);
+  });
+
+  test("liquidating A at the mark instead is refused (AdlRequired) while an operator and shorts exist; allowed otherwise", () => {
+    expect(applyLiquidation(A.account, 0, w(10), v, w(20), { operated: true, oppositeOpenInterest: w(16) })).toEqual({ ok: false, refusal: { error: "AdlRequired", marketId: 0 } });
+    // Nobody short, no operator, or a fund that covers the 50: the close goes through and the fund pays.
+    for (const [fund, adl] of [[w(20), { operated: true, oppositeOpenInterest: 0n }], [w(20), { operated: false, oppositeOpenInterest: w(16) }], [w(50), { operated: true, oppositeOpenInterest: w(16) }]] as const) {
+      const r = applyLiquidation(A.account, 0, w(10), v, fund, adl);
+      expect(r.ok && r.outcome.badDebt).toEqual({ covered: w(20) < fund ? w(50) : w(20), uncovered: fund >= w(50) ? 0n : w(30) });
+    }
+    // Without ADL in the market the guard never applies.
+    const off = valuation([market(0, [[0, 10_000, 50]])], { 0: w(80) });
+    expect(applyLiquidation(A.account, 0, w(10), off, w(20), { operated: true, oppositeOpenInterest: w(16) }).ok).toBe(true);
   });
 
   test("ranking: B then C, taking 5 and 5; D (same side) and E (at a loss) left out", () => {

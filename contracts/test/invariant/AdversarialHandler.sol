@@ -554,6 +554,8 @@ contract AdversarialHandler is Handler {
         ghostLastPartial[a] = block.timestamp;
     }
 
+    uint256 public nRefusedAdlRequired;
+
     function _judgeRefusal(Pre memory p, address a, uint256 id, uint256 size, bytes memory reason) internal {
         if (_stateHash() != p.state) {
             refusedCallChangedState = true;
@@ -574,6 +576,10 @@ contract AdversarialHandler is Handler {
             nRefusedNoPosition++;
         } else if (sel == PerpMarket.UnknownMarket.selector) {
             nRefusedUnknownMarket++;
+        } else if (sel == PerpMarket.AdlRequired.selector) {
+            // ADL acts before bad debt: a last close into a deficit beyond the fund is refused.
+            nRefusedAdlRequired++;
+            return;
         } else if (sel != PerpMarket.StalePrice.selector && sel != PerpMarket.InvalidPrice.selector) {
             unnamedRefusal = true;
             _violate(string.concat("refusal without a named market error: ", vm.toString(reason)), a, id, size);

@@ -320,6 +320,15 @@ contract Handler is CommonBase, StdCheats, StdUtils {
     }
 
     /// Acting as keeper: liquidate the max slice, or a random smaller lot multiple of it.
+    /// Liquidations refused because ADL must act first (docs/reference-market.md, "Auto-deleveraging").
+    uint256 public nAdlRequired;
+
+    /// The contract may refuse a close with AdlRequired only for an account in deficit beyond the insurance fund.
+    function _adlRequired(address a, PerpMarket.Health memory before) internal view returns (bool) {
+        return before.equity < 0 && uint256(-before.equity) > market.insuranceFund() && market.adlOperator() != address(0)
+            && market.accountMarkets(a).length == 1;
+    }
+
     function liquidate(uint256 actorSeed, uint256 marketSeed, uint256 sliceSeed) external {
         (bool found, address a, uint256 id) = _findLiquidatable(actorSeed, marketSeed);
         if (!found) return;
@@ -371,6 +380,9 @@ contract Handler is CommonBase, StdCheats, StdUtils {
             // full (below partialThreshold or dust) is the one legitimate refusal.
             if (bytes4(reason) == PerpMarket.CooldownActive.selector && size < absSize) {
                 nCooldownReverts++;
+            } else if (bytes4(reason) == PerpMarket.AdlRequired.selector && _adlRequired(a, before)) {
+                // The last close would record bad debt that ADL covers: the operator acts instead.
+                nAdlRequired++;
             } else {
                 unexpectedLiquidationRevert = true;
                 unexpectedRevertData = reason;
