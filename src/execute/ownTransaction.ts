@@ -28,7 +28,11 @@ export type OwnSendResult = ({ sent: true } & OwnSent) | { sent: false; reason: 
  * sweep); `behindInFlight` lets it follow liquidations already sent, at the next nonce (a duty the
  * venue needs now), never one still queued.
  */
-export type OwnSendOptions = { behindInFlight?: boolean };
+export type OwnSendOptions = {
+  behindInFlight?: boolean;
+  /** The gas limit, when the node cannot estimate it (a call valid only after another not yet mined). */
+  gas?: bigint;
+};
 
 /**
  * Send `tx` at the next nonce, unless liquidations are queued (`queued()`), in flight (see
@@ -40,8 +44,7 @@ export async function sendOwn(ctx: ExecutorContext, tx: OwnTransaction, queued: 
   const early = refusal(ctx, queued, opts);
   if (early) return { sent: false, reason: early };
   await ctx.nonces.init();
-  const estimated = await ctx.publicClient.estimateGas({ account: ctx.keeper, to: tx.to, data: tx.data });
-  const gas = (estimated * ctx.gasMarginPpm + 999_999n) / 1_000_000n;
+  const gas = opts.gas ?? ((await ctx.publicClient.estimateGas({ account: ctx.keeper, to: tx.to, data: tx.data })) * ctx.gasMarginPpm + 999_999n) / 1_000_000n;
   const head = await currentHead(ctx);
   return ctx.nonces.exclusive(async (): Promise<OwnSendResult> => {
     // Checked again under the lock: a job queued meanwhile has not reached its broadcast yet.

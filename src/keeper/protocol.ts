@@ -37,6 +37,8 @@ export type Duty = {
   account: Address;
   to: Address;
   data: Hex;
+  /** Gas limit for when the node cannot estimate it: a duty sent behind another of the same tick, on the state that one leaves. */
+  gas?: bigint;
   /** Fields for the log line (market, size, counterparties, …). */
   detail: Record<string, unknown>;
 };
@@ -79,8 +81,9 @@ export interface Book {
   /** Periodic upkeep after a tick's submissions (e.g. rebuilding a price index). */
   upkeep(changes: IndexChanges, timestamp: bigint): void;
   /**
-   * The duties `keeper` should send now for some of `accounts` (liquidatable ones), best first; none
-   * when it holds no role. Accounts a duty is due for get no liquidation candidate from anyone.
+   * The duties `keeper` should send now for some of `accounts` (liquidatable ones), in order, each
+   * planned on the state the ones before it leave; none when it holds no role. Accounts a duty is
+   * due for get no liquidation candidate from anyone.
    */
   duties?(accounts: readonly Address[], timestamp: bigint, keeper: Address): Duty[];
 }

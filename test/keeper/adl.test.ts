@@ -13,6 +13,7 @@ import { loadPreset } from "../../src/config/presets.ts";
 import { accountHealth, rankAdlCounterparties, type Account } from "../../src/engine/index.ts";
 import { valuationAt } from "../../src/protocols/reference/index.ts";
 import { quoteAccount } from "../../src/sim/quoteAccount.ts";
+import { planDeleverage } from "../../src/protocols/reference/adl.ts";
 import { headOf, mined } from "../support/blocks.ts";
 import { counterValue } from "../support/executor.ts";
 import { it, test, type World } from "../support/fixtures.ts";
@@ -90,6 +91,56 @@ it("the ADL operator's keeper deleverages a bankrupt long against the ranked sho
   // No liquidation was sent for A: it would have turned the deficit into bad debt.
   expect(k.keeper.executor.stats().sent).toBe(0);
   await expectIndexMatchesChain(w, k.keeper.index);
+  await k.keeper.stop(1_000);
+});
+
+it("several bankrupt accounts: one tick sends a deleverage for each, each planned on the state the one before leaves", async ({ world: w }) => {
+  // A (trader 1) and D (trader 4): longs of 1 BTC on $1,000; shorts B (2) and C (3) cover both.
+  await openBook(w, [
+    [2, "1.2", 20_000n],
+    [3, "1", 6_000n],
+  ]);
+  await deposit(w, 4, 1_100n);
+  await trade(w, 4, BTC, parseUnits("1", 18));
+  const k = w.keeper(KEEPER, {}, { logLevel: "debug" });
+  await k.keeper.start();
+  const crash = await w.prices.set(BTC, 57_600n * WAD);
+  await k.keeper.onHead(await headOf(w.chain));
+  expect(await counterValue(k.metrics.duties, { kind: "deleverage", outcome: "sent" })).toBe(2);
+  await k.keeper.onHead(await headOf(w.chain));
+  expect(await counterValue(k.metrics.duties, { kind: "deleverage", outcome: "mined" })).toBe(2);
+  expect(await sizeOf(w, trader(1))).toBe(0n);
+  expect(await sizeOf(w, trader(4))).toBe(0n);
+  expect(await read(w, "badDebt")).toBe(0n);
+  const events = await deleveraged(w, crash);
+  expect(events.reduce((s, e) => s + e.size!, 0n)).toBe(2n * WAD);
+  // Each was sent with the protocol's gas limit or the node's estimate, and used less.
+  const mined = k.logs.lines.filter((l) => l.msg === "deleverage mined");
+  expect(mined).toHaveLength(2);
+  expect(k.keeper.executor.stats().reverted).toBe(0);
+  await expectIndexMatchesChain(w, k.keeper.index);
+  await k.keeper.stop(1_000);
+});
+
+it("the protocol's gas limit for a deleverage covers what it uses", async ({ world: w }) => {
+  const a = await openBook(w, [
+    [2, "0.3", 20_000n],
+    [3, "0.3", 20_000n],
+    [5, "0.4", 20_000n],
+  ]);
+  await w.prices.set(BTC, 57_600n * WAD);
+  const k = w.keeper(KEEPER);
+  await k.keeper.start();
+  const state = k.keeper.index.state;
+  const head = await headOf(w.chain);
+  const v = valuationAt(state, head.timestamp);
+  const view = { accounts: new Map(state.accounts), insuranceFund: state.funds.insuranceFund };
+  const duty = planDeleverage(view, state.markets, market(w), a, v)!;
+  const hash = await w.chain.wallet(KEEPER).sendTransaction({ to: duty.to, data: duty.data, gas: duty.gas! });
+  const receipt = await w.chain.publicClient.waitForTransactionReceipt({ hash });
+  expect(receipt.status).toBe("success");
+  expect(receipt.gasUsed).toBeLessThan(duty.gas!);
+  expect(duty.gas! - receipt.gasUsed).toBeLessThan(receipt.gasUsed); // within 2× of the need
   await k.keeper.stop(1_000);
 });
 

@@ -9,10 +9,10 @@
  * microsecond unless it sits at the boundary. The full screened rescan is the safety net.
  */
 import { getAddress, type Address } from "viem";
-import { HealthScreen, accountHealth, maxLiquidatable, type Account, type Health, type Valuation } from "../../engine/index.ts";
+import { HealthScreen, accountHealth, marketOf, maxLiquidatable, type Account, type Health, type Valuation } from "../../engine/index.ts";
 import type { IndexChanges } from "../../index/source.ts";
 import type { Book, Duty, Unpriced, UnpricedWhy } from "../../keeper/protocol.ts";
-import { adlDueMarkets, adlOperated, planDeleverage } from "./adl.ts";
+import { MAX_DELEVERAGES_PER_TICK, adlDueMarkets, adlOperated, openInterest, planDeleverage, type AdlView } from "./adl.ts";
 import { findCandidates } from "./candidates.ts";
 import { LiquidationPriceIndex } from "./liquidationPriceIndex.ts";
 import type { IndexStateView } from "./state.ts";
@@ -33,9 +33,6 @@ export class ReferenceBook implements Book {
   private version = 0;
   /** The unpriced report last computed, memoised like the valuation. */
   private unpricedMemo: { timestamp: bigint; version: number; block: bigint; u: Unpriced } | undefined;
-
-  /** Deleverage plans of ADL-due accounts, per valuation (a new state or time is a new valuation). */
-  private adlPlans = new WeakMap<Valuation, Map<Address, Duty | undefined>>();
 
   constructor(
     private readonly state: () => IndexStateView,
@@ -85,20 +82,40 @@ export class ReferenceBook implements Book {
   }
 
   /**
-   * Accounts a deleverage is planned for get no liquidation candidate: closing them at the mark
-   * would turn the deficit ADL covers into bad debt. Without an ADL operator, or when no
-   * deleverage can succeed (no profitable opposite position), liquidation settles them as before.
+   * Accounts whose last close the contract would refuse (AdlRequired: a deficit beyond the insurance
+   * fund, in a market with ADL on, with an ADL operator and positions on the other side) get no
+   * liquidation candidate: the operator deleverages them. The fund is projected through the
+   * accounts in turn, each bankrupt one using up what it would take, so that a batch does not plan
+   * closes the fund is already spent on.
    */
   candidates(accounts: readonly Address[], timestamp: bigint, gas: Parameters<Book["candidates"]>[2], admit: (account: Address, marketId: number) => boolean) {
     const v = this.valuation(timestamp);
     const state = this.state();
     const operated = adlOperated(state);
-    const insuranceFund = state.funds.insuranceFund;
-    const leaveToAdl = (account: Address, h: Health) => operated && adlDueMarkets(h, v, insuranceFund).length > 0 && this.adlPlan(account, v) !== undefined;
+    let fund = state.funds.insuranceFund;
+    let oi: ReturnType<typeof openInterest> | undefined;
+    const leaveToAdl = (_account: Address, h: Health) => {
+      if (h.equity >= 0n) return false;
+      const deficit = -h.equity;
+      if (deficit <= fund) {
+        fund -= deficit;
+        return false;
+      }
+      if (!operated) return false;
+      oi ??= openInterest(state.accounts.values());
+      return h.positions.some((p) => {
+        const side = oi!.get(p.marketId);
+        const opposite = p.size > 0n ? side?.short : side?.long;
+        return marketOf(v, p.marketId).liquidation.adlEnabled && (opposite ?? 0n) > 0n;
+      });
+    };
     return findCandidates(this.accountsOf(accounts), v, gas, admit, leaveToAdl);
   }
 
-  /** The deleverage `keeper` should send, if it is the market's ADL operator: the largest deficit first. */
+  /**
+   * The deleverages `keeper` should send now, if it is the market's ADL operator: the largest
+   * deficit first, each planned on the state the ones before it leave.
+   */
   duties(accounts: readonly Address[], timestamp: bigint, keeper: Address): Duty[] {
     const state = this.state();
     if (!adlOperated(state) || state.funds.adlOperator !== getAddress(keeper)) return [];
@@ -110,19 +127,16 @@ export class ReferenceBook implements Book {
       const h = accountHealth(a, v);
       if (adlDueMarkets(h, v, state.funds.insuranceFund).length > 0) due.push({ account, deficit: -h.equity });
     }
+    if (due.length === 0) return [];
     due.sort((x, y) => (x.deficit > y.deficit ? -1 : x.deficit < y.deficit ? 1 : 0));
+    const view: AdlView = { accounts: new Map(state.accounts), insuranceFund: state.funds.insuranceFund };
+    const out: Duty[] = [];
     for (const { account } of due) {
-      const plan = this.adlPlan(account, v);
-      if (plan) return [plan];
+      const plan = planDeleverage(view, state.markets, this.market, account, v);
+      if (plan) out.push(plan);
+      if (out.length >= MAX_DELEVERAGES_PER_TICK) break;
     }
-    return [];
-  }
-
-  private adlPlan(account: Address, v: Valuation): Duty | undefined {
-    let plans = this.adlPlans.get(v);
-    if (!plans) this.adlPlans.set(v, (plans = new Map()));
-    if (!plans.has(account)) plans.set(account, planDeleverage(this.state(), this.market, account, v));
-    return plans.get(account);
+    return out;
   }
 
   sizeNow(item: { account: Address; marketId: number }, timestamp: bigint): bigint {

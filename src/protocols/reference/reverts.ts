@@ -16,7 +16,7 @@ export function decodeRevertData(data: Hex): DecodedRevert {
   }
 }
 
-const SKIP = new Set(["NotLiquidatable", "NoPosition", "SliceTooLarge", "SizeNotLotMultiple", "ZeroSize", "UnknownMarket"]);
+const SKIP = new Set(["NotLiquidatable", "NoPosition", "SliceTooLarge", "SizeNotLotMultiple", "ZeroSize", "UnknownMarket", "AdlRequired"]);
 
 /** The market refuses its mark (one feed stale or invalid; an index with too few fresh feeds, or spread beyond its guard). */
 const MARKET_PRICE = new Set(["StalePrice", "InvalidPrice", "TooFewFreshFeeds", "PriceDeviation"]);
