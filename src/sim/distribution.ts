@@ -1,4 +1,5 @@
 import { Decimal } from "decimal.js";
+import { poolTierStatistics } from "./report/tiersSpanned.ts";
 import type { FigureDistribution, Percentile, RunReport, SeedEntry, SeedRun, SizingAnswer } from "./report/types.ts";
 
 /**
@@ -74,6 +75,7 @@ export const HEADLINES: readonly Headline[] = [
   { id: "maxBelowMaintenance", label: "most below maintenance", unit: "count", better: "lower", value: (e) => String(e.maxBelowMaintenance) },
   { id: "insuranceFundNeeded", label: "insurance fund needed", unit: "usd", better: "lower", value: (e) => e.sizing.insuranceFundNeeded },
   { id: "backstopBudget", label: "backstop keeper budget", unit: "usd", better: "lower", value: (e) => e.sizing.backstop?.budget },
+  { id: "longestCascade", label: "longest cascade (blocks)", unit: "count", better: "lower", value: (e) => (e.longestCascadeBlocks === undefined ? undefined : String(e.longestCascadeBlocks)) },
 ];
 
 /** One seed's headline figures from its run. */
@@ -85,6 +87,8 @@ export function seedEntry(seed: string, run: RunReport): SeedEntry {
     maxBelowMaintenance: run.worst.maxBelowMaintenance,
     openDeficitAtEnd: run.final.openDeficit ?? "0",
     underwaterAtEnd: run.final.underwater ?? 0,
+    ...(run.cascade ? { longestCascadeBlocks: run.cascade.longestCascadeBlocks } : {}),
+    tiersSpanned: run.tiersSpanned,
   };
 }
 
@@ -104,5 +108,6 @@ export function seedRun(preset: string, perSeed: readonly SeedEntry[]): SeedRun 
       insuranceFund: sizingAnswer(perSeed.map((e) => e.sizing.insuranceFundNeeded)),
       ...(budgets.length > 0 ? { backstopBudget: sizingAnswer(budgets) } : {}),
     },
+    tiersSpanned: poolTierStatistics(perSeed.map((e) => e.tiersSpanned)),
   };
 }

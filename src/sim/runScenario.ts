@@ -18,20 +18,25 @@
  *   every transaction job it queued have finished before the next block is mined. Keepers run
  *   with one job at a time, so their nonces follow the planner's order, and their clocks
  *   (backoffs, budgets) are the chain's clock, not the wall clock.
+ * - A market with an impact model (src/sim/impact.ts) is sent its path moved by the liquidations of
+ *   the previous block, read from that block's Liquidated events once it is mined: a function of
+ *   the chain, so as repeatable as the rest.
+ * - Each feed of a market is sent its own path (feedPaths.ts): a market may read the median of several.
+ * The scenario's backstop keeper (else its first keeper) is the market's ADL operator: it runs
+ * auto-deleveraging as a keeper duty, sent within its tick like its liquidations.
  * So a scenario, seed and preset list give the same report.json on every run, apart from the
  * wall-clock fields (`generatedAt`, `wallClockMs`). The daemon's `followHeads` poller is the one
  * part of the keeper not used: it samples heads on a timer, which no seed can make repeatable.
  */
-import { encodeFunctionData, getAddress, testActions, type Account, type Address, type Hash, type Hex } from "viem";
+import { encodeFunctionData, getAddress, testActions, type Account, type Address, type Hex } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
 import { MockAggregatorV3 } from "../../abi/MockAggregatorV3.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
 import { ANVIL_DEFAULT_MNEMONIC, AnvilStartError, startAnvil, type AnvilInstance } from "../chain/anvil.ts";
 import { connect, redactUrl, type ChainClients } from "../chain/clients.ts";
 import { deployReferenceMarket, globalParamsArg, liquidationParamsArg, type Deployment } from "../chain/deploy.ts";
 import { checkDeploymentCode } from "../chain/deployment.ts";
-import { PRICE_UPDATE_GAS, feedAnswer, publisherOf } from "../chain/prices.ts";
+import { publisherOf } from "../chain/prices.ts";
 import { readMarketStates } from "../chain/reads.ts";
 import { loadKeeperSettings } from "../config/keeper.ts";
 import { checkPresetFits } from "../config/presets.ts";
@@ -39,17 +44,19 @@ import { PPM, WAD, type Tier } from "../engine/index.ts";
 import { createKeeper } from "../keeper/createKeeper.ts";
 import type { Keeper } from "../keeper/keeper.ts";
 import { protocolFor } from "../protocols/index.ts";
-import { BaseError } from "../lib/errors.ts";
 import { silentLogger, type Logger } from "../lib/logger.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { planPopulationCapped } from "./population.ts";
-import { pricePath } from "./pricePath.ts";
+import { applyImpact, feedUpdates, marketFeeds, startUpdates } from "./feedPaths.ts";
+import { liquidatedNotionalIn } from "./liquidatedNotional.ts";
+import { checkMined, marketCall, sendAndMine, sendOwnerCalls, type OwnerCall } from "./ownerCalls.ts";
 import { assembleRunReport, observeRun, type RunKeeper } from "./report/build.ts";
 import { inputFiles, relativeToRepo, runMarkets } from "./report/inputs.ts";
 import { REPORT_VERSION, type LabReport, type RunReport } from "./report/types.ts";
 import { leverageCaps, planRuns, type RunPlan } from "./runs.ts";
 import type { Scenario } from "./scenario.ts";
 import { seedMarkets, seedPlannedTraders } from "./seedTraders.ts";
+import { SimulationError } from "./simulationError.ts";
 
 export type ForkTarget = {
   /** Upstream JSON-RPC URL (may carry an API key: only its redacted form is ever written). */
@@ -107,16 +114,12 @@ export type RunInspection = {
   report: RunReport;
 };
 
-export class SimulationError extends BaseError {
-  override name = "SimulationError";
-}
+export { SimulationError } from "./simulationError.ts";
 
 /** Fixed genesis time of an embedded chain (2026-01-01T00:00:00Z): the same clock on every run. */
 export const GENESIS_TIMESTAMP = 1_767_225_600;
 /** Block gas limit: room for every keeper's transactions and the oracle updates in one block. */
 const BLOCK_GAS_LIMIT = 300_000_000n;
-const ORACLE_GAS = PRICE_UPDATE_GAS;
-const OWNER_GAS = 500_000n;
 
 /** Run the scenario under each preset, one after the other; the report covers them all. */
 export async function runScenario(p: RunScenarioParameters): Promise<LabReport> {
@@ -185,22 +188,28 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
     await test.setBlockGasLimit({ gasLimit: BLOCK_GAS_LIMIT });
     await test.setBalance({ address: funder.walletClient.account.address, value: 1_000_000n * WAD });
 
-    // The market: deployed with the preset, or the upstream's, re-parameterised.
+    // The market: deployed with the preset, or the upstream's, re-parameterised. The ADL operator
+    // is the scenario's backstop keeper (the first keeper when none runs in backstop mode).
     progress("deploy");
-    const { deployment, owner, startPrices } = await prepareMarket(p, anvil, funder);
+    const adlKeeper = Math.max(0, s.keepers.findIndex((k) => k.backstopMode));
+    const adlOperator = getAddress(dev(adlKeeper + 1).address);
+    const { deployment, owner, startPrices } = await prepareMarket(p, anvil, funder, adlOperator);
     // Prices go to each feed's publisher: a Chainlink proxy's aggregator (the lab never switches it).
-    const publishers = new Map(await Promise.all(deployment.markets.map(async (d) => [d.feed, await publisherOf(funder, d.feed)] as const)));
+    const feedAddresses = deployment.markets.flatMap((d) => d.feeds ?? [d.feed]);
+    const publishers = new Map(await Promise.all(feedAddresses.map(async (f) => [f, await publisherOf(funder, f)] as const)));
     const markets = s.markets.map((m) => {
       const d = deployment.markets.find((x) => x.symbol === m.symbol);
       if (!d) throw new SimulationError(`market ${m.symbol} is not in the deployment (it has ${deployment.markets.map((x) => x.symbol).join(", ")})`, { userError: true });
-      const start = startPrices.get(m.symbol)!;
-      const tick = 10n ** BigInt(18 - d.feedDecimals);
-      const prices = pricePath({ spec: m.path, startPrice: start, steps: s.blocks, blockTimeSeconds: s.blockTimeSeconds, tick, seed: p.seed, market: m.symbol });
-      return { ...m, ...d, prices, publisher: publishers.get(d.feed)! };
+      const single = p.run.singleFeed.get(m.symbol);
+      if (m.feeds && single === undefined && m.feeds.length !== (d.feeds ?? [d.feed]).length) {
+        throw new SimulationError(`market ${m.symbol} reads ${(d.feeds ?? [d.feed]).length} feed(s) in the deployment, but the scenario gives it ${m.feeds.length}`, { userError: true });
+      }
+      return marketFeeds({ market: m, deployed: d, publishers, ...(single !== undefined ? { singleFeed: single } : {}), startPrice: startPrices.get(m.symbol)!, steps: s.blocks, blockTimeSeconds: s.blockTimeSeconds, seed: p.seed });
     });
+    const withImpact = markets.some((m) => m.impact);
 
     // Start prices where the chain is not already there (a fork, a csv path), then the population.
-    await sendAndMine(funder, owner, markets.flatMap((m) => (startPrices.get(m.symbol) === m.prices[0] ? [] : [oracleUpdate(m.publisher, m.prices[0]!, m.feedDecimals)])));
+    await sendAndMine(funder, owner, markets.flatMap((m) => startUpdates(m, startPrices.get(m.symbol)!)));
     progress("seed");
     const seedInfo = await seedMarkets(funder, deployment, s.traders.markets);
     const { plans, capped } = planPopulationCapped({ spec: s.traders, markets: seedInfo, seed: p.seed, leverageCaps: p.caps });
@@ -248,27 +257,24 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
     const latest = await funder.publicClient.getBlock();
     const startTime = latest.timestamp + BigInt(s.blockTimeSeconds);
     const ownerNonce = { next: await funder.publicClient.getTransactionCount({ address: owner.walletClient.account.address, blockTag: "pending" }) };
-    const lastPublished = markets.map(() => -1);
     const heads: Head[] = [];
     let startBlock = 0n;
     for (let step = 0; step <= s.blocks; step++) {
       if (p.signal?.aborted) throw new SimulationError("interrupted", { userError: true });
       const calls: OwnerCall[] = [];
       if (step === 0) {
-        for (const m of markets) {
+        for (const [i, m] of s.markets.entries()) {
           if (!m.funding) continue;
-          const rate = (m.prices[0]! * m.funding.ppm) / PPM / m.funding.perSeconds;
-          calls.push(marketCall(deployment.contracts.market, encodeFunctionData({ abi: PerpMarket.abi, functionName: "setFundingRate", args: [BigInt(m.id), rate] })));
+          const rate = (markets[i]!.baseline[0]! * m.funding.ppm) / PPM / m.funding.perSeconds;
+          calls.push(marketCall(deployment.contracts.market, encodeFunctionData({ abi: PerpMarket.abi, functionName: "setFundingRate", args: [BigInt(markets[i]!.id), rate] })));
         }
       }
-      markets.forEach((m, i) => {
-        const price = m.prices[step]!;
-        const heartbeat = lastPublished[i]! >= 0 && BigInt((step - lastPublished[i]!) * s.blockTimeSeconds) * 2n >= staleness[i]!;
-        if (step === 0 || price !== m.prices[step - 1] || heartbeat) {
-          calls.push(oracleUpdate(m.publisher, price, m.feedDecimals));
-          lastPublished[i] = step;
-        }
-      });
+      // Impact: the previous block's liquidations move this block's price (src/sim/impact.ts).
+      const liquidated = withImpact && step > 0 ? await liquidatedNotionalIn(funder.publicClient, deployment.contracts.market, heads[step - 1]!.number) : undefined;
+      for (const [i, m] of markets.entries()) {
+        applyImpact(m, step, liquidated?.get(m.id) ?? 0n);
+        calls.push(...feedUpdates(m, step, s.blockTimeSeconds, staleness[i]!));
+      }
       const timestamp = startTime + BigInt(step * s.blockTimeSeconds);
       const hashes = await sendOwnerCalls(owner, calls, ownerNonce);
       await test.setNextBlockTimestamp({ timestamp });
@@ -304,9 +310,11 @@ async function runOnce(p: RunOnce): Promise<{ chainId: number; report: RunReport
       keepers: runKeepers,
       logger,
       onBlock: (done, total) => progress("report", done, total),
+      ...(withImpact ? { baseline: new Map(markets.flatMap((m) => (m.impact ? [[m.symbol, m.baseline] as const] : []))) } : {}),
     });
+    const impact = new Map(s.markets.flatMap((m) => (m.impact ? [[m.symbol, m.impact] as const] : [])));
     const report: RunReport = {
-      ...assembleRunReport(observations, { preset: p.run.preset, keepers: runKeepers, nativeUsd: s.nativeUsd, wallClockMs: Math.round(p.now() - t0), before }),
+      ...assembleRunReport(observations, { preset: p.run.preset, keepers: runKeepers, nativeUsd: s.nativeUsd, wallClockMs: Math.round(p.now() - t0), before, impact, adlOperator: keepers[adlKeeper]!.name }),
       preset: p.run.name,
       ...(p.run.variants.length > 0 ? { variants: p.run.variants.map((v) => ({ ...v })) } : {}),
       ...(p.run.preset.source ? { presetSource: relativeToRepo(p.run.preset.source) } : {}),
@@ -342,7 +350,7 @@ type Prepared = { deployment: Deployment; owner: ChainClients; startPrices: Map<
  * (each at its start price). A fork of a chain that has the market: check it is there, impersonate
  * its owner and set the preset's parameters on every market.
  */
-async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClients & { chainId: number }): Promise<Prepared> {
+async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClients & { chainId: number }, adlOperator: Address): Promise<Prepared> {
   const s = p.scenario;
   const existing = p.fork?.deployment;
   if (!existing) {
@@ -356,6 +364,7 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
       preset: p.run.preset,
       poolTokens: s.liquidity.poolTokens,
       insuranceTokens: s.liquidity.insuranceTokens,
+      adlOperator,
     });
     return { deployment, owner: funder, startPrices: new Map(specs.map((m) => [m.symbol, m.initialPrice])) };
   }
@@ -384,6 +393,7 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
   );
   const l = p.run.preset.liquidation;
   const calls: OwnerCall[] = [
+    marketCall(market, encodeFunctionData({ abi: PerpMarket.abi, functionName: "setAdlOperator", args: [adlOperator] })),
     marketCall(
       market,
       encodeFunctionData({
@@ -413,53 +423,6 @@ async function prepareMarket(p: RunOnce, anvil: AnvilInstance, funder: ChainClie
     }),
   );
   return { deployment: { ...existing, preset: p.run.preset.name }, owner, startPrices: new Map(prices) };
-}
-
-/** An owner transaction (a market setter or a feed update), encoded. */
-type OwnerCall = { to: Address; data: Hex; gas: bigint };
-
-function marketCall(market: Address, data: Hex): OwnerCall {
-  return { to: market, data, gas: OWNER_GAS };
-}
-
-/** A price update on `publisher`, a feed's aggregator (updateAnswer(int256): the same call on either kind of feed). */
-function oracleUpdate(publisher: Address, price: bigint, decimals: number): OwnerCall {
-  return { to: publisher, data: encodeFunctionData({ abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [feedAnswer(price, decimals)] }), gas: ORACLE_GAS };
-}
-
-/**
- * Send the owner's calls with a zero tip (they sort after every keeper transaction of the block)
- * and explicit nonces, in order; resolves with their hashes once the node has them all.
- */
-async function sendOwnerCalls(owner: ChainClients, calls: readonly OwnerCall[], nonce: { next: number }): Promise<Hash[]> {
-  if (calls.length === 0) return [];
-  const block = await owner.publicClient.getBlock({ blockTag: "latest" });
-  const maxFeePerGas = (block.baseFeePerGas ?? 0n) * 2n + 1_000_000_000n;
-  const hashes: Hash[] = [];
-  for (const c of calls) {
-    hashes.push(await owner.walletClient.sendTransaction({ ...c, nonce: nonce.next++, maxFeePerGas, maxPriorityFeePerGas: 0n }));
-  }
-  return hashes;
-}
-
-/** Owner calls outside the run (automine is on): sent in order, then checked. */
-async function sendAndMine(reader: ChainClients, owner: ChainClients, calls: readonly OwnerCall[]): Promise<void> {
-  if (calls.length === 0) return;
-  const nonce = { next: await reader.publicClient.getTransactionCount({ address: owner.walletClient.account.address, blockTag: "pending" }) };
-  const hashes = await sendOwnerCalls(owner, calls, nonce);
-  for (const hash of hashes) {
-    const r = await reader.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 30_000 });
-    if (r.status !== "success") throw new SimulationError(`owner transaction ${hash} reverted`);
-  }
-}
-
-/** Every owner transaction of the step made it into `block`, and none reverted. */
-async function checkMined(c: ChainClients, hashes: readonly Hash[], block: bigint): Promise<void> {
-  const receipts = await Promise.all(hashes.map((hash) => c.publicClient.getTransactionReceipt({ hash })));
-  for (const r of receipts) {
-    if (r.blockNumber !== block) throw new SimulationError(`oracle/owner transaction ${r.transactionHash} was not in block ${block}`);
-    if (r.status !== "success") throw new SimulationError(`oracle/owner transaction ${r.transactionHash} reverted in block ${block}`);
-  }
 }
 
 async function readBefore(c: ChainClients, market: Address, blockNumber: bigint): Promise<{ insuranceFund: bigint; badDebt: bigint }> {

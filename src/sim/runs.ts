@@ -14,6 +14,11 @@ import type { Scenario } from "./scenario.ts";
  * `hyperliquid,hyperliquid+BTC-steep` then compares BTC's tiers against steeper ones on one
  * population: every position's leverage is capped to the lowest maximum of the tier tables of the
  * whole comparison ({@link leverageCaps}).
+ *
+ * A variant `SYMBOL:feedN` makes the market read its N-th feed alone (1-based) instead of the median
+ * of its index feeds (a scenario's `feeds:`, or its catalogue entry's `index`): the same paths, one
+ * venue. `binance,binance+BTC:feed1` compares a three-feed median with a market that reads only the
+ * first venue.
  */
 
 export type RunPlan = {
@@ -23,6 +28,8 @@ export type RunPlan = {
   /** The markets deployed for this run, in the scenario's order (variants under their base's symbol). */
   marketSpecs: MarketSpec[];
   variants: { market: string; variant: string }[];
+  /** Markets that read one of their feeds only (`SYMBOL:feedN`): symbol → the feed's index, 0-based. */
+  singleFeed: Map<string, number>;
 };
 
 /** Fields a variant must leave as its base has them: the traders, price path and fees depend on them. */
@@ -52,18 +59,29 @@ export function planRuns(s: Scenario, names: readonly string[], opts: { source: 
     }
     const marketSpecs = [...s.marketSpecs];
     const variants: RunPlan["variants"] = [];
+    const singleFeed = new Map<string, number>();
     if (opts.forkMarket && variantNames.length > 0) {
       problems.push(`${name}: market variants need a market the lab deploys; a fork's own market keeps its tiers`);
       continue;
     }
     for (const v of variantNames) {
+      const feedOnly = /^(.+):feed(\d+)$/.exec(v);
+      if (feedOnly) {
+        const problem = feedOnlyProblem(s, feedOnly[1]!, Number(feedOnly[2]), singleFeed);
+        if (problem) problems.push(`${name}: ${problem}`);
+        else {
+          singleFeed.set(feedOnly[1]!, Number(feedOnly[2]) - 1);
+          variants.push({ market: feedOnly[1]!, variant: v });
+        }
+        continue;
+      }
       const found = variantOf(s, v);
       if (typeof found === "string") {
         problems.push(`${name}: ${found}`);
         continue;
       }
       const i = marketSpecs.findIndex((m) => m.symbol === found.base.symbol);
-      if (variants.some((x) => x.market === found.base.symbol)) {
+      if (variants.some((x) => x.market === found.base.symbol && !singleFeed.has(x.market))) {
         problems.push(`${name}: two variants of ${found.base.symbol}`);
         continue;
       }
@@ -83,10 +101,34 @@ export function planRuns(s: Scenario, names: readonly string[], opts: { source: 
         problems.push(e.shortMessage);
       }
     }
-    if (preset) runs.push({ name, preset, marketSpecs, variants });
+    if (preset) runs.push({ name, preset, marketSpecs: marketSpecs.map((m) => withIndex(s, m, singleFeed.has(m.symbol))), variants, singleFeed });
   }
   if (problems.length > 0) throw new ConfigError(opts.source, problems);
   return runs;
+}
+
+/** How many feeds a scenario market has: its own `feeds`, else its catalogue entry's index, else one. */
+export function feedCount(s: Scenario, symbol: string): number {
+  return s.markets.find((m) => m.symbol === symbol)?.feeds?.length ?? s.marketSpecs.find((m) => m.symbol === symbol)?.index?.feeds ?? 1;
+}
+
+/** What is wrong with `SYMBOL:feedN`, if anything. */
+function feedOnlyProblem(s: Scenario, symbol: string, n: number, seen: ReadonlyMap<string, number>): string | undefined {
+  if (!s.markets.some((m) => m.symbol === symbol)) return `${symbol}:feed${n}: ${symbol} is not one of the scenario's markets (${s.markets.map((m) => m.symbol).join(", ")})`;
+  const count = feedCount(s, symbol);
+  if (count < 2) return `${symbol}:feed${n}: ${symbol} reads one feed already (give the scenario market feeds: to compare)`;
+  if (n < 1 || n > count) return `${symbol}:feed${n}: ${symbol} has feeds 1 to ${count}`;
+  if (seen.has(symbol)) return `${symbol} is given two feeds to read alone`;
+  return undefined;
+}
+
+/** The market as deployed in a run: the scenario's feeds and index over the catalogue's; none when it reads one feed alone. */
+function withIndex(s: Scenario, spec: MarketSpec, single: boolean): MarketSpec {
+  const { index: _catalogue, ...rest } = spec;
+  if (single) return rest;
+  const m = s.markets.find((x) => x.symbol === spec.symbol);
+  if (m?.feeds && m.index) return { ...rest, index: { feeds: m.feeds.length, minSources: m.index.minSources, maxDeviationPpm: m.index.maxDeviationPpm } };
+  return spec;
 }
 
 /** The catalogue's market `name` and the scenario market it descends from, or what is wrong. */

@@ -10,7 +10,9 @@ import type { Distribution, PopulationSpec } from "./population.ts";
 import type { PricePathSpec } from "./pricePath.ts";
 import { sha256 } from "./report/inputs.ts";
 import { PATH_KINDS, parsePath } from "./scenarioPath.ts";
-import { human, parseCollecting, parseDurationMs, parseLeveragePpm, parseRatePer, prose, says, text, value, type Problems } from "./scenarioValues.ts";
+import type { ImpactSpec } from "./impact.ts";
+import { FeedsSchema, IndexSchema, parseFeeds, type ScenarioFeed, type ScenarioIndex } from "./scenarioFeeds.ts";
+import { human, parseCollecting, parseDepthPer100, parseDurationMs, parseLeveragePpm, parseRatePer, prose, says, text, value, type Problems } from "./scenarioValues.ts";
 
 /**
  * Scenario files for the parameter lab (`perp-keeper simulate --scenario FILE`), JSON or YAML.
@@ -46,6 +48,14 @@ export type ScenarioMarket = {
   funding?: { ppm: bigint; perSeconds: bigint };
   /** Start price (WAD); default: the market's initial price (or its price on chain, on a fork). */
   startPrice?: bigint;
+  /** Market impact of liquidations (src/sim/impact.ts); off when absent. */
+  impact?: ImpactSpec;
+  /**
+   * Index feeds, each with its own path (scenarioFeeds.ts), and the index's rules: the market reads
+   * their median. Absent: the market's feeds (one, or its catalogue entry's `index.feeds`) all publish `path`.
+   */
+  feeds?: ScenarioFeed[];
+  index?: ScenarioIndex;
 };
 
 export type Scenario = {
@@ -92,6 +102,9 @@ const MarketSchema = z
     path: z.object({ kind: z.enum(PATH_KINDS, { error: says(`must be one of ${PATH_KINDS.join(", ")}`) }) }).loose(),
     funding: human.optional(),
     startPrice: human.optional(),
+    impact: z.object({ depth: human, halfLife: human }, { error: says('expected a map: { depth: "$5,000,000 per 1%", halfLife: 30s }') }).strict().optional(),
+    feeds: FeedsSchema.optional(),
+    index: IndexSchema.optional(),
   })
   .strict();
 
@@ -203,6 +216,15 @@ function wholeDollars(problems: Problems, at: string, input: string | number | u
   return v / WAD;
 }
 
+/** A market's impact: depth ("$5,000,000 per 1%") and half-life ("30s"), or undefined with the problems pushed. */
+function parseImpact(problems: Problems, at: string, raw: { depth: string | number; halfLife: string | number }): ImpactSpec | undefined {
+  const depthUsd = value(problems, `${at}.depth`, () => parseDepthPer100(raw.depth));
+  const halfLifeMs = value(problems, `${at}.halfLife`, () => parseDurationMs(raw.halfLife, "halfLife"));
+  if (halfLifeMs !== undefined && (halfLifeMs < 1 || halfLifeMs > 30 * 86_400_000)) return void problems.push(`${at}.halfLife: must be from 1ms to 30d`);
+  if (depthUsd === undefined || halfLifeMs === undefined) return undefined;
+  return { depthUsd, halfLifeSeconds: halfLifeMs / 1_000 };
+}
+
 const DEFAULT_PRESET = "hyperliquid";
 const DEFAULT_POOL_TOKENS = 100_000_000n;
 const DEFAULT_INSURANCE_TOKENS = 1_000_000n;
@@ -286,6 +308,8 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
     const startPrice = m.startPrice === undefined ? undefined : value(problems, `${base}.startPrice`, () => parseWad(m.startPrice!, "price"));
     if (startPrice !== undefined && startPrice <= 0n) problems.push(`${base}.startPrice: must be above 0`);
     if (funding !== undefined && !Number.isInteger(funding.perSeconds)) problems.push(`${base}.funding: the period must be whole seconds`);
+    const impact = m.impact === undefined ? undefined : parseImpact(problems, `${base}.impact`, m.impact);
+    const feeds = parseFeeds(problems, base, m, opts.baseDir);
     if (path) {
       markets.push({
         symbol,
@@ -293,6 +317,8 @@ export function parseScenario(raw: unknown, opts: { file: string; baseDir: strin
         pathText: path.description,
         ...(funding ? { funding: { ppm: funding.ppm, perSeconds: BigInt(Math.round(funding.perSeconds)) } } : {}),
         ...(startPrice !== undefined ? { startPrice } : {}),
+        ...(impact ? { impact } : {}),
+        ...(feeds ? feeds : {}),
       });
     }
   }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PPM } from "../engine/index.ts";
-import { HumanNumberError, parsePpm } from "../lib/units.ts";
+import { HumanNumberError, parsePpm, parseWad } from "../lib/units.ts";
 import { zodProblems } from "../lib/zodIssues.ts";
 
 /**
@@ -67,6 +67,21 @@ export function parseFrequency(input: string | number, what = "rate"): number {
   if (!Number.isFinite(n) || n < 0 || t.slice(0, slash).trim() === "") throw new HumanNumberError(`${what}: "${input}" is not a count per period, like 3/h`);
   const period = t.slice(slash + 1).trim();
   return n / (parseDurationMs(/^\d/.test(period) ? period : `1${period}`, what) / 1_000);
+}
+
+/**
+ * Market depth: "$5,000,000 per 1%" or "$500,000,000 per 100%" → USD (WAD) per 100% move
+ * (the amount × 100% / the move, rounded down to 1e-18).
+ */
+export function parseDepthPer100(input: string | number, what = "depth"): bigint {
+  const m = /^(.+?)\s+per\s+(.+)$/i.exec(String(input).trim());
+  if (!m) throw new HumanNumberError(`${what}: "${input}" is not a depth like "$5,000,000 per 1%"`);
+  const amount = parseWad(m[1]!, what);
+  if (!m[2]!.trim().endsWith("%")) throw new HumanNumberError(`${what}: the move of "${input}" must be a percentage, like "per 1%"`);
+  const move = parsePpm(m[2]!.trim(), what);
+  if (amount <= 0n) throw new HumanNumberError(`${what}: "${input}" must be above $0`);
+  if (move <= 0n || move > PPM) throw new HumanNumberError(`${what}: the move of "${input}" must be above 0% and at most 100%`);
+  return (amount * PPM) / move;
 }
 
 /** "50x", "2.5x" or 2.5 → leverage in ppm of 1x. */

@@ -477,6 +477,8 @@ describe('bad scenario files (perp-keeper simulate)', () => {
     ['YAML alias bomb', 's.yaml', ['a: &a [x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join('\n') + '\n', /s\.yaml: /],
     ['a csv path whose file is missing', 's.json', btcPath({ kind: 'csv', file: 'nope.csv' }), /nope\.csv/],
     ['a control character in a value', 's.json', scenario({ name: 'crash\u001b[2J\u0007' }), /s\.json: /],
+    ['index feeds: one feed, no index', 's.json', scenario({ markets: { BTC: { path: good.markets.BTC.path, feeds: ['same'] } } }), /s\.json: 2 problems: markets\.BTC\.feeds: give 2 to 7 feeds, got 1; markets\.BTC\.index: required with feeds/],
+    ['index feeds: minSources above the feeds', 's.json', scenario({ markets: { BTC: { path: good.markets.BTC.path, feeds: ['same', 'same'], index: { minSources: 3, maxDeviation: '5%' } } } }), /s\.json: markets\.BTC\.index\.minSources: must be from 1 to the number of feeds \(2\), got 3/],
   ];
   it.each(rows)('%s', async (_name, file, text, match) => {
     const dir = rowDir({ [file]: text });

@@ -44,7 +44,7 @@ const GOOD = {
 const json = (over: Record<string, unknown>) => JSON.stringify({ ...GOOD, ...over });
 
 describe("the example scenarios", () => {
-  it.each(["crash-30pct-10min.json", "wick-15pct.yaml", "slow-bleed-funding.json", "csv-btc-klines.json", "crash-25pct-btc.json", "squeeze-pump-40pct.json", "legs-chop.json"])("%s loads", (name) => {
+  it.each(["crash-30pct-10min.json", "wick-15pct.yaml", "slow-bleed-funding.json", "csv-btc-klines.json", "crash-25pct-btc.json", "squeeze-pump-40pct.json", "legs-chop.json", "cascade.yaml", "scam-wick.yaml"])("%s loads", (name) => {
     const s = loadScenario(path.join(REPO_ROOT, "config", "scenarios", name));
     expect(s.description.length).toBeGreaterThan(40);
     expect(s.blocks).toBeGreaterThanOrEqual(60);
@@ -72,6 +72,16 @@ describe("the example scenarios", () => {
     ]);
     expect(parseDurationMs("250ms")).toBe(250);
     expect(parseRatePer("-10%/8h")).toEqual({ ppm: -100_000n, perSeconds: 28_800 });
+  });
+
+  it("issue 16: reads a market's impact: depth per 1% (or per 100%) as USD per 100%, the half-life; off unless set", () => {
+    const s = loadScenario(path.join(REPO_ROOT, "config", "scenarios", "cascade.yaml"));
+    expect(s.markets[0]!.impact).toEqual({ depthUsd: 250_000_000n * WAD, halfLifeSeconds: 60 });
+    const per100 = loadScenario(write("impact100.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$250,000,000 per 100%", halfLife: "1.5s" } } } })), tmp.dir);
+    expect(per100.markets[0]!.impact).toEqual({ depthUsd: 250_000_000n * WAD, halfLifeSeconds: 1.5 });
+    const per3 = loadScenario(write("impact3.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$3,000,000 per 3%", halfLife: "2m" } } } })), tmp.dir);
+    expect(per3.markets[0]!.impact).toEqual({ depthUsd: 100_000_000n * WAD, halfLifeSeconds: 120 });
+    expect(loadScenario(write("no-impact.json", json({})), tmp.dir).markets[0]!.impact).toBeUndefined();
   });
 
   it("defaults: the name from the file, seed 1, the hyperliquid preset, one keeper", () => {
@@ -112,6 +122,14 @@ describe("bad scenario files: one line naming the file and each field", () => {
     ["a missing csv", "csv1.json", json({ markets: { BTC: { path: { kind: "csv", file: "missing.csv" } } } }), /markets\.BTC\.path\.file: no such file missing\.csv/],
     ["a wrong type", "type.json", json({ traders: { ...GOOD.traders, count: "many" } }), /traders\.count: expected a whole number$/],
     ["a missing field", "miss.json", JSON.stringify({ ...GOOD, blockTime: undefined }), /blockTime: missing/],
+    ["an impact depth without a move", "imp1.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$5,000,000", halfLife: "30s" } } } }), /^imp1\.json: markets\.BTC\.impact\.depth: "\$5,000,000" is not a depth like "\$5,000,000 per 1%"$/],
+    ["an impact depth of $0", "imp2.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$0 per 1%", halfLife: "30s" } } } }), /markets\.BTC\.impact\.depth: "\$0 per 1%" must be above \$0$/],
+    ["an impact move of 0% or above 100%", "imp3.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$5 per 120%", halfLife: "30s" } } } }), /impact\.depth: the move of "\$5 per 120%" must be above 0% and at most 100%$/],
+    ["an impact move that is not a percentage", "imp4.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$5 per BTC", halfLife: "30s" } } } }), /impact\.depth: the move of "\$5 per BTC" must be a percentage, like "per 1%"$/],
+    ["an impact half-life that is not a duration", "imp5.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$5 per 1%", halfLife: "soon" } } } }), /markets\.BTC\.impact\.halfLife: "soon" is not a duration/],
+    ["an impact half-life of 0", "imp6.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$5 per 1%", halfLife: "0s" } } } }), /markets\.BTC\.impact\.halfLife: must be from 1ms to 30d$/],
+    ["an impact without a half-life", "imp7.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: { depth: "$5 per 1%" } } } }), /markets\.BTC\.impact\.halfLife: missing$/],
+    ["an impact that is not a map", "imp8.json", json({ markets: { BTC: { path: { kind: "flat" }, impact: "deep" } } }), /markets\.BTC\.impact: expected a map: \{ depth: "\$5,000,000 per 1%", halfLife: 30s \}$/],
   ] as const)("%s", (_name, file, content, match) => {
     if (content !== undefined) write(file, content);
     expect(problem(file)).toMatch(match);

@@ -1,201 +1,24 @@
-import { getAddress, parseEventLogs, type Address, type Chain, type PublicClient, type Transport } from "viem";
-import { getBlockReceipts } from "viem/actions";
-import { PerpMarket } from "../../../abi/PerpMarket.ts";
-import type { Deployment } from "../../chain/deploy.ts";
+import type { Address } from "viem";
 import type { Preset } from "../../config/presets.ts";
-import { WAD, accountHealth, notional } from "../../engine/index.ts";
+import { WAD, notional } from "../../engine/index.ts";
 import { formatPpm, wadToDecimal } from "../../lib/units.ts";
-import { Indexer } from "../../index/index.ts";
-import { referenceOf } from "../../protocols/index.ts";
-import { valuationAt } from "../../protocols/reference/index.ts";
-import { silentLogger, type Logger } from "../../lib/logger.ts";
-import { createMetrics } from "../../lib/metrics.ts";
+import type { ImpactSpec } from "../impact.ts";
+import { adlReport } from "./adl.ts";
+import { cascadeReport } from "./cascade.ts";
 import { traderLosses } from "./lossSplit.ts";
+import type { BlockObservation, RunKeeper, RunObservations } from "./observe.ts";
 import { backstopBlocks, backstopSpend, fundEvents, insuranceFundNeeded } from "./sizing.ts";
+import { tierStatistic } from "./tiersSpanned.ts";
 import type { BlockRow, KeeperRow, LiquidationRow, MarketBlockRow, RunReport, RunSizing, RunTotals, RunWorst } from "./types.ts";
 
+export { observeRun, type BadDebtEvent, type BlockObservation, type DeleverageEvent, type OppositeProfit, type GasSpent, type LiquidationEvent, type ObserveRunParameters, type RunKeeper, type RunObservations } from "./observe.ts";
+
 /**
- * report.json's run section, built from the chain only: the market's own events (Liquidated,
- * BadDebt) and receipts of every block of the run, the contract's state at each block (insurance
- * fund, bad debt, pool), and the account state rebuilt from events by the keeper's indexer, valued
- * with the shared engine (accounts below maintenance, open interest). Nothing comes from the
- * simulator's plan. Collection ({@link observeRun}) is I/O; assembly ({@link assembleRunReport})
- * is pure.
+ * report.json's run section, assembled from the chain's observations (observe.ts: the market's
+ * events and receipts, its state at each block, the account state rebuilt by the keeper's indexer
+ * and valued with the shared engine). Nothing comes from the simulator's plan. Collection
+ * ({@link observeRun}) is I/O; assembly ({@link assembleRunReport}) is pure.
  */
-
-/** One Liquidated event. */
-export type LiquidationEvent = {
-  block: bigint;
-  txHash: string;
-  logIndex: number;
-  account: Address;
-  marketId: number;
-  /** The market's symbol in the deployment. */
-  market: string;
-  keeper: Address;
-  size: bigint;
-  price: bigint;
-  penalty: bigint;
-  keeperReward: bigint;
-  insuranceShare: bigint;
-  remainingSize: bigint;
-  full: boolean;
-};
-
-/** One BadDebt event. */
-export type BadDebtEvent = { block: bigint; logIndex: number; account: Address; covered: bigint; uncovered: bigint };
-
-/** One keeper's transactions in one block: gas paid, count, reverted, and batch items that failed inside them. */
-export type GasSpent = { wei: bigint; transactions: number; reverted: number; failedItems: number };
-
-/** What the chain says about one block of the run. */
-export type BlockObservation = {
-  block: bigint;
-  timestamp: bigint;
-  markets: { symbol: string; price: bigint; long: bigint; short: bigint }[];
-  /** Accounts with equity below total maintenance margin, and with equity ≤ 0, at the end of the block. */
-  belowMaintenance: Address[];
-  underwater: number;
-  /** Σ −equity over accounts with negative equity. */
-  openDeficit: bigint;
-  /** Equity of every account with a position, and of every account liquidated in the block (its collateral once closed). */
-  equity: Map<Address, bigint>;
-  /** Accounts with at least one position at the end of the block. */
-  openAccounts: number;
-  /** Accounts liquidated in this block that hold no position at its end (closed out). */
-  closedOut: Address[];
-  liquidations: LiquidationEvent[];
-  badDebts: BadDebtEvent[];
-  /** Gas of the keepers' transactions in this block, by keeper address. */
-  gas: Map<Address, GasSpent>;
-  insuranceFund: bigint;
-  badDebt: bigint;
-  pool: bigint;
-};
-
-export type RunKeeper = { name: string; address: Address; latencyMs: number; minProfitUsd: bigint; backstopMode: boolean };
-
-export type ObserveRunParameters = {
-  client: PublicClient<Transport, Chain>;
-  deployment: Deployment;
-  /** First and last block of the run (inclusive). */
-  startBlock: bigint;
-  endBlock: bigint;
-  /** Symbols of the markets to report, in order. */
-  markets: readonly string[];
-  keepers: readonly Pick<RunKeeper, "address">[];
-  logger?: Logger;
-  /** Called after each block is read. */
-  onBlock?: (done: number, total: number) => void;
-};
-
-/** Read every block of the run from the chain. */
-export async function observeRun(p: ObserveRunParameters): Promise<BlockObservation[]> {
-  const market = p.deployment.contracts.market;
-  const logger = p.logger ?? silentLogger();
-  const indexer = new Indexer({ client: p.client, source: referenceOf(p.deployment).index, deployBlock: p.deployment.deployBlock, logger, metrics: createMetrics(), maxReorgDepth: 8 });
-  await indexer.backfill(p.startBlock - 1n);
-  const ids = p.markets.map((s) => {
-    const m = p.deployment.markets.find((x) => x.symbol === s);
-    if (!m) throw new Error(`market ${s} is not in the deployment`);
-    return { symbol: s, id: m.id };
-  });
-  const keepers = new Set(p.keepers.map((k) => getAddress(k.address)));
-  const out: BlockObservation[] = [];
-  const total = Number(p.endBlock - p.startBlock + 1n);
-  for (let b = p.startBlock; b <= p.endBlock; b++) {
-    const header = await p.client.getBlock({ blockNumber: b });
-    await indexer.syncTo({ number: header.number, hash: header.hash, parentHash: header.parentHash, timestamp: header.timestamp });
-    const at = { blockNumber: b };
-    const read = (functionName: "insuranceFund" | "badDebt" | "poolBalance") => p.client.readContract({ address: market, abi: PerpMarket.abi, functionName, ...at });
-    const [receipts, insuranceFund, badDebt, pool] = await Promise.all([getBlockReceipts(p.client, at), read("insuranceFund"), read("badDebt"), read("poolBalance")]);
-
-    const gas = new Map<Address, GasSpent>();
-    for (const r of receipts) {
-      const from = getAddress(r.from);
-      if (!keepers.has(from)) continue;
-      const g = gas.get(from) ?? { wei: 0n, transactions: 0, reverted: 0, failedItems: 0 };
-      g.wei += r.gasUsed * r.effectiveGasPrice;
-      g.transactions++;
-      if (r.status !== "success") g.reverted++;
-      g.failedItems += parseEventLogs({ abi: PerpMarket.abi, logs: r.logs, eventName: "LiquidationFailed" }).length;
-      gas.set(from, g);
-    }
-    const logs = receipts.flatMap((r) => r.logs).filter((l) => getAddress(l.address) === getAddress(market));
-    const liquidations: LiquidationEvent[] = parseEventLogs({ abi: PerpMarket.abi, logs, eventName: "Liquidated" }).map((l) => ({
-      block: b,
-      txHash: l.transactionHash,
-      logIndex: l.logIndex,
-      account: getAddress(l.args.account),
-      marketId: Number(l.args.marketId),
-      market: p.deployment.markets.find((m) => m.id === Number(l.args.marketId))?.symbol ?? String(l.args.marketId),
-      keeper: getAddress(l.args.keeper),
-      size: l.args.size,
-      price: l.args.price,
-      penalty: l.args.penalty,
-      keeperReward: l.args.keeperReward,
-      insuranceShare: l.args.insuranceShare,
-      remainingSize: l.args.remainingSize,
-      full: l.args.full,
-    }));
-    const badDebts: BadDebtEvent[] = parseEventLogs({ abi: PerpMarket.abi, logs, eventName: "BadDebt" }).map((l) => ({
-      block: b,
-      logIndex: l.logIndex,
-      account: getAddress(l.args.account),
-      covered: l.args.coveredByInsurance,
-      uncovered: l.args.uncovered,
-    }));
-
-    // State rebuilt from events, valued by the engine at the block's time.
-    const v = valuationAt(indexer.state, header.timestamp);
-    const below: Address[] = [];
-    let underwater = 0;
-    let openDeficit = 0n;
-    let openAccounts = 0;
-    const equity = new Map<Address, bigint>();
-    const oi = new Map<number, { long: bigint; short: bigint }>(ids.map(({ id }) => [id, { long: 0n, short: 0n }]));
-    for (const [address, account] of indexer.state.accounts) {
-      if (account.positions.length === 0) continue;
-      openAccounts++;
-      for (const pos of account.positions) {
-        const o = oi.get(pos.marketId);
-        if (!o) continue;
-        if (pos.size > 0n) o.long += pos.size;
-        else o.short -= pos.size;
-      }
-      try {
-        const h = accountHealth(account, v);
-        equity.set(address, h.equity);
-        if (h.liquidatable) below.push(address);
-        if (h.equity <= 0n) underwater++;
-        if (h.equity < 0n) openDeficit -= h.equity;
-      } catch (e) {
-        logger.warn({ err: e, account: address, block: b }, "cannot value account (stale price?)");
-      }
-    }
-    const closedOut = [...new Set(liquidations.map((l) => l.account))].filter((a) => (indexer.state.accounts.get(a)?.positions.length ?? 0) === 0);
-    for (const a of closedOut) equity.set(a, indexer.state.accounts.get(a)?.collateral ?? 0n);
-    out.push({
-      block: b,
-      timestamp: header.timestamp,
-      markets: ids.map(({ symbol, id }) => ({ symbol, price: indexer.state.price(id)?.price ?? 0n, ...oi.get(id)! })),
-      belowMaintenance: below,
-      underwater,
-      openDeficit,
-      equity,
-      openAccounts,
-      closedOut,
-      liquidations,
-      badDebts,
-      gas,
-      insuranceFund,
-      badDebt,
-      pool,
-    });
-    p.onBlock?.(out.length, total);
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Assembly (pure)
@@ -218,10 +41,15 @@ export type AssembleRunParameters = {
   wallClockMs: number;
   /** Insurance fund and bad debt before the run's first block (for the deltas). */
   before: { insuranceFund: bigint; badDebt: bigint };
+  /** Markets with an impact model: the run gets a cascade section (cascade.ts). */
+  impact?: ReadonlyMap<string, ImpactSpec>;
+  /** The keeper that is the market's ADL operator, by name. */
+  adlOperator?: string;
 };
 
 /** The run's report from its observations. Totals are sums of the rows; the worst figures are their extremes. */
-export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleRunParameters): RunReport {
+export function assembleRunReport(observed: RunObservations, p: AssembleRunParameters): RunReport {
+  const obs = observed.blocks;
   if (obs.length === 0) throw new Error("no blocks observed");
   const t0 = obs[0]!.timestamp;
   const keeperSet = new Set(p.keepers.map((k) => k.address));
@@ -261,6 +89,7 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
         longOpenInterest: decimal(m.long),
         shortOpenInterest: decimal(m.short),
         openInterestUsd: decimal(notional(m.long + m.short, m.price)),
+        ...(m.pathPrice !== undefined ? { pathPrice: decimal(m.pathPrice) } : {}),
       };
     }
     let blockNotional = 0n;
@@ -406,6 +235,9 @@ export function assembleRunReport(obs: readonly BlockObservation[], p: AssembleR
     totals,
     sizing,
     worst,
+    ...(p.impact && p.impact.size > 0 ? { cascade: cascadeReport(obs, p.impact) } : {}),
+    tiersSpanned: tierStatistic(observed.tiersSpanned, obs.flatMap((o) => o.liquidations)),
+    adl: adlReport(obs, { enabled: p.preset.liquidation.adlEnabled, ...(p.adlOperator !== undefined ? { operator: p.adlOperator } : {}), badDebt }),
     final: {
       insuranceFund: decimal(last.insuranceFund),
       badDebt: decimal(last.badDebt),
@@ -460,5 +292,6 @@ export function presetSummary(preset: Preset): Record<string, string> {
     tierStepDown: String(l.tierStepDown),
     partialThreshold: l.partialThreshold === none ? "none" : decimal(l.partialThreshold),
     dustNotional: decimal(l.dustNotional),
+    adl: String(l.adlEnabled),
   };
 }

@@ -57,10 +57,18 @@ export function marketRules(m: MarketSpec, symbol = m.symbol): MarketRules {
   };
 }
 
-/** Each run's markets as deployed: the scenario's, or a variant's table under the base symbol. */
+/** Each run's markets as deployed: the scenario's, or a variant's table under the base symbol; and which feeds each reads. */
 export function runMarkets(run: RunPlan): MarketRules[] {
   return run.marketSpecs.map((m) => {
-    const v = run.variants.find((x) => x.market === m.symbol);
-    return v ? marketRules({ ...m, symbol: v.variant }, m.symbol) : marketRules(m);
+    const v = run.variants.find((x) => x.market === m.symbol && !run.singleFeed.has(x.market));
+    const rules = v ? marketRules({ ...m, symbol: v.variant }, m.symbol) : marketRules(m);
+    const single = run.singleFeed.get(m.symbol);
+    const price =
+      single !== undefined
+        ? `feed ${single + 1} alone`
+        : m.index
+          ? `median of ${m.index.feeds} feeds (at least ${m.index.minSources} fresh, spread at most ${formatPpm(m.index.maxDeviationPpm)})`
+          : undefined;
+    return price ? { ...rules, price } : rules;
   });
 }

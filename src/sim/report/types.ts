@@ -16,7 +16,16 @@
  * `traderLiquidationLoss`, which counted bad debt as the traders'), `sizing` per run, and `seeds`
  * for a multi-seed report; `badDebtCoveredByInsurance` and `lossNotCovered` are always present.
  */
-export const REPORT_VERSION = 2 as const;
+/**
+ * Version 3 (issue 16): per run, `cascade` when the scenario gives a market an impact model (and
+ * `pathPrice` in that market's block rows), and `tiersSpanned`, the per-tier statistic; a
+ * multi-seed report pools `tiersSpanned` over seeds and adds the longest cascade to each seed.
+ */
+/**
+ * Version 4 (issue 16, part 2): `adl` per run (auto-deleveraging and the bad debt it left), and
+ * `price` in a run's markets when one reads an index of feeds or one of them alone.
+ */
+export const REPORT_VERSION = 4 as const;
 
 /** One market's state at the end of a block. */
 export type MarketBlockRow = {
@@ -28,6 +37,8 @@ export type MarketBlockRow = {
   shortOpenInterest: string;
   /** Open interest in USD at the block's price (longs + shorts). */
   openInterestUsd: string;
+  /** The scenario path's price for the block (the baseline), when the market has an impact model: `price` is then the path moved by liquidations. */
+  pathPrice?: string;
 };
 
 /** The state of one run (one preset) at the end of one block. */
@@ -192,6 +203,105 @@ export type RunWorst = {
   maxOpenDeficit?: string;
 };
 
+/** One market's impact model and the extra move it made: P_t / P_path_t − 1, a signed decimal fraction ("-0.0123" is −1.23%). */
+export type CascadeMarket = {
+  market: string;
+  /** Depth, USD per 100% move. */
+  depthUsd: string;
+  halfLifeSeconds: number;
+  /** The extra move of the largest magnitude, and its block. */
+  worstExtraMove: string;
+  worstExtraMoveBlock: number;
+  extraMoveAtEnd: string;
+};
+
+/** Liquidations of one cascade generation (see {@link CascadeReport}). */
+export type GenerationRow = {
+  generation: number;
+  liquidations: number;
+  partialLiquidations: number;
+  /** USD at the fill price. */
+  notionalUsd: string;
+  /** Distinct accounts liquidated in this generation. */
+  accounts: number;
+};
+
+/**
+ * Liquidation cascades (issue 16), when the scenario gives at least one market an impact model.
+ * Definitions (src/sim/report/cascade.ts):
+ *  - an account is made liquidatable in block t when it is liquidatable at the end of block t and
+ *    was not at the end of block t − 1; it is impact-driven when it would not be liquidatable at
+ *    the path's prices (the baseline) with the same on-chain state, valued by the engine;
+ *  - its generation is 0 when it is liquidatable at the baseline, otherwise 1 + the highest
+ *    generation among the liquidations of block t − 1 (whose notional moved P_t), or, if that block
+ *    had none, of the most recent block that had some (the decayed impact is theirs); a liquidation
+ *    has the generation of its account's current stretch below maintenance (0 when it was never
+ *    seen below at a block's end);
+ *  - the longest cascade is the most consecutive blocks with at least one impact-driven account made liquidatable.
+ */
+export type CascadeReport = {
+  markets: CascadeMarket[];
+  longestCascadeBlocks: number;
+  /** First block of the longest cascade (absent when there was none). */
+  longestCascadeFrom?: number;
+  /** Accounts made liquidatable by impact alone (counted once per stretch below maintenance). */
+  impactDrivenAccounts: number;
+  /** One row per generation seen, from 0 up. */
+  byGeneration: GenerationRow[];
+};
+
+/**
+ * The per-tier statistic (issue 16): a published claim is that accounts whose positions span three
+ * or more tiers see 68% more partial liquidation events than those within one tier. An account's
+ * tiers spanned is its largest position's notional at opening (size × entry price when the run
+ * starts) as a tier count: the index of its tier in that market's table + 1, capped at "3+".
+ * Partial events are Liquidated events that leave a position.
+ */
+export type TierGroupRow = {
+  tiers: "1" | "2" | "3+";
+  accounts: number;
+  partialLiquidations: number;
+  /** partialLiquidations / accounts (decimal, 6 places); absent for a group without accounts. */
+  perAccount?: string;
+};
+
+export type TierStatistic = {
+  groups: TierGroupRow[];
+  /** perAccount(3+) / perAccount(1) − 1, a decimal fraction (the claim: 0.68); absent when either is missing or group 1 has no partial event. */
+  ratio3vs1?: string;
+};
+
+/**
+ * Auto-deleveraging in one run (issue 16), from the market's `Deleveraged` events (src/sim/report/adl.ts).
+ * The check: where the preset has ADL on, `coverableByOppositeSide` (bad debt left that the
+ * profitable opposite positions could have covered at the time) must be 0.
+ */
+export type AdlReport = {
+  /** The preset's `adl`: whether the markets deleverage at all. */
+  enabled: boolean;
+  /** The keeper that is the market's ADL operator (the scenario's backstop keeper, else its first). */
+  operator?: string;
+  /** Deleveraged events: one per counterparty of each deleverage. */
+  events: number;
+  /** Σ size × mark price of the positions closed. */
+  deleveragedNotionalUsd: string;
+  /** Counterparties closed by ADL (distinct accounts). */
+  accountsHit: number;
+  /** Bankrupt accounts closed by ADL (distinct accounts). */
+  accountsDeleveraged: number;
+  /** Σ profitGivenUp: what the counterparties gave up against a close at the mark (the deficit ADL covered). */
+  profitGivenUp: string;
+  /** Bad debt recorded in the run + the deficit of accounts still negative at the end beyond the insurance fund then. */
+  badDebtLeft: string;
+  /**
+   * The part of {@link AdlReport.badDebtLeft} the opposite side could have covered: per block,
+   * min(bad debt recorded, unrealised profit on the opposite sides), summed; and the same at the end
+   * for the open deficit; bad debt recorded as a deleverage closes its account (the bankruptcy price's
+   * rounding, a few wei) is not counted. With ADL on it must be 0.
+   */
+  coverableByOppositeSide: string;
+};
+
 /** One run: the scenario under one preset. */
 export type RunReport = {
   /** The run's name: the preset, followed by `+VARIANT` for each market variant (`hyperliquid+BTC-steep`). */
@@ -219,6 +329,11 @@ export type RunReport = {
   totals: RunTotals;
   sizing: RunSizing;
   worst: RunWorst;
+  /** Present when the scenario gives a market an impact model. */
+  cascade?: CascadeReport;
+  tiersSpanned: TierStatistic;
+  /** Auto-deleveraging and the bad debt left after it (absent in reports before version 4). */
+  adl?: AdlReport;
   /** Final state read from the contract, for cross-checking. */
   final: {
     insuranceFund: string;
@@ -253,6 +368,8 @@ export type MarketRules = {
   /** The file that defined it, and the market it extends. */
   source?: string;
   extends?: string;
+  /** The mark price's source when not the one feed: "median of 3 feeds (…)" or "feed 1 alone" (a `SYMBOL:feedN` run). */
+  price?: string;
   /** Floor (USD notional), maintenance rate ("0.4%"), max leverage ("125x"). */
   tiers: { floor: string; mmr: string; maxLeverage: string }[];
 };
@@ -322,6 +439,9 @@ export type SeedEntry = {
   maxBelowMaintenance: number;
   openDeficitAtEnd: string;
   underwaterAtEnd: number;
+  /** The run's longest cascade (blocks), when it had an impact model. */
+  longestCascadeBlocks?: number;
+  tiersSpanned: TierStatistic;
 };
 
 export type SeedRun = {
@@ -331,6 +451,8 @@ export type SeedRun = {
   /** Per headline figure (see HEADLINES in distribution.ts), keyed by its id. */
   distribution: Record<string, FigureDistribution>;
   sizing: { insuranceFund: SizingAnswer; backstopBudget?: SizingAnswer };
+  /** The per-tier statistic pooled over seeds: accounts and partial events summed. */
+  tiersSpanned: TierStatistic;
 };
 
 export type SeedsSection = {

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHART_IDS, DISTRIBUTION_CHART_IDS, buildCharts, renderReport } from "../../../src/sim/report/render/index.ts";
+import { CASCADE_CHART_IDS, CHART_IDS, DISTRIBUTION_CHART_IDS, buildCharts, renderReport } from "../../../src/sim/report/render/index.ts";
 import type { LabReport } from "../../../src/sim/report/types.ts";
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium, type Chromium } from "./chromium.ts";
 import { fixtureReport, fixtureSeedsReport } from "./fixture.ts";
@@ -227,6 +227,35 @@ describe.skipIf(!available)("report in Chromium", () => {
     expect(heads).toEqual(labels);
     expect(await page.locator("#distributions ul.sizing").textContent()).toContain("Insurance fund covering p90 of runs: ");
     expect(await page.locator("#distributions ul.sizing").textContent()).toContain("(rank 11 of 12)");
+    expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1280);
+    expect(errors).toEqual([]);
+    expect(external).toEqual([]);
+    await page.close();
+  });
+
+  it("issue 16: a report with impact draws its cascade charts and tables, and the per-tier statistic", async () => {
+    const report = fixtureReport({ presets: ["bitmex", "hyperliquid", "okx"], impact: true });
+    await checkReport(report);
+    const [html] = await render(report);
+    const { page, errors, external } = await open(browser, pathToFileURL(html!).href);
+    const labels = report.runs.map((r) => r.preset);
+    for (const id of CASCADE_CHART_IDS) {
+      const svg = page.locator(`#cascades figure[data-chart-id="${id}"] svg.marks`);
+      expect(await svg.count(), id).toBe(1);
+      const box = await svg.boundingBox();
+      expect(box?.width ?? 0, `${id} width`).toBeGreaterThan(450);
+      expect(box?.height ?? 0, `${id} height`).toBeGreaterThan(200);
+      const legend = (await svg.locator(".role-legend .role-legend-label text").allTextContents()).map((t) => t.trim());
+      for (const label of labels) expect(legend, `${id} legend`).toContain(label);
+    }
+    // The path and one line per run; one bar per run and generation.
+    expect(await page.locator('figure[data-chart-id="cascade-price"] svg .mark-line path').count()).toBe(labels.length + 1);
+    const bars = report.runs.reduce((a, r) => a + r.cascade!.byGeneration.length, 0);
+    expect(await page.locator('figure[data-chart-id="cascade-generations"] svg .mark-rect path').count()).toBe(bars);
+    expect(await page.locator("#cascades table.cascade tbody tr").count()).toBe(labels.length);
+    expect(await page.locator("#tiers table.tiers-spanned tbody tr").count()).toBe(labels.length);
+    await page.locator("#cascades details.help summary").click();
+    expect(await page.locator("#cascades details.help p").isVisible()).toBe(true);
     expect(await page.evaluate("document.documentElement.scrollWidth")).toBeLessThanOrEqual(1280);
     expect(errors).toEqual([]);
     expect(external).toEqual([]);

@@ -2,6 +2,7 @@ import { Decimal } from "decimal.js";
 import type { BlockRow, KeeperRow, LabReport, LiquidationRow, MarketBlockRow, RunReport } from "../../../src/sim/report/types.ts";
 import { REPORT_VERSION } from "../../../src/sim/report/types.ts";
 import { seedEntry, seedRun } from "../../../src/sim/distribution.ts";
+import { tierStatistic, type TierGroup } from "../../../src/sim/report/tiersSpanned.ts";
 import { mulberry32 } from "../../support/random.ts";
 
 /**
@@ -16,6 +17,8 @@ export type FixtureOptions = {
   blocks?: number;
   traders?: number;
   seed?: number;
+  /** Give BTC an impact model: each run's BTC price is the path moved by its liquidations, and the run has a cascade section. */
+  impact?: boolean;
 };
 
 type Policy = {
@@ -63,6 +66,11 @@ const sum = (xs: readonly string[]) => xs.reduce((a, x) => a.plus(x), new Decima
 
 function mmRate(notional: number): number {
   return notional < 100_000 ? 0.005 : notional < 500_000 ? 0.01 : 0.02;
+}
+
+/** The fixture's tier table (0, 100k, 500k) as tiers spanned. */
+function tiersOf(notional: number): TierGroup {
+  return notional < 100_000 ? "1" : notional < 500_000 ? "2" : "3+";
 }
 
 /** The lower edge of the next tier down, for tier step-down. */
@@ -416,6 +424,10 @@ function simulateRun(preset: string, runIndex: number, prices: number[][], popul
       insuranceShares: usd(cumShares),
       backstop: { keepers: ["fast"], gasCost: keeperRows[0]!.gasCost, rewards: keeperRows[0]!.rewards, rewardlessCloses: rewardless, budget: usd(backstopBudget) },
     },
+    tiersSpanned: tierStatistic(
+      new Map(population.map((t) => [t.address as `0x${string}`, tiersOf(t.size * t.entry)])),
+      liquidations.map((l) => ({ account: l.account as `0x${string}`, full: l.full })),
+    ),
     worst: {
       maxBelowMaintenance: maxBelow,
       maxBelowMaintenanceBlock: maxBelowBlock,
@@ -461,7 +473,66 @@ export function fixtureReport(options: FixtureOptions = {}): LabReport {
       markets: MARKETS.map((m) => m.name),
     },
     chain: { chainId: 31337, mode: "embedded" },
-    runs: presets.map((p, i) => simulateRun(p, i, prices, population, seed)),
+    runs: presets.map((p, i) => {
+      const run = simulateRun(p, i, prices, population, seed);
+      return options.impact ? withImpact(run) : run;
+    }),
+  };
+}
+
+/**
+ * A toy of the impact model on BTC: the price is the path moved by the previous block's liquidated
+ * notional (depth $20M per 100%, decay 0.9 a block), and a liquidation's generation is its place in
+ * the current streak of blocks with liquidations (capped at 4). Plausible shapes, not the lab's rule.
+ */
+function withImpact(run: RunReport): RunReport {
+  let impact = 0;
+  let previous = 0;
+  let streak = 0;
+  let longest = 0;
+  let longestFrom = run.startBlock;
+  let worst = 0;
+  let worstBlock = run.startBlock;
+  let end = 0;
+  const gens = new Map<number, { liquidations: number; partial: number; notional: Decimal; accounts: Set<string> }>();
+  const blocks = run.blocks.map((b) => {
+    impact = impact * 0.9 - previous / 20_000_000;
+    const path = b.markets.BTC!.price;
+    const price = new Decimal(path).mul(1 + impact).toDecimalPlaces(2);
+    const here = run.liquidations.filter((l) => l.block === b.block);
+    streak = here.length > 0 ? streak + 1 : 0;
+    if (streak - 1 > longest) {
+      longest = streak - 1;
+      longestFrom = b.block - longest + 1;
+    }
+    for (const l of here) {
+      const g = gens.get(Math.min(4, Math.max(0, streak - 1))) ?? { liquidations: 0, partial: 0, notional: new Decimal(0), accounts: new Set<string>() };
+      g.liquidations++;
+      if (!l.full) g.partial++;
+      g.notional = g.notional.plus(new Decimal(l.size).mul(l.price));
+      g.accounts.add(l.account);
+      gens.set(Math.min(4, Math.max(0, streak - 1)), g);
+    }
+    previous = here.filter((l) => l.market === "BTC").reduce((acc, l) => acc + Number(l.size) * Number(l.price), 0);
+    end = price.div(path).minus(1).toNumber();
+    if (Math.abs(end) > Math.abs(worst)) {
+      worst = end;
+      worstBlock = b.block;
+    }
+    return { ...b, markets: { ...b.markets, BTC: { ...b.markets.BTC!, price: price.toFixed(2), pathPrice: path } } };
+  });
+  return {
+    ...run,
+    blocks,
+    cascade: {
+      markets: [{ market: "BTC", depthUsd: "20000000", halfLifeSeconds: 13.16, worstExtraMove: worst.toFixed(8), worstExtraMoveBlock: worstBlock, extraMoveAtEnd: end.toFixed(8) }],
+      longestCascadeBlocks: longest,
+      ...(longest > 0 ? { longestCascadeFrom: longestFrom } : {}),
+      impactDrivenAccounts: [...gens.entries()].filter(([g]) => g > 0).reduce((acc, [, r]) => acc + r.accounts.size, 0),
+      byGeneration: [...gens.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([generation, r]) => ({ generation, liquidations: r.liquidations, partialLiquidations: r.partial, notionalUsd: r.notional.toFixed(6), accounts: r.accounts.size })),
+    },
   };
 }
 

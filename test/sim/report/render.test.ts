@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CHART_IDS, renderReport, renderReportStrings } from "../../../src/sim/report/render/index.ts";
+import { CASCADE_CHART_IDS, CHART_IDS, renderReport, renderReportStrings } from "../../../src/sim/report/render/index.ts";
 import { sumDecimal } from "../../../src/sim/report/render/format.ts";
-import { fixtureReport } from "./fixture.ts";
+import { fixtureReport, fixtureSeedsReport } from "./fixture.ts";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -96,5 +96,43 @@ describe("fixture", () => {
       expect(run.blocks.at(-1)!.cumulativeBadDebt).toBe(t.badDebt);
       expect(Math.max(...run.blocks.map((b) => b.belowMaintenance))).toBe(run.worst.maxBelowMaintenance);
     }
+  });
+});
+
+describe("issue 16: cascades and the per-tier statistic", () => {
+  it("a report with impact has the cascade section, its two charts and its definitions; one without has none", async () => {
+    const { html, charts, warnings } = await renderReportStrings(fixtureReport({ impact: true }));
+    expect(warnings).toEqual([]);
+    expect(charts.map((c) => c.def.id)).toEqual([...CHART_IDS, ...CASCADE_CHART_IDS]);
+    expect(html).toContain('<section id="cascades">');
+    expect(html).toContain('href="#cascades"');
+    for (const id of CASCADE_CHART_IDS) expect(html).toContain(`data-chart-id="${id}"`);
+    expect(html).toContain("Impact model: BTC $200,000 per 1%, half-life 13.16 s");
+    expect(html).toContain("impact-driven when, with the same on-chain state valued by the engine");
+    expect(html.match(/<table class="cascade">[\s\S]*?<\/table>/)![0].match(/<tr data-run=/g)).toHaveLength(3);
+    const plain = await renderReportStrings(fixtureReport());
+    expect(plain.html).not.toContain('id="cascades"');
+    expect(plain.charts.map((c) => c.def.id)).toEqual([...CHART_IDS]);
+  });
+
+  it("every report has the per-tier statistic: one row per run, the ratio against the claimed +68%", async () => {
+    const report = fixtureReport();
+    const { html } = await renderReportStrings(report);
+    const table = html.match(/<table class="tiers-spanned">[\s\S]*?<\/table>/)![0];
+    expect(table.match(/<tr data-run=/g)).toHaveLength(report.runs.length);
+    for (const r of report.runs) {
+      const total = r.tiersSpanned.groups.reduce((a, g) => a + g.accounts, 0);
+      expect(total).toBe(90);
+      expect(r.tiersSpanned.groups.reduce((a, g) => a + g.partialLiquidations, 0)).toBe(r.totals.partialLiquidations);
+    }
+    expect(table).toContain("against the claimed +68%");
+  });
+
+  it("a multi-seed report pools the per-tier statistic over its seeds", async () => {
+    const report = fixtureSeedsReport({ presets: ["hyperliquid", "bitmex"], seeds: 3, blocks: 40 });
+    const pooled = report.seeds!.runs[0]!.tiersSpanned;
+    expect(pooled.groups.map((g) => g.accounts)).toEqual([0, 1, 2].map((i) => report.seeds!.runs[0]!.perSeed.reduce((a, e) => a + e.tiersSpanned.groups[i]!.accounts, 0)));
+    const { html } = await renderReportStrings(report);
+    expect(html).toContain("3 seeds pooled");
   });
 });

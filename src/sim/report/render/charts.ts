@@ -1,6 +1,7 @@
 import type { Config, TopLevelSpec } from "vega-lite";
 import type { LabReport, RunReport } from "../types.ts";
 import { runColumns, type RunColumn } from "./comparison.ts";
+import type { CascadeChartId } from "./cascadeCharts.ts";
 import type { DistributionChartId } from "./distributionCharts.ts";
 import { toChartNumber } from "./format.ts";
 
@@ -24,7 +25,7 @@ export const CHART_IDS = [
 export type ChartId = (typeof CHART_IDS)[number];
 
 export type ChartDef = {
-  id: ChartId | DistributionChartId;
+  id: ChartId | DistributionChartId | CascadeChartId;
   /** Short name, also the SVG's accessible title. */
   title: string;
   /** One sentence under the chart: how to read it. */
@@ -46,7 +47,7 @@ export const FONT = `Inter, "Segoe UI", Roboto, "Helvetica Neue", "Liberation Sa
  * shows its text at the same size; HEIGHT is the plot area's.
  */
 export const HALF_WIDTH = 552;
-const WIDE_WIDTH = 1152;
+export const WIDE_WIDTH = 1152;
 const HEIGHT = 220;
 
 export const CONFIG: Config = {
@@ -122,7 +123,7 @@ function maxAbs(values: readonly { value: number }[]): number {
   return values.reduce((m, v) => Math.max(m, Math.abs(v.value)), 0);
 }
 
-function colour(columns: readonly RunColumn[], width: number) {
+export function colour(columns: readonly RunColumn[], width: number) {
   return {
     field: "run",
     type: "nominal" as const,
@@ -132,7 +133,7 @@ function colour(columns: readonly RunColumn[], width: number) {
   };
 }
 
-function xBlocks(maxBlock: number) {
+export function xBlocks(maxBlock: number) {
   return {
     field: "block",
     type: "quantitative" as const,
@@ -142,7 +143,7 @@ function xBlocks(maxBlock: number) {
   };
 }
 
-function maxBlock(runs: readonly RunReport[]): number {
+export function maxBlock(runs: readonly RunReport[]): number {
   return Math.max(1, ...runs.flatMap((r) => r.blocks.map((b) => x(r, b.block))));
 }
 
@@ -222,7 +223,7 @@ function priceChart(report: LabReport): TopLevelSpec {
   };
   return {
     config: CONFIG,
-    title: { text: "Price path", subtitle: "Mark price per market, the same in every run" },
+    title: { text: "Price path", subtitle: report.runs.some((r) => r.cascade) ? "Mark price per market in the first run; with impact, each run moves it (see Cascades)" : "Mark price per market, the same in every run" },
     columns: cols,
     concat: markets.map(panel),
     resolve: { scale: { y: "independent" }, axis: { y: "independent" } },

@@ -3,6 +3,8 @@ import type { ChartDef } from "./charts.ts";
 import { FONT } from "./charts.ts";
 import { buildComparisonTable, runColumns, type ComparisonTable, type RunColumn } from "./comparison.ts";
 import { formatCount, formatDecimal, formatDuration, formatPrice, formatUsd, formatUsdDelta, shortHex, toDecimal } from "./format.ts";
+import { adlHtml } from "./adl.ts";
+import { cascadeHtml, tiersHtml } from "./cascade.ts";
 import { distributionsHtml } from "./distributions.ts";
 import { glanceHtml } from "./glance.ts";
 import { inputsHtml } from "./inputs.ts";
@@ -71,7 +73,7 @@ function headerHtml(report: LabReport, columns: readonly RunColumn[]): string {
   <h1>${h(s.name)}</h1>
   ${s.description ? `<p class="lede">${h(s.description)}</p>` : ""}
   <dl class="meta">${meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join("")}</dl>
-  <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a>${report.seeds ? `<a href="#distributions">Over seeds</a>` : ""}<a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a>${report.scenario.files || report.scenario.sha256 ? `<a href="#inputs">Inputs</a>` : ""}</nav>
+  <nav aria-label="Sections"><a href="#charts">Charts</a><a href="#comparison">${report.runs.length > 1 ? "Side by side" : "Totals"}</a>${report.seeds ? `<a href="#distributions">Over seeds</a>` : ""}${report.runs.some((r) => r.cascade) ? `<a href="#cascades">Cascades</a>` : ""}${report.runs.some((r) => r.adl && (r.adl.enabled || r.adl.events > 0)) ? `<a href="#adl">ADL</a>` : ""}<a href="#tiers">Tiers spanned</a><a href="#keepers">Keepers</a><a href="#liquidations">Liquidations</a>${report.scenario.files || report.scenario.sha256 ? `<a href="#inputs">Inputs</a>` : ""}</nav>
 </header>`;
 }
 
@@ -261,7 +263,7 @@ ${STYLE.replace("__FONT__", FONT)}
 ${headerHtml(report, columns)}
 ${glanceHtml(report.runs, columns)}
 ${chartsHtml(
-  charts.filter((c) => !c.def.id.startsWith("dist-")),
+  charts.filter((c) => !c.def.id.startsWith("dist-") && !c.def.id.startsWith("cascade-")),
   report.runs.length,
 )}
 ${comparisonHtml(report)}
@@ -269,6 +271,13 @@ ${distributionsHtml(
   report,
   figuresHtml(charts.filter((c) => c.def.id.startsWith("dist-"))),
 )}
+${cascadeHtml(
+  report,
+  columns,
+  figuresHtml(charts.filter((c) => c.def.id.startsWith("cascade-"))),
+)}
+${adlHtml(report, columns)}
+${tiersHtml(report, columns)}
 ${keepersHtml(report.runs, columns)}
 ${liquidationsHtml(report.runs, columns, top)}
 ${inputsHtml(report, columns)}

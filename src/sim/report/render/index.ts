@@ -2,12 +2,14 @@ import { chmodSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../../lib/atomicFile.ts";
 import type { LabReport } from "../types.ts";
+import { buildCascadeCharts } from "./cascadeCharts.ts";
 import { buildCharts } from "./charts.ts";
 import { buildDistributionCharts } from "./distributionCharts.ts";
 import { buildHtml, type HtmlOptions, type RenderedChart } from "./html.ts";
 import { specToSvg } from "./svg.ts";
 
 export { buildCharts, CHART_IDS, type ChartDef, type ChartId } from "./charts.ts";
+export { buildCascadeCharts, CASCADE_CHART_IDS, type CascadeChartId } from "./cascadeCharts.ts";
 export { buildDistributionCharts, DISTRIBUTION_CHART_IDS, type DistributionChartId } from "./distributionCharts.ts";
 export { buildComparisonTable, type ComparisonTable } from "./comparison.ts";
 export { buildHtml, type HtmlOptions } from "./html.ts";
@@ -23,7 +25,7 @@ export type RenderedReport = {
 export async function renderReportStrings(report: LabReport, options: HtmlOptions = {}): Promise<RenderedReport> {
   const charts: RenderedChart[] = [];
   const warnings: string[] = [];
-  for (const def of [...buildCharts(report), ...buildDistributionCharts(report)]) {
+  for (const def of [...buildCharts(report), ...buildCascadeCharts(report), ...buildDistributionCharts(report)]) {
     const out = await specToSvg(def.spec, def.id);
     charts.push({ def, svg: out.svg });
     warnings.push(...out.warnings);

@@ -58,7 +58,7 @@ function distinctMarkets(runs: readonly RunReport[]): { rules: MarketRules; runs
   const out: { key: string; rules: MarketRules; runs: string[] }[] = [];
   for (const r of runs) {
     for (const m of r.markets ?? []) {
-      const key = `${m.symbol}|${m.variant ?? ""}|${JSON.stringify(m.tiers)}`;
+      const key = `${m.symbol}|${m.variant ?? ""}|${m.price ?? ""}|${JSON.stringify(m.tiers)}`;
       const found = out.find((x) => x.key === key);
       if (found) found.runs.push(r.preset);
       else out.push({ key, rules: m, runs: [r.preset] });
@@ -93,7 +93,7 @@ export function inputsHtml(report: LabReport, columns: readonly RunColumn[]): st
   const presets = report.runs.map((r, i) => `<li>${runName(columns[i]!)} <span class="muted">preset from <code>${h(r.presetSource ?? "config/presets.json")}</code>${r.presetExtends ? `, extends ${h(r.presetExtends)}` : ""}</span></li>`);
   const tables = distinctMarkets(report.runs).map(
     ({ rules, runs }) => `<figure class="card tier-card" data-market="${h(rules.symbol)}"${rules.variant ? ` data-variant="${h(rules.variant)}"` : ""}>
-  <figcaption><strong>${h(tableName(rules))}</strong> <span class="muted">${h(rules.description)}${rules.source ? ` · ${h(rules.source)}` : ""}${rules.extends ? ` · extends ${h(rules.extends)}` : ""}${runs.length < report.runs.length ? ` · runs: ${h(runs.join(", "))}` : ""}</span></figcaption>
+  <figcaption><strong>${h(tableName(rules))}</strong> <span class="muted">${h(rules.description)}${rules.source ? ` · ${h(rules.source)}` : ""}${rules.extends ? ` · extends ${h(rules.extends)}` : ""}${rules.price ? ` · price: ${h(rules.price)}` : ""}${runs.length < report.runs.length ? ` · runs: ${h(runs.join(", "))}` : ""}</span></figcaption>
   ${tierTable(rules)}
 </figure>`,
   );

@@ -110,6 +110,13 @@ details.run-liquidations table { margin-bottom: 8px; }
 #distributions > .card { margin-bottom: 16px; }
 ul.sizing { margin: 0; padding: 14px 18px 14px 34px; font-size: 13.5px; }
 ul.sizing ul { margin: 4px 0 8px; padding-left: 18px; color: var(--muted); }
+/* Cascades and the per-tier statistic */
+table.cascade td.generations .chip { margin: 2px 4px 2px 0; font-weight: 500; white-space: nowrap; }
+table.adl td.adl-check.ok { color: var(--best-ink); }
+table.adl td.adl-check.fail { background: var(--worst); color: var(--worst-ink); font-weight: 650; }
+details.help { margin-top: 16px; padding: 0 4px; }
+details.help > summary { cursor: pointer; padding: 12px 14px; font-size: 14.5px; }
+details.help p { margin: 0 14px 12px; white-space: pre-line; color: var(--muted); }
 details.per-seed { margin-top: 16px; padding: 0 4px; }
 details.per-seed > summary { cursor: pointer; padding: 12px 14px; font-size: 14.5px; }
 details.per-seed table { margin: 8px 0; }
