@@ -196,6 +196,20 @@ export function comparisonTable(report: LabReport): string[] {
     ["most below maintenance", (r) => String(r.worst.maxBelowMaintenance)],
     ["wall clock", (r) => `${(r.wallClockMs / 1000).toFixed(1)} s`],
   ];
+  // Auto-deleveraging and cascades: only when some run had them (an ADL preset, an impact model).
+  const at = rows.length - 1;
+  if (report.runs.some((r) => r.adl?.enabled)) {
+    rows.splice(
+      at,
+      0,
+      ["ADL events / accounts deleveraged", (r) => (r.adl?.enabled ? `${r.adl.events} / ${r.adl.accountsDeleveraged}` : "off")],
+      ["profit given up to ADL", (r) => (r.adl?.enabled ? usd(r.adl.profitGivenUp) : "–")],
+      ["bad debt left after ADL (coverable)", (r) => (r.adl?.enabled ? `${usd(r.adl.badDebtLeft)} (${usd(r.adl.coverableByOppositeSide)})` : "–")],
+    );
+  }
+  if (report.runs.some((r) => r.cascade)) {
+    rows.splice(rows.length - 1, 0, ["longest cascade (blocks)", (r) => (r.cascade ? String(r.cascade.longestCascadeBlocks) : "–")]);
+  }
   const header = [report.scenario.name, ...report.runs.map((r) => r.preset)];
   const body = rows.map(([label, f]) => [label, ...report.runs.map(f)]);
   const notes = [...underwaterNotes(report), ...defaultNotes(report), ...capLines(report), ...inputLines(report)];

@@ -268,3 +268,19 @@ describe("defect 10: the printed table counts open deficits and shows the insura
     expect(comparisonTable({ ...base, runs: [bn] }).join("\n")).not.toContain("the default");
   });
 });
+
+describe("the printed table shows ADL and cascades when a run has them", () => {
+  const base = fixtureReport({ presets: ["hyperliquid", "binance"] });
+  const [a, b] = base.runs as [RunReport, RunReport];
+  const adl = { enabled: true, events: 40, deleveragedNotionalUsd: "3611355.7", accountsHit: 28, accountsDeleveraged: 13, profitGivenUp: "135055.77", badDebtLeft: "8298.28", coverableByOppositeSide: "0" };
+
+  it("adds the ADL rows (off for a run without ADL) and the longest cascade", () => {
+    const lines = comparisonTable({ ...base, runs: [{ ...a, adl, cascade: { markets: [], longestCascadeBlocks: 17, impactDrivenAccounts: 3, byGeneration: [] } }, { ...b, adl: { ...adl, enabled: false } }] });
+    const row = (label: string) => lines.find((l) => l.startsWith(label));
+    expect(row("ADL events / accounts deleveraged")).toMatch(/^ADL events \/ accounts deleveraged\s+40 \/ 13\s+off$/);
+    expect(row("bad debt left after ADL (coverable)")).toMatch(/\$8,298\.28 \(\$0\.00\)\s+–$/);
+    expect(row("longest cascade (blocks)")).toMatch(/\s17\s+–$/);
+    // Without ADL or impact in any run, the table is as before.
+    expect(comparisonTable({ ...base, runs: [a, b] }).some((l) => l.startsWith("ADL events") || l.startsWith("longest cascade"))).toBe(false);
+  });
+});
