@@ -5,6 +5,7 @@
  * every account's collateral and positions, pool, insurance fund, bad debt, the Deleveraged and
  * BadDebt events, and value conservation before and after.
  */
+import { receiptOf } from "../support/blocks.ts";
 import { encodeFunctionData, getAddress, parseEventLogs, type Address } from "viem";
 import { expect } from "vitest";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
@@ -161,7 +162,7 @@ export async function runAdlCase(w: CaseWorld, c: AdlCase, stats: AdlStats): Pro
     const o = predicted.outcome;
     expect(closed).toBe(o.closed);
     const hash = await caller.sendTransaction({ to: w.market, data: encodeFunctionData({ abi: PerpMarket.abi, functionName: "deleverage", args }), ...TX_FEES });
-    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
+    const receipt = await receiptOf(chain, hash);
     expect(receipt.status).toBe("success");
     expect((await chain.publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp, "the call ran at the time it was valued at").toBe(ts);
     stats.executed++;

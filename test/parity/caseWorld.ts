@@ -4,7 +4,7 @@
  * without limit, an ADL operator; and what every case does with it: send a transaction, decode a
  * custom error, value accounts with the engine from the feeds' raw answers, read the totals.
  */
-import { BaseError, ContractFunctionRevertedError, WaitForTransactionReceiptTimeoutError, getAddress, type Address, type Hex } from "viem";
+import { BaseError, ContractFunctionRevertedError, getAddress, type Address, type Hex } from "viem";
 import { DataFeedsLegacyAggregatorProxy } from "../../abi/DataFeedsLegacyAggregatorProxy.ts";
 import { MockUSDC } from "../../abi/MockUSDC.ts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
@@ -74,20 +74,7 @@ export async function inCase(w: CaseWorld, run: () => Promise<void>): Promise<vo
 
 /** Wallet `i` sends `data` (encodeFunctionData at the call site) to `to` with a fixed gas limit; throws if it reverts. */
 export async function send(w: Pick<CaseWorld, "chain">, i: number, to: Address, data: Hex): Promise<bigint> {
-  const hash = await w.chain.wallet(i).sendTransaction({ to, data, ...TX_FEES });
-  try {
-    return await mined({ publicClient: w.chain.publicClient }, hash);
-  } catch (e) {
-    // Once in 18 file runs on a loaded 2-core machine an automined transaction stayed in Anvil's
-    // pool (viem's 180 s receipt timeout). Mine a block explicitly and wait once more; a
-    // transaction that still does not land fails the case with the first error.
-    if (!(e instanceof WaitForTransactionReceiptTimeoutError)) throw e;
-    await w.chain.testClient.mine({ blocks: 1 });
-    const r = await w.chain.publicClient.getTransactionReceipt({ hash }).catch(() => undefined);
-    if (!r) throw e;
-    if (r.status !== "success") throw new Error(`transaction reverted: ${hash}`);
-    return r.blockNumber;
-  }
+  return mined(w.chain, w.chain.wallet(i).sendTransaction({ to, data, ...TX_FEES }));
 }
 
 /** A contract's custom error: its name and decoded arguments (addresses checksummed). */

@@ -40,7 +40,7 @@ import {
   type Valuation,
 } from "../../src/engine/index.ts";
 import { revertSnapshot, takeSnapshot, type TestChain } from "../support/anvil.ts";
-import { mined } from "../support/blocks.ts";
+import { mined, receiptOf } from "../support/blocks.ts";
 import { test, type World as SharedWorld } from "../support/fixtures.ts";
 import { OWNER, deployFeed, fund } from "../support/market.ts";
 
@@ -438,7 +438,7 @@ export async function runCase(w: World, c: Case, stats: CaseStats): Promise<void
         continue;
       }
       expect(reverted, "engine predicted success").toBeUndefined();
-      const receipt = await chain.publicClient.waitForTransactionReceipt({ hash: hash! });
+      const receipt = await receiptOf(chain, hash!);
       expect(receipt.status).toBe("success");
       const o = predicted.outcome;
       if (o.full) stats.full++;

@@ -3,7 +3,7 @@
  * signed transactions an account has in blocks (to put them back in the pool after a reorg).
  * Every helper takes the clients it works on: the worker chain's, or those of another Anvil (a fork).
  */
-import { serializeTransaction, type Address, type Hex } from "viem";
+import { WaitForTransactionReceiptTimeoutError, serializeTransaction, type Address, type Hex, type TransactionReceipt } from "viem";
 import { headOf as headOfBlock, type BlockHead } from "../../src/chain/heads.ts";
 import type { ChainClients } from "./anvil.ts";
 
@@ -11,10 +11,28 @@ import type { ChainClients } from "./anvil.ts";
 export type Clients = Pick<ChainClients, "publicClient" | "testClient" | "wallet">;
 
 /** Waits for `hash` (or the hash it resolves to); throws if it reverted; returns its block. */
-export async function mined(chain: Pick<Clients, "publicClient">, hash: Hex | Promise<Hex>): Promise<bigint> {
-  const r = await chain.publicClient.waitForTransactionReceipt({ hash: await hash });
+export async function mined(chain: Pick<Clients, "publicClient"> & Partial<Pick<Clients, "testClient">>, hash: Hex | Promise<Hex>): Promise<bigint> {
+  const r = await receiptOf(chain, await hash);
   if (r.status !== "success") throw new Error(`transaction reverted: ${r.transactionHash}`);
   return r.blockNumber;
+}
+
+/**
+ * The receipt of `hash`, on a chain that automines. On a loaded 2-core machine Anvil has (about once
+ * in a full suite of thousands of transactions, in the parity runs) left an automined transaction in
+ * its pool; after 60 s without a receipt, a block is mined explicitly and the receipt read once more.
+ * A transaction that still has none fails with viem's timeout error, as before.
+ */
+export async function receiptOf(chain: Pick<Clients, "publicClient"> & Partial<Pick<Clients, "testClient">>, hash: Hex): Promise<TransactionReceipt> {
+  try {
+    return await chain.publicClient.waitForTransactionReceipt({ hash, timeout: chain.testClient ? 60_000 : 180_000 });
+  } catch (e) {
+    if (!(e instanceof WaitForTransactionReceiptTimeoutError) || !chain.testClient) throw e;
+    await chain.testClient.mine({ blocks: 1 });
+    const r = await chain.publicClient.getTransactionReceipt({ hash }).catch(() => undefined);
+    if (!r) throw e;
+    return r;
+  }
 }
 
 /** A head with its base fee, as the keeper's head follower hands it on. */

@@ -7,4 +7,4 @@
  */
 import type { GasUnits } from "../../keeper/protocol.ts";
 
-export const REFERENCE_GAS: Readonly<GasUnits> = Object.freeze({ single: 610_000n, batchBase: 420_000n, batchItem: 195_000n });
+export const REFERENCE_GAS: Readonly<GasUnits> = Object.freeze({ single: 640_000n, batchBase: 440_000n, batchItem: 205_000n });
