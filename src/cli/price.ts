@@ -89,12 +89,10 @@ export const priceCommand = defineCommand({
     await checkDeploymentCode(c, d, path);
     const signer = resolveSigner(fromEnv, "DEPLOYER_PRIVATE_KEY", c.chainId, io.stderr);
     const clients: ChainClients = { publicClient: c.publicClient, walletClient: c.walletClient };
-    const isProxy = new Map<Address, boolean>();
     for (const feed of targets) {
       // A Chainlink proxy: its aggregator takes anyone's answer, and its owner switches aggregators.
       // A feed of its own (a deployment from before proxies): its owner publishes.
       const proxy = (await publisherOf(c, feed)) !== feed;
-      isProxy.set(feed, proxy);
       if (flags["new-aggregator"] && !proxy) throw new NotAProxyError(m.symbol, feed);
       if (flags["new-aggregator"] || !proxy) {
         const abi = proxy ? DataFeedsLegacyAggregatorProxy.abi : MockAggregatorV3.abi;

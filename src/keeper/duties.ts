@@ -33,11 +33,6 @@ export class DutyRunner {
 
   constructor(private readonly inputs: DutyRunnerInputs) {}
 
-  /** A duty is sent and not yet mined. */
-  get inFlight(): boolean {
-    return this.followers.length > 0;
-  }
-
   /**
    * At the end of a tick at `head`: follow the duties in flight; once all have settled, send the
    * ones due for `accounts`, in the protocol's order. The first goes out only if the node's
