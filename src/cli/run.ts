@@ -74,7 +74,7 @@ export const runCommand = defineCommand({
     "Gas (and on an OP-stack chain, detected by its GasPriceOracle predeploy, each transaction's L1 data fee) is valued at the " +
     "native token's USD price, taken in this order: --native-price-usd, or nativeTokenPriceUsd in the settings file (a fixed " +
     "price, only when set explicitly); else the Chainlink feed nativeTokenPriceFeed names in the settings file; else the " +
-    "deployment file's nativeUsdFeed (devnet and demo deploy one). A feed is read at every head; an answer older than " +
+    "deployment file's nativeUsdFeed (devnet and demo deploy one). A feed is read at a head whose logs bloom may hold a new round of it, and every 64 heads; an answer older than " +
     "nativePriceMaxAgeSeconds keeps the last good price (keeper_native_price_stale). With none of them the keeper does not start. " +
     "Serves /livez (the loop is alive), /readyz (ready: started, a new head within staleHeadSeconds, every market " +
     "with positions priced, the wallet at or over --min-balance and able to pay; else 503 with reason codes), /healthz " +

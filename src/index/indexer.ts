@@ -1,5 +1,6 @@
 import { getAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { BlockRefHead } from "../chain/heads.ts";
+import { bloomMayContainAny } from "../chain/bloom.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -380,9 +381,11 @@ export class Indexer<S extends ReducerState<L>, L extends LogPosition> {
     }
     if (ancestor < this.done) this.rollback(ancestor);
 
-    // Logs pinned to each block's hash, fetched ahead; the blocks applied in order.
+    // Logs pinned to each block's hash, fetched ahead; the blocks applied in order. A block whose
+    // header bloom holds none of our addresses has no log of ours: no request (most blocks of a
+    // quiet market, chain/bloom.ts).
     const addresses = this.addresses();
-    const fetched = await mapConcurrent(fresh, this.concurrency, (h) => this.logs.getBlock(h.hash, addresses));
+    const fetched = await mapConcurrent(fresh, this.concurrency, (h) => (bloomMayContainAny(h.logsBloom, addresses) ? this.logs.getBlock(h.hash, addresses) : Promise.resolve([])));
     for (const [i, block] of fresh.entries()) await this.applyBlock(block, addresses, fetched[i]!);
   }
 

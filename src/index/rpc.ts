@@ -1,6 +1,6 @@
 import { numberToHex, type Address, type Hex, type PublicClient, type RpcBlock, type RpcLog } from "viem";
 import { countsRpcRequests, requestOnce, type RequestOnce } from "../chain/clients.ts";
-import type { BlockHead } from "../chain/heads.ts";
+import { bloomOf, type BlockHead } from "../chain/heads.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -56,6 +56,7 @@ export function toBlockHead(b: RpcBlock): BlockHead {
     parentHash: b.parentHash,
     timestamp: BigInt(b.timestamp),
     baseFeePerGas: b.baseFeePerGas === null || b.baseFeePerGas === undefined ? null : BigInt(b.baseFeePerGas),
+    ...bloomOf(b),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Follow the chain head and hand each new head to the keeper. */
 import type { Chain, Hex, PublicClient, Transport } from "viem";
 import type { NewHeadsSource } from "../chain/transports/ws.ts";
+import { bloomOf } from "../chain/heads.ts";
 import { AbortedError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -54,6 +55,7 @@ export async function followHeads(
         parentHash: b.parentHash,
         timestamp: b.timestamp,
         baseFeePerGas: b.baseFeePerGas ?? 0n,
+        ...bloomOf(b),
       });
       try {
         await abortable(tick, signal);

@@ -9,13 +9,18 @@
  *  3. the deployment file's `nativeUsdFeed` (devnet and demo deploy an ETH / USD pair);
  *  otherwise the keeper does not start ({@link NativePriceMissingError}).
  *
- * A feed is read with one eth_call per head (latestRoundData at the head's block; decimals() is
- * read once, at start). An answer older than `maxAgeSeconds` at the head's time, or not positive,
+ * A feed is read with one eth_call (latestRoundData at the head's block; decimals() is read once,
+ * at start) at a head whose logs bloom may hold a log of the feed's aggregator (a new round is
+ * published with AnswerUpdated from the aggregator; chain/bloom.ts), at a head without a bloom, and
+ * at least every {@link NATIVE_RECHECK_BLOCKS} heads, when the proxy's aggregator() is read again
+ * too (a proxy switched to another aggregator emits nothing). Between reads, the last round's age
+ * is still checked at every head. An answer older than `maxAgeSeconds` at the head's time, or not positive,
  * is not taken: the last good price is kept, a warning is logged once, and
  * `keeper_native_price_stale` says 1 until a good answer comes.
  */
-import type { Address } from "viem";
-import { answerToWad, readFeedAt, readRoundAt, type FeedCall } from "../chain/chainlink.ts";
+import type { Address, Hex } from "viem";
+import { bloomMayContainAny } from "../chain/bloom.ts";
+import { answerToWad, readAggregatorAt, readFeedAt, readRoundAt, type ChainlinkRound, type FeedCall } from "../chain/chainlink.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -66,14 +71,21 @@ export type NativePriceInputs = {
   metrics: Metrics;
 };
 
-/** The head fields a read needs. */
-export type PriceHead = { number: bigint; timestamp: bigint };
+/** The head fields a read needs (the bloom, when known, spares the reads of heads without a new round). */
+export type PriceHead = { number: bigint; timestamp: bigint; logsBloom?: Hex | undefined };
+
+/** Heads between two reads of the feed at the most, whatever the blooms say. */
+export const NATIVE_RECHECK_BLOCKS = 64n;
 
 export class NativePrice {
   private price: bigint | undefined;
   private stale = false;
   /** decimals() of the feed, read at start: it never changes for a proxy's answers. */
   private decimals: number | undefined;
+  /** The proxy's aggregator at the latest full read; undefined when the feed has no aggregator() (every head is then read). */
+  private aggregator: Address | undefined;
+  private lastRound: ChainlinkRound | undefined;
+  private readAt: bigint | undefined;
 
   constructor(private readonly inputs: NativePriceInputs) {
     const s = inputs.source;
@@ -117,6 +129,9 @@ export class NativePrice {
     }
     if (snap.round === undefined || snap.round.answer <= 0n) throw new NativePriceUnavailableError(s.feed, "has no valid answer yet");
     this.decimals = snap.decimals;
+    this.lastRound = snap.round;
+    this.readAt = head.number;
+    this.aggregator = await readAggregatorAt(this.inputs.call, s.feed, head.number).catch(() => undefined);
     const usd = answerToWad(snap.round.answer, snap.decimals);
     const age = head.timestamp - snap.round.updatedAt;
     this.setPrice(usd);
@@ -125,14 +140,26 @@ export class NativePrice {
   }
 
   /**
-   * Read the feed at `head` (one eth_call). Never throws: a failed read keeps the last good price
-   * (logged at debug; the next head tries again).
+   * Read the feed at `head` when it may have a new round (see the top of the file); otherwise check
+   * the last round's age only. Never throws: a failed read keeps the last good price (logged at
+   * debug; the next head tries again).
    */
   async refresh(head: PriceHead): Promise<void> {
     const s = this.inputs.source;
     if (s.kind === "fixed" || this.decimals === undefined) return;
+    const recheck = this.readAt === undefined || head.number < this.readAt || head.number - this.readAt >= NATIVE_RECHECK_BLOCKS;
+    if (!recheck && this.aggregator && this.lastRound && !bloomMayContainAny(head.logsBloom, [this.aggregator, s.feed])) {
+      if (head.timestamp - this.lastRound.updatedAt > BigInt(s.maxAgeSeconds)) this.setStale(true, { ageSeconds: head.timestamp - this.lastRound.updatedAt });
+      return;
+    }
     try {
-      const round = await readRoundAt(this.inputs.call, s.feed, head.number);
+      const [round, aggregator] = await Promise.all([
+        readRoundAt(this.inputs.call, s.feed, head.number),
+        recheck || bloomMayContainAny(head.logsBloom, [s.feed]) ? readAggregatorAt(this.inputs.call, s.feed, head.number).catch(() => undefined) : Promise.resolve(this.aggregator),
+      ]);
+      this.aggregator = aggregator;
+      this.readAt = head.number;
+      if (round) this.lastRound = round;
       if (round === undefined || round.answer <= 0n) {
         this.setStale(true, { why: "no valid answer" });
         return;

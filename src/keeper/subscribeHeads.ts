@@ -10,7 +10,7 @@
  * new one is open; reconnects back off from `intervalMs` to 5 s.
  */
 import type { Chain, PublicClient, Transport } from "viem";
-import type { BlockHead } from "../chain/heads.ts";
+import { bloomOf, type BlockHead } from "../chain/heads.ts";
 import type { NewHeadsSource } from "../chain/transports/ws.ts";
 import { AbortedError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -50,7 +50,7 @@ export async function subscribeHeads(inputs: SubscribeHeadsInputs): Promise<void
   let backoff = intervalMs;
   const latest = async (): Promise<BlockHead | undefined> => {
     const b = await abortable(client.getBlock({ blockTag: "latest" }), signal);
-    return b.number === null || b.hash === null ? undefined : { number: b.number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp, baseFeePerGas: b.baseFeePerGas ?? null };
+    return b.number === null || b.hash === null ? undefined : { number: b.number, hash: b.hash, parentHash: b.parentHash, timestamp: b.timestamp, baseFeePerGas: b.baseFeePerGas ?? null, ...bloomOf(b) };
   };
   const deliver = async (head: BlockHead | undefined): Promise<void> => {
     if (!head || head.hash === last?.hash) return;

@@ -1,5 +1,7 @@
 /**
- * The keeper's wallet, watched: its native-token balance read every few heads (one eth_getBalance;
+ * The keeper's wallet, watched: its native-token balance read every few heads while the keeper
+ * spends (transactions queued or in flight, and once after), else every {@link BALANCE_IDLE_EVERY_BLOCKS}
+ * heads, for transfers from outside (one eth_getBalance;
  * the executor's own read while a send was refused for lack of funds sets the same gauge), exported
  * as `keeper_wallet_balance_wei`, against the `--min-balance` floor (the keeper is not ready under
  * it); and, when configured, the reward sweep (sweep.ts). Runs after a tick, never inside one.
@@ -11,6 +13,8 @@ import type { Sweeper } from "./sweep.ts";
 
 /** Default of `WalletWatchInputs.everyBlocks`. */
 export const BALANCE_EVERY_BLOCKS = 5;
+/** Between reads while the keeper sends nothing: only a transfer from outside can change the balance then. */
+export const BALANCE_IDLE_EVERY_BLOCKS = 50;
 
 export type WalletWatchInputs = {
   client: Pick<PublicClient, "getBalance">;
@@ -28,6 +32,8 @@ export class WalletWatch {
   private balance: bigint | undefined;
   private readAt: bigint | undefined;
   private low = false;
+  /** A transaction of ours was queued or in flight since the last read: its gas changed the balance. */
+  private spentSinceRead = false;
 
   constructor(private readonly inputs: WalletWatchInputs) {}
 
@@ -42,9 +48,15 @@ export class WalletWatch {
 
   /** After a tick at `head`: read the balance when due, then let the sweeper act (`idle`: nothing queued or in flight). */
   async onHead(head: { number: bigint }, idle: () => boolean): Promise<void> {
-    const every = BigInt(this.inputs.everyBlocks ?? BALANCE_EVERY_BLOCKS);
+    const busy = !idle();
+    if (busy) this.spentSinceRead = true;
+    const given = this.inputs.everyBlocks;
+    const every = BigInt(given ?? (this.spentSinceRead ? BALANCE_EVERY_BLOCKS : BALANCE_IDLE_EVERY_BLOCKS));
     // A head below the last read is a reorg or a restart on another chain state: read again.
-    if (this.readAt === undefined || head.number < this.readAt || head.number - this.readAt >= every) await this.read(head.number);
+    if (this.readAt === undefined || head.number < this.readAt || head.number - this.readAt >= every) {
+      await this.read(head.number);
+      this.spentSinceRead = busy;
+    }
     try {
       await this.inputs.sweeper?.onHead(head, idle);
     } catch (e) {

@@ -7,10 +7,11 @@
 import type { Address } from "viem";
 import { describe, expect } from "vitest";
 import { EmittingMockV3Aggregator } from "../../abi/EmittingMockV3Aggregator.ts";
-import { currentAggregator } from "../../src/chain/chainlinkDeploy.ts";
+import { ethCallAt } from "../../src/chain/ethCall.ts";
+import { currentAggregator, switchAggregator } from "../../src/chain/chainlinkDeploy.ts";
 import { loadKeeperSettings } from "../../src/config/keeper.ts";
 import { createKeeper } from "../../src/keeper/createKeeper.ts";
-import { NativePriceMissingError, nativePriceSourceOf } from "../../src/keeper/nativePrice.ts";
+import { NATIVE_RECHECK_BLOCKS, NativePrice, NativePriceMissingError, nativePriceSourceOf } from "../../src/keeper/nativePrice.ts";
 import { silentLogger } from "../../src/lib/logger.ts";
 import { createMetrics, type Metrics } from "../../src/lib/metrics.ts";
 import { referenceMarket } from "../../src/protocols/reference/index.ts";
@@ -35,6 +36,50 @@ describe("the native-token price", () => {
       expect(await gauge(k.metrics, "keeper_native_price_usd")).toBe(Number(usd));
     }
     await k.keeper.stop(1_000);
+  });
+
+  test("a head whose bloom holds no log of the feed costs no read; a new round, a switch and every 64th head do", async ({ world, chain }) => {
+    const feed = world.deployment.nativeUsdFeed!;
+    let reads = 0;
+    const call = ethCallAt(chain.publicClient);
+    const price = new NativePrice({
+      source: { kind: "feed", feed, maxAgeSeconds: 3_600, from: "deployment" },
+      call: (to, data, block) => (reads++, call(to, data, block)),
+      logger: silentLogger(),
+      metrics: createMetrics(),
+    });
+    const head = async () => {
+      const h = await headOf(chain);
+      await price.refresh(h);
+    };
+    const quiet = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await chain.testClient.mine({ blocks: 1 });
+        await head();
+      }
+    };
+    await price.start(await headOf(chain));
+    const afterStart = reads;
+    await quiet(10);
+    expect(reads).toBe(afterStart);
+    // A new round: read at that head, and taken.
+    const aggregator = await currentAggregator(chain, feed);
+    await mined(chain, chain.wallet(OWNER).writeContract({ address: aggregator, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [3_210n * 10n ** 8n] }));
+    await head();
+    expect(price.usd).toBe(3_210n * WAD);
+    expect(reads).toBe(afterStart + 1);
+    // The proxy switched to a new aggregator (AggregatorConfirmed): the round and aggregator() are read, and the new aggregator's rounds followed.
+    const s = await switchAggregator(signer(chain), feed, { answer: 3_300n * 10n ** 8n });
+    await head();
+    expect(price.usd).toBe(3_300n * WAD);
+    expect(reads).toBe(afterStart + 3);
+    await mined(chain, chain.wallet(OWNER).writeContract({ address: s.aggregator, abi: EmittingMockV3Aggregator.abi, functionName: "updateAnswer", args: [3_333n * 10n ** 8n] }));
+    await head();
+    expect(price.usd).toBe(3_333n * WAD);
+    // Quiet again until the recheck: the round and the aggregator, once in 64 heads.
+    const before = reads;
+    await quiet(Number(NATIVE_RECHECK_BLOCKS));
+    expect(reads).toBe(before + 2);
   });
 
   test("a stale or invalid answer keeps the last good price: one warning, and a gauge", async ({ world, chain }) => {

@@ -9,7 +9,7 @@
  */
 import { hexToBigInt, type Hex, type Transport } from "viem";
 import { socketClientCache } from "viem/utils";
-import type { BlockHead } from "../heads.ts";
+import { bloomOf, type BlockHead } from "../heads.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import { dropClosedSocket, type Endpoint } from "./endpoints.ts";
 
@@ -28,7 +28,7 @@ export type NewHeadsSource = {
   subscribe(handlers: NewHeadsHandlers): Promise<HeadSubscription>;
 };
 
-type RpcHeader = { number: Hex | null; hash: Hex | null; parentHash: Hex; timestamp: Hex; baseFeePerGas?: Hex | null };
+type RpcHeader = { number: Hex | null; hash: Hex | null; parentHash: Hex; timestamp: Hex; baseFeePerGas?: Hex | null; logsBloom?: Hex | null };
 
 type SocketValue = {
   subscribe(args: { params: ["newHeads"]; onData: (data: { result?: RpcHeader }) => void; onError: (e: unknown) => void }): Promise<{ unsubscribe(): Promise<unknown> }>;
@@ -44,6 +44,7 @@ export function headOfNotification(h: RpcHeader): BlockHead | undefined {
     parentHash: h.parentHash,
     timestamp: hexToBigInt(h.timestamp),
     baseFeePerGas: h.baseFeePerGas === null || h.baseFeePerGas === undefined ? null : hexToBigInt(h.baseFeePerGas),
+    ...bloomOf(h),
   };
 }
 
