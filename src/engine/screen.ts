@@ -36,6 +36,8 @@ export class HealthScreen {
   private accounts: (Account | undefined)[] = [];
   private collateral = new Float64Array(0);
   private count = new Uint8Array(0);
+  /** 1 where an account is stored. */
+  private used = new Uint8Array(0);
   private market = new Int32Array(0);
   private size = new Float64Array(0);
   /** size × (entryFundingIndex − entryPrice), in units. */
@@ -55,6 +57,7 @@ export class HealthScreen {
     };
     this.collateral = copy(this.collateral, cap, (l) => new Float64Array(l));
     this.count = copy(this.count, cap, (l) => new Uint8Array(l));
+    this.used = copy(this.used, cap, (l) => new Uint8Array(l));
     this.market = copy(this.market, cap * SCREEN_SLOTS, (l) => new Int32Array(l));
     this.size = copy(this.size, cap * SCREEN_SLOTS, (l) => new Float64Array(l));
     this.constant = copy(this.constant, cap * SCREEN_SLOTS, (l) => new Float64Array(l));
@@ -69,6 +72,7 @@ export class HealthScreen {
     this.accounts[i] = a;
     this.collateral[i] = Number(a.collateral) * TO_UNITS;
     this.count[i] = live.length;
+    this.used[i] = 1;
     live.forEach((p, k) => {
       const j = i * SCREEN_SLOTS + k;
       const s = Number(p.size) * TO_UNITS;
@@ -83,6 +87,7 @@ export class HealthScreen {
     if (i < this.accounts.length) {
       this.accounts[i] = undefined;
       this.count[i] = 0;
+      this.used[i] = 0;
     }
   }
 
@@ -91,62 +96,81 @@ export class HealthScreen {
    * (in their order, each once).
    */
   scan(v: Valuation, slots?: Iterable<number>): ScreenResult {
-    // Per-market constants in float64: price, funding index, tier lines.
+    // Per-market constants in float64: price, funding index, and the tier lines of every market
+    // in three flat arrays (market id → offset, count), so the loop below indexes typed arrays only.
     const ids = [...v.markets.keys()];
     const maxId = Math.max(-1, ...ids);
-    const price = new Float64Array(maxId + 1);
+    const price = new Float64Array(maxId + 1).fill(Number.NaN);
     const index = new Float64Array(maxId + 1);
-    const floors: Float64Array[] = [];
-    const rates: Float64Array[] = [];
-    const cums: Float64Array[] = [];
+    const tierAt = new Int32Array(maxId + 1);
+    const tierCount = new Int32Array(maxId + 1);
+    let lines = 0;
+    for (const m of v.markets.values()) lines += m.tiers.length;
+    const floor = new Float64Array(lines);
+    const rate = new Float64Array(lines);
+    const cum = new Float64Array(lines);
+    let at = 0;
     for (const [id, m] of v.markets) {
       const p = v.prices.get(id);
       price[id] = p === undefined ? Number.NaN : Number(p) * TO_UNITS;
       index[id] = Number(fundingIndexAt(m.funding, v.timestamp)) * TO_UNITS;
-      floors[id] = Float64Array.from(m.tiers, (t) => Number(t.floor) * TO_UNITS);
-      rates[id] = Float64Array.from(m.tiers, (t) => Number(t.mmrPpm) / 1e6);
-      cums[id] = Float64Array.from(m.cums, (c) => (Number(c) / 1e6) * TO_UNITS);
+      tierAt[id] = at;
+      tierCount[id] = m.tiers.length;
+      m.tiers.forEach((t, k) => {
+        floor[at + k] = Number(t.floor) * TO_UNITS;
+        rate[at + k] = Number(t.mmrPpm) / 1e6;
+        cum[at + k] = (Number(m.cums[k]!) / 1e6) * TO_UNITS;
+      });
+      at += m.tiers.length;
     }
     const liquidatable: number[] = [];
     let exactEvaluations = 0;
     let unpriced = 0;
     const all = slots === undefined;
     const only = all ? undefined : slots[Symbol.iterator]();
+    const used = this.used;
+    const count = this.count;
+    const collateral = this.collateral;
+    const market = this.market;
+    const size = this.size;
+    const constant = this.constant;
+    const end = this.accounts.length;
     for (let next = 0; ; next++) {
       let i: number;
       if (all) {
-        if (next >= this.accounts.length) break;
+        if (next >= end) break;
         i = next;
       } else {
         const r = only!.next();
         if (r.done) break;
         i = r.value;
+        if (i >= end) continue;
       }
-      const a = this.accounts[i];
-      if (a === undefined) continue;
-      let equity = this.collateral[i]!;
+      if (used[i] === 0) continue;
+      let equity = collateral[i]!;
       let magnitude = Math.abs(equity);
       let maintenance = 0;
       let unknownMarket = false;
-      const n = this.count[i]!;
-      for (let k = 0; k < n; k++) {
-        const j = i * SCREEN_SLOTS + k;
-        const id = this.market[j]!;
-        const p = price[id];
-        const fl = floors[id];
-        if (p === undefined || fl === undefined || Number.isNaN(p)) {
+      const n = count[i]!;
+      for (let k = 0, j = i * SCREEN_SLOTS; k < n; k++, j++) {
+        const id = market[j]!;
+        const p = id <= maxId ? price[id]! : Number.NaN;
+        if (Number.isNaN(p) || tierCount[id] === 0) {
           unknownMarket = true;
           break;
         }
-        const s = this.size[j]!;
-        const c = this.constant[j]!;
-        const term = s * (p - index[id]!) + c;
-        equity += term;
+        const s = size[j]!;
+        const c = constant[j]!;
+        const ix = index[id]!;
+        equity += s * (p - ix) + c;
         const notional = Math.abs(s) * p;
-        let t = fl.length - 1;
-        while (t > 0 && fl[t]! > notional) t--;
-        maintenance += notional * rates[id]![t]! - cums[id]![t]!;
-        magnitude += Math.abs(s) * (p + Math.abs(index[id]!)) + Math.abs(c) + notional;
+        // The highest tier whose floor the notional reaches (floors ascend; most positions sit in the first tiers).
+        const t0 = tierAt[id]!;
+        const last = t0 + tierCount[id]! - 1;
+        let t = t0;
+        while (t < last && floor[t + 1]! <= notional) t++;
+        maintenance += notional * rate[t]! - cum[t]!;
+        magnitude += Math.abs(s) * (p + Math.abs(ix)) + Math.abs(c) + notional;
       }
       if (unknownMarket) {
         unpriced++;
@@ -157,7 +181,7 @@ export class HealthScreen {
       if (margin < -band) liquidatable.push(i);
       else if (margin <= band) {
         exactEvaluations++;
-        if (accountHealth(a, v).liquidatable) liquidatable.push(i);
+        if (accountHealth(this.accounts[i]!, v).liquidatable) liquidatable.push(i);
       }
     }
     return { liquidatable, exactEvaluations, unpriced };
