@@ -1,6 +1,5 @@
 import { getAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { BlockRefHead } from "../chain/heads.ts";
-import { bloomMayContainAny } from "../chain/bloom.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -381,11 +380,9 @@ export class Indexer<S extends ReducerState<L>, L extends LogPosition> {
     }
     if (ancestor < this.done) this.rollback(ancestor);
 
-    // Logs pinned to each block's hash, fetched ahead; the blocks applied in order. A block whose
-    // header bloom holds none of our addresses has no log of ours: no request (most blocks of a
-    // quiet market, chain/bloom.ts).
+    // Logs pinned to each block's hash, fetched ahead (none asked where the bloom rules them out); the blocks applied in order.
     const addresses = this.addresses();
-    const fetched = await mapConcurrent(fresh, this.concurrency, (h) => (bloomMayContainAny(h.logsBloom, addresses) ? this.logs.getBlock(h.hash, addresses) : Promise.resolve([])));
+    const fetched = await mapConcurrent(fresh, this.concurrency, (h) => this.logs.getBlockOf(h, addresses));
     for (const [i, block] of fresh.entries()) await this.applyBlock(block, addresses, fetched[i]!);
   }
 

@@ -1,4 +1,5 @@
 import type { Address, Hex, RpcLog } from "viem";
+import { bloomMayContainAny } from "../chain/bloom.ts";
 import { BaseError } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import { compareLogs, type LogPosition } from "./source.ts";
@@ -125,6 +126,15 @@ export class LogSource<L extends LogPosition> {
   /** The index logs of `address` in the block with `blockHash` (EIP-234), ascending. */
   async getBlock(blockHash: Hex, address: readonly Address[]): Promise<L[]> {
     return this.fetch({ blockHash, address });
+  }
+
+  /**
+   * The index logs of `address` in block `head`, as {@link getBlock}; none, without a request, when
+   * the header's logs bloom holds none of the addresses (a bloom has no false negatives:
+   * chain/bloom.ts). Most blocks of a quiet market cost nothing.
+   */
+  async getBlockOf(head: { hash: Hex; logsBloom?: Hex | undefined }, address: readonly Address[]): Promise<L[]> {
+    return bloomMayContainAny(head.logsBloom, address) ? this.getBlock(head.hash, address) : [];
   }
 
   private async fetch(filter: Parameters<IndexRpc["getLogs"]>[0]): Promise<L[]> {
