@@ -132,6 +132,11 @@ export class Admission {
     return this.backoffs.size + this.chainBackoffs.size;
   }
 
+  /** Entries of each map (reserved targets, busy accounts, backoffs by clock), for the state-size gauge. */
+  sizes(): { reservedTargets: number; busyAccounts: number; backoffs: number; chainBackoffs: number } {
+    return { reservedTargets: this.targets.size, busyAccounts: this.accounts.size, backoffs: this.backoffs.size, chainBackoffs: this.chainBackoffs.size };
+  }
+
   private prune(now: number): void {
     for (const [key, until] of this.backoffs) if (until <= now) this.backoffs.delete(key);
     const chainNow = this.chainNow();

@@ -258,6 +258,12 @@ export class Executor {
   stats(): ExecutorStats {
     return { ...this.ctx.counters };
   }
+
+  /** Entries of the executor's long-lived maps (in flight, lately mined, admission, gas budget), for the state-size gauge. */
+  sizes(): Record<string, number> {
+    const ctx = this.ctx;
+    return { inFlight: ctx.tracked.size, minedRemembered: ctx.mined.size, queuedJobs: this.jobs, gasBudgetSpends: ctx.budget.size, ...ctx.admission.sizes() };
+  }
 }
 
 /**

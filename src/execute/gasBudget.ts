@@ -29,6 +29,11 @@ export class GasBudget {
     this.windowMs = inputs.windowMs ?? HOUR_MS;
   }
 
+  /** Spends held (those older than the window go at the next `spent()`). */
+  get size(): number {
+    return this.entries.length;
+  }
+
   /** Record `wei` spent now (a mined receipt's gasUsed × effectiveGasPrice). */
   record(wei: bigint): void {
     if (wei <= 0n) return;

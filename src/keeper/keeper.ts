@@ -21,10 +21,11 @@ import type { Executor } from "../execute/executor.ts";
 import type { SendJournal } from "../execute/journal.ts";
 import type { Indexer } from "../index/indexer.ts";
 import type { LogPosition, ReducerState } from "../index/source.ts";
-import { AbortedError, throwIfAborted } from "../lib/errors.ts";
+import { AbortedError, RetryableError, throwIfAborted } from "../lib/errors.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
-import { abortable } from "../lib/sleep.ts";
+import { classifyRpcError, nodeErrorOf } from "../lib/rpcErrors.ts";
+import { abortable, sleep } from "../lib/sleep.ts";
 import { SkipLog } from "../plan/skipLog.ts";
 import { inFlightFromJson, readCheckpointFile, writeCheckpointFile } from "./checkpointFile.ts";
 import { IndexStateOutdatedError } from "../index/checkpoint.ts";
@@ -33,6 +34,7 @@ import { liveness, readiness, recordUnpriced, type HealthFacts, type ProbeAnswer
 import type { HeadCosts } from "./headCosts.ts";
 import { NativePriceMissingError } from "./nativePrice.ts";
 import { submitFor, type SubmitContext } from "./submit.ts";
+import { recordStateSizes } from "./stateSizes.ts";
 import type { DutyRunner } from "./duties.ts";
 import type { WalletWatch } from "./walletWatch.ts";
 
@@ -171,25 +173,28 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       logger.info({ checkpoint: saved?.inFlight.length ?? 0, journal: journalled.size }, "following transactions a previous run left in flight");
     }
     // The native price (and the L1 fee oracle) first: a feed that cannot be read stops the start before a long backfill.
-    if (this.inputs.costs) {
-      const latest = await this.inputs.publicClient.getBlock({ blockTag: "latest" });
-      await this.inputs.costs.start({ number: latest.number, timestamp: latest.timestamp });
+    const costs = this.inputs.costs;
+    if (costs) {
+      await this.startStep("native price", async () => {
+        const latest = await this.inputs.publicClient.getBlock({ blockTag: "latest" });
+        await costs.start({ number: latest.number, timestamp: latest.timestamp });
+      });
     }
     const t0 = this.perfNow();
-    const events = await this.index.backfill();
+    const events = await this.startStep("backfill", () => this.index.backfill());
     this.status.backfilledEvents = events;
     logger.info({ events, block: this.index.head?.number, ms: Math.round(this.perfNow() - t0) }, "index up to date");
     throwIfAborted(signal);
-    await this.executor.init();
+    await this.startStep("nonces", () => this.executor.init());
     throwIfAborted(signal);
-    const orphans = await this.executor.adoptOrphans();
+    const orphans = await this.startStep("pending nonces", () => this.executor.adoptOrphans());
     if (orphans.length > 0) logger.warn({ nonces: orphans }, "nonces of ours pending with no record of them: cancelled");
     this.book.reset(this.index.head?.timestamp); // the screen and the liquidation-price index, once for everyone
     this.countAccounts();
     this.lastHeadChangeAt = this.now();
     this.writeCheckpoint();
     throwIfAborted(signal);
-    await this.actOnStartState();
+    await this.startStep("state found at start", () => this.actOnStartState());
     const head = this.index.head;
     if (head) {
       // The start processed this head: it is the keeper's head until the first tick.
@@ -199,6 +204,25 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       this.watchWallet(head);
     }
     this.started = true;
+  }
+
+  /**
+   * One step of the start that reads the chain. A node failing for longer than the transport's and
+   * the index's own retries is tried again (backoff up to 10 s) until it answers or shutdown
+   * begins, as the head follower does after the start: one 503 must not end a daemon. Anything
+   * but a transient failure (a revert, a wrong deployment, a bad key) stops the start.
+   */
+  private async startStep<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(this.inputs.signal);
+      try {
+        return await fn();
+      } catch (e) {
+        if (e instanceof AbortedError || !(e instanceof RetryableError || classifyRpcError(e) === "transient")) throw e;
+        this.inputs.logger.warn({ msg: "start: the node failed for a while; trying again", step, attempt, err: nodeErrorOf(e) });
+        await sleep(Math.min(10_000, 500 * attempt), this.inputs.signal);
+      }
+    }
   }
 
   /**
@@ -300,6 +324,7 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       }
 
       this.book.upkeep(c, head.timestamp);
+      recordStateSizes(metrics.stateEntries, { state: this.index.state, book: this.book, executor: this.executor, skips: this.skips, unpricedSeen: this.unpricedSeen });
       if (++this.blocksSinceCheckpoint >= this.inputs.settings.checkpointEveryBlocks) this.writeCheckpoint();
       this.status.head = head.number;
       this.status.ticks++;

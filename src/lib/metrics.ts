@@ -12,6 +12,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   return {
     registry,
     accountsTracked: new Gauge({ name: "keeper_accounts_tracked", help: "Accounts with open positions in the index", ...r }),
+    stateEntries: new Gauge({ name: "keeper_state_entries", help: "Entries of each long-lived map or array the keeper holds (index tables, book, executor, dedupe and backoff maps), set at every head", labelNames: ["map"] as const, ...r }),
     liquidatableNow: new Gauge({ name: "keeper_liquidatable_accounts", help: "Accounts liquidatable at the latest prices", ...r }),
     liquidations: new Counter({
       name: "keeper_liquidations_total",

@@ -227,6 +227,26 @@ describe("defect 8: the daemon does not outlive its grace period", () => {
   });
 });
 
+describe("the daemon survives a node failing during its start", () => {
+  test("every nonce read answers 503 for longer than the transport retries: the start tries again, then serves", { timeout: 120_000 }, async ({ chain, deployment }) => {
+    const path = deploymentFile(deployment, "start-503-deployment.json");
+    const proxy = await startFaultProxy({ target: chain.anvil.rpcUrl });
+    try {
+      // 8 failures: one call's 6 attempts (the transport's retries) and 2 of the next.
+      proxy.setFaults({ http5xx: { rate: 1, status: 503, methods: ["eth_getTransactionCount"], maxCount: 8 } });
+      const d = startDaemon(["--rpc", proxy.url, "--deployment", path, "--checkpoint", join(dir, "start-503.json"), "--health-port", "0", "--polling-interval", "50"], ANVIL_DEV_PRIVATE_KEYS[5]);
+      const port = await servingPort(d);
+      expect(proxy.counters().injected.http5xx).toBe(8);
+      expect(d.lines.find((l) => l.msg === "start: the node failed for a while; trying again")).toMatchObject({ level: "warn", attempt: 1, step: "nonces" });
+      expect(await answers(port)).toBe(true);
+      process.kill(-d.child.pid!, "SIGTERM");
+      expect(await d.exited).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe("defect 10: the daemon does not outlive its parent launcher", () => {
   test("started through a shell that is SIGKILLed: the daemon stops and /healthz goes away", { timeout: 120_000 }, async ({ chain, deployment }) => {
     const path = deploymentFile(deployment, "parent-deployment.json");
