@@ -1,14 +1,16 @@
 /**
- * The naive baseline keeper of the keeper benchmark, run as a child process of run.ts (its own
- * event loop, as a separate bot would have). For every head the parent pushes over IPC:
+ * The naive baseline keepers of the keeper benchmark, each run as a child process of run.ts (its
+ * own event loop, as a separate bot would have). Trigger "heads": for every head the parent pushes
+ * over IPC (head detection costs it nothing: conservative for the RPC ratio). Trigger "timer": every
+ * `intervalMs`, whatever the chain does, reading the latest block first (dYdX's v4 daemon loops
+ * every 1.6 s, Drift's keepers every 5 s). Each pass:
  *  1. one Multicall3 `aggregate3` of `isLiquidatable(account)` for every account (split in chunks of
  *     `chunk` calls so one eth_call stays under the node's call gas cap);
  *  2. for the accounts found: one multicall of `accountMarkets(account)`, then one of
  *     `maxLiquidatable(account, market)`;
  *  3. one `liquidate(account, market, size)` per (account, market) with size > 0, signed locally
  *     with a local nonce and a fixed gas limit, sent all at once.
- * Latency per send: head received (IPC message) → eth_sendRawTransaction answered.
- * RPC requests are counted by method with the project's connect({ metrics }).
+ * The bench counts its requests and times its sends at the counting proxy `rpcUrl` points at.
  */
 import { createPublicClient, encodeFunctionData, http, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -28,6 +30,9 @@ export type BaselineInit = {
   mode: "multicall" | "rpc-batch";
   gas: string;
   priorityFeeWei: string;
+  trigger: "heads" | "timer";
+  /** Timer trigger: ms between passes. */
+  intervalMs?: number;
 };
 export type BaselineHead = { type: "head"; number: string; baseFeePerGas: string; kind: string };
 export type BaselineToParent =
@@ -127,8 +132,21 @@ async function main(): Promise<void> {
     }
   };
 
+  if (init.trigger === "timer") {
+    const pass = async () => {
+      if (busy) return;
+      const b = await pub.getBlock({ blockTag: "latest" });
+      await onHead({ type: "head", number: b.number.toString(), baseFeePerGas: (b.baseFeePerGas ?? 0n).toString(), kind: "timer" });
+    };
+    setInterval(() => {
+      pass().catch((e: unknown) => {
+        busy = false;
+        send({ type: "sendFailed", block: "?", message: `pass failed: ${(e as Error).message.split("\n")[0]}` });
+      });
+    }, init.intervalMs ?? 1_000);
+  }
   process.on("message", (m: BaselineHead | { type: "rpc?" } | { type: "exit" }) => {
-    if (m.type === "head")
+    if (m.type === "head" && init.trigger === "heads")
       onHead(m).catch((e: unknown) => {
         // A bot that dies on one bad block catches nothing after it: log and wait for the next head.
         busy = false;

@@ -4,6 +4,7 @@
  * process's resident memory, so the numbers carry neither the bench harness nor the seeding.
  * Dry run: it never sends.
  */
+import { writeHeapSnapshot } from "node:v8";
 import { mnemonicToAccount } from "viem/accounts";
 import { ANVIL_DEFAULT_MNEMONIC } from "../../../src/chain/anvil.ts";
 import { connect } from "../../../src/chain/clients.ts";
@@ -14,7 +15,13 @@ import { protocolFor } from "../../../src/protocols/index.ts";
 import { createLogger } from "../../../src/lib/logger.ts";
 import { createMetrics } from "../../../src/lib/metrics.ts";
 
-export type ColdStartInit = { type: "init"; rpcUrl: string; deployment: Record<string, unknown> };
+export type ColdStartInit = {
+  type: "init";
+  rpcUrl: string;
+  deployment: Record<string, unknown>;
+  /** Write a V8 heap snapshot here after the full GC (memory.ts --heap-snapshot), to see what the keeper holds. */
+  heapSnapshot?: string;
+};
 export type ColdStartResult = {
   type: "result";
   events: number;
@@ -47,6 +54,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();
 gc?.();
 const after = gc ? process.memoryUsage() : undefined;
+// After the figures above: writing a snapshot allocates, and must not change them.
+if (init.heapSnapshot) writeHeapSnapshot(init.heapSnapshot);
 const result: ColdStartResult = {
   type: "result",
   events: keeper.status.backfilledEvents,
