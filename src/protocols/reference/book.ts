@@ -23,7 +23,7 @@ const REBUILD_EVERY = 50;
 
 export class ReferenceBook implements Book {
   private readonly screen = new HealthScreen();
-  private readonly lpIndex = new LiquidationPriceIndex();
+  private readonly lpIndex = new LiquidationPriceIndex<Address>();
   private readonly slot = new Map<Address, number>();
   private readonly slots: (Address | undefined)[] = [];
   private readonly free: number[] = [];
@@ -71,7 +71,7 @@ export class ReferenceBook implements Book {
     for (const a of changes.accounts) slotOf(a);
     for (const id of changes.prices) {
       const price = v.prices.get(id);
-      if (price !== undefined) for (const a of this.lpIndex.crossed(id, price)) slotOf(a as Address);
+      if (price !== undefined) for (const a of this.lpIndex.crossed(id, price)) slotOf(a);
     }
     const liquidatable = moved.size > 0 ? this.screen.scan(v, moved).liquidatable.map((i) => this.slots[i]!) : [];
     return { moved: moved.size, liquidatable };
@@ -215,7 +215,10 @@ export class ReferenceBook implements Book {
       this.slot.set(address, i);
       this.slots[i] = address;
     }
-    this.screen.set(i, account);
+    // The screen keeps what it is given for its exact re-check: a view of the compact store, not
+    // this snapshot (100,000 snapshots would be most of the keeper's heap). The book re-sets every
+    // changed account before each scan, so the view and the screen's figures agree.
+    this.screen.set(i, this.state().accounts.live(address) ?? account);
     if (v) {
       try {
         this.lpIndex.update(address, account, v);

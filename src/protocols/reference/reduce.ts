@@ -11,7 +11,7 @@ import type { Funds, IndexedMarket, Tables, TableName } from "./state.ts";
 /** Writes one table entry (undefined: delete), journalling its previous value. */
 export type TableWriter = {
   readonly tables: Readonly<Tables>;
-  write<T extends TableName>(table: T, key: Tables[T] extends Map<infer K, unknown> ? K : never, value: (Tables[T] extends Map<unknown, infer V> ? V : never) | undefined): void;
+  write<T extends TableName>(table: T, key: Tables[T] extends ReadonlyMap<infer K, unknown> ? K : never, value: (Tables[T] extends ReadonlyMap<unknown, infer V> ? V : never) | undefined): void;
 };
 
 /**

@@ -3,6 +3,7 @@ import { answerToWad } from "../../chain/chainlink.ts";
 import type { Account, GlobalLiquidationParams, MarketState } from "../../engine/index.ts";
 import { RollbackTooDeepError, type IndexChanges, type ReducerState } from "../../index/source.ts";
 import { BaseError } from "../../lib/errors.ts";
+import { AccountStore } from "./accountStore.ts";
 import type { IndexLog } from "./events.ts";
 import { emitterOf, type FeedRound, type FeedSnapshot } from "./feeds.ts";
 import { indexMarkOf, type MarketMark } from "./mark.ts";
@@ -16,7 +17,8 @@ import { decodeStateJson, encodeStateJson, type IndexStateJson } from "./stateJs
  * Undo journal: the first time an entry (a market, an account, a feed, …) changes in a block, its
  * previous value is recorded; `rollbackTo(n)` replays the records of blocks above n backwards and
  * restores the state as of the end of block n, exactly. Values are never mutated in place (every
- * change stores a new object), so a record is just a reference. `advanceTo(n)` marks block n
+ * change stores a new object), so a record is just a reference; an account, held compactly
+ * (accountStore.ts), is recorded as the snapshot its store hands out. `advanceTo(n)` marks block n
  * complete and forgets the records of blocks more than `maxReorgDepth` below it.
  *
  * Addresses (map keys and fields) are checksummed, as viem decodes them; lookups normalise.
@@ -46,7 +48,8 @@ export type IndexedPrice = FeedRound & { price: bigint };
 
 export type Tables = {
   markets: Map<number, IndexedMarket>;
-  accounts: Map<Address, Account>;
+  /** Map-like, held in typed arrays: see {@link AccountStore}. */
+  accounts: AccountStore;
   feeds: Map<Address, FeedSnapshot>;
   /**
    * Last partial liquidation of accounts that emptied: the contract keeps the stamp for good, and an
@@ -58,8 +61,10 @@ export type Tables = {
   funds: Map<"funds", Funds>;
 };
 export type TableName = keyof Tables;
-type KeyOf<T extends TableName> = Tables[T] extends Map<infer K, unknown> ? K : never;
-type ValueOf<T extends TableName> = Tables[T] extends Map<unknown, infer V> ? V : never;
+type KeyOf<T extends TableName> = Tables[T] extends ReadonlyMap<infer K, unknown> ? K : never;
+type ValueOf<T extends TableName> = Tables[T] extends ReadonlyMap<unknown, infer V> ? V : never;
+/** What the journal needs of a table: a Map, or the account store. */
+type Table<K, V> = ReadonlyMap<K, V> & { set(key: K, value: V): unknown; delete(key: K): boolean };
 
 /** One undo record: the entry's value before its first change in the block (undefined: absent). */
 export type Undo = { [T in TableName]: { table: T; key: KeyOf<T>; prev: ValueOf<T> | undefined } }[TableName];
@@ -88,6 +93,9 @@ export class UnknownFeedError extends IndexStateError {
   }
 }
 
+/** The indexed accounts as the book and the engine read them: a map, and live views for the screen. */
+export type IndexedAccounts = ReadonlyMap<Address, Account> & Pick<AccountStore, "live">;
+
 /** The read side of an IndexState: what the indexer hands out (the reducer stays its own). */
 export type IndexStateView = Pick<
   IndexState,
@@ -107,7 +115,7 @@ export class IndexState implements ReducerState<IndexLog> {
   readonly maxReorgDepth: number;
   private readonly t: Tables = {
     markets: new Map(),
-    accounts: new Map(),
+    accounts: new AccountStore(),
     feeds: new Map(),
     partials: new Map(),
     global: new Map(),
@@ -151,8 +159,11 @@ export class IndexState implements ReducerState<IndexLog> {
     return this.t.markets;
   }
 
-  /** Accounts with an open position or non-zero collateral. */
-  get accounts(): ReadonlyMap<Address, Account> {
+  /**
+   * Accounts with an open position or non-zero collateral. Each read materialises a snapshot of the
+   * compact store; `live(address)` hands out a view that reads through instead.
+   */
+  get accounts(): IndexedAccounts {
     return this.t.accounts;
   }
 
@@ -325,7 +336,7 @@ export class IndexState implements ReducerState<IndexLog> {
   }
 
   private restore(u: Undo): void {
-    const map = this.t[u.table] as Map<unknown, unknown>;
+    const map = this.t[u.table] as unknown as Table<unknown, unknown>;
     if (u.prev === undefined) map.delete(u.key);
     else map.set(u.key, u.prev);
     this.noteChange(u.table, u.key);
@@ -338,7 +349,7 @@ export class IndexState implements ReducerState<IndexLog> {
   };
 
   private write<T extends TableName>(table: T, key: KeyOf<T>, value: ValueOf<T> | undefined): void {
-    const map = this.t[table] as Map<KeyOf<T>, ValueOf<T>>;
+    const map = this.t[table] as unknown as Table<KeyOf<T>, ValueOf<T>>;
     const tag = `${table}:${String(key)}`;
     if (!this.touched.has(tag)) {
       this.touched.add(tag);
@@ -394,8 +405,8 @@ export class IndexState implements ReducerState<IndexLog> {
     const s = new IndexState({ startBlock: d.block + 1n, maxReorgDepth: opts.maxReorgDepth ?? d.maxReorgDepth });
     s._floor = d.floor;
     for (const name of Object.keys(s.t) as TableName[]) {
-      const into = s.t[name] as Map<unknown, unknown>;
-      for (const [k, v] of d.tables[name] as Map<unknown, unknown>) into.set(k, v);
+      const into = s.t[name] as unknown as Table<unknown, unknown>;
+      for (const [k, v] of d.tables[name] as ReadonlyMap<unknown, unknown>) into.set(k, v);
     }
     s.journal = d.journal;
     return s;

@@ -2,6 +2,7 @@ import { getAddress, isAddress, type Address } from "viem";
 import { z } from "zod";
 import { zodProblems } from "../../lib/zodIssues.ts";
 import { CheckpointFormatError, IndexStateOutdatedError } from "../../index/checkpoint.ts";
+import type { Account } from "../../engine/index.ts";
 import type { JournalBlock, Tables } from "./state.ts";
 
 /**
@@ -103,11 +104,14 @@ export const indexStateJson = z.object({
 /** The JSON form of an IndexState (what `toJSON()` returns and `fromJSON()` accepts). */
 export type IndexStateJson = z.input<typeof indexStateJson>;
 
+/** The tables as plain maps (the accounts, held compactly by the state, as a map of snapshots). */
+export type TablesData = Omit<Tables, "accounts"> & { accounts: ReadonlyMap<Address, Account> };
+
 export type StateData = {
   maxReorgDepth: number;
   block: bigint;
   floor: bigint;
-  tables: Tables;
+  tables: TablesData;
   journal: JournalBlock[];
 };
 
@@ -157,7 +161,7 @@ export function decodeStateJson(json: unknown): StateData {
     floor: d.floor,
     tables: {
       markets: d.markets as Tables["markets"],
-      accounts: d.accounts as Tables["accounts"],
+      accounts: d.accounts as TablesData["accounts"],
       feeds: d.feeds as Tables["feeds"],
       partials: d.partials as Tables["partials"],
       global: new Map(g ? [["global", g]] : []),
