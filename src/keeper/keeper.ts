@@ -297,7 +297,7 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
       const tSynced = this.perfNow();
       const fast = this.book.suspects(c, head.timestamp);
       const submitted = new Set<string>();
-      if (fast.liquidatable.length > 0) this.submit(fast.liquidatable, head, observedAt, submitted);
+      if (fast.liquidatable.length > 0) await this.submitFirstOut(fast.liquidatable, head, observedAt, submitted);
       const tFast = this.perfNow();
 
       // 2. Follow our transactions up to this head: what was mined frees its accounts and its share
@@ -367,6 +367,24 @@ export class Keeper<S extends ReducerState<L> = ReducerState<LogPosition>, L ext
 
   private submit(accounts: readonly Address[], head: HeadWithFee, observedAt: number, submitted: Set<string>): void {
     this.status.submitted += submitFor(this.submitCtx, accounts, head, observedAt, submitted);
+  }
+
+  /**
+   * The fast path of a burst: its first `maxBatch` suspects (in the book's order: deepest past
+   * their liquidation price first) are planned alone and handed to the executor, which signs and
+   * sends them in the one event-loop turn given to it before the rest is valued; so the first
+   * transaction does not wait for hundreds of exact valuations, and the rest follow at once. The
+   * planner ranks within each part. With gas-budget room for less than the whole burst planned
+   * together, the burst is planned as one, so that the budget goes to the most profitable first.
+   */
+  private async submitFirstOut(accounts: readonly Address[], head: HeadWithFee, observedAt: number, submitted: Set<string>): Promise<void> {
+    const first = this.inputs.settings.maxBatch;
+    const gas = this.submitCtx.gas;
+    const whole = this.executor.worstCaseWei(gas.batchBase * BigInt(Math.ceil(accounts.length / first)) + gas.batchItem * BigInt(accounts.length), 0n);
+    if (accounts.length <= first * 2 || this.executor.budgetRoomWei() < whole) return this.submit(accounts, head, observedAt, submitted);
+    this.submit(accounts.slice(0, first), head, observedAt, submitted);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.submit(accounts.slice(first), head, observedAt, submitted);
   }
 
   private countAccounts(): void {
