@@ -22,11 +22,13 @@ const SRC_DIR = 'contracts/src';
 const ABI_DIR = 'abi';
 /**
  * Sources outside contracts/src compiled into abi/ too, by the solc their pragma pins: Chainlink's
- * own feed proxy (pins 0.8.26), which every deployment puts in front of its aggregator. Forge does
- * not compile these (foundry.toml: contracts/src with 0.8.30 only).
+ * own feed proxy (pins 0.8.26), which every deployment puts in front of its aggregator, and Pyth's
+ * own test contract MockPyth (any 0.8), which the capped market's deployments price from. Forge
+ * does not compile these (foundry.toml: contracts/src with 0.8.30 only).
  */
 const EXTERNAL_SOURCES: readonly string[] = [
   'node_modules/@chainlink/contracts/src/v0.8/data-feeds/test/helpers/DataFeedsLegacyAggregatorProxy.sol',
+  'node_modules/@pythnetwork/pyth-sdk-solidity/MockPyth.sol',
 ];
 /** solc-js packages installed (package.json devDependencies), by the version they compile. */
 const COMPILERS: Readonly<Record<string, string>> = { '0.8.30': 'solc', '0.8.26': 'solc-0.8.26' };
