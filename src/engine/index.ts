@@ -14,3 +14,5 @@ export * from "./screen.ts";
 export * from "./indexPrice.ts";
 export * from "./adl.ts";
 export * from "./deleverage.ts";
+/** The second protocol, the capped market (Synthetix v3 style; docs/capped-market.md), as a namespace: its names (applyLiquidation, …) are the reference engine's too. */
+export * as capped from "./capped/index.ts";

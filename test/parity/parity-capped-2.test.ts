@@ -1,0 +1,4 @@
+/** Engine ↔ contract parity of the capped market, part 2 of 4 (see cappedCases.ts, cappedRun.ts). */
+import { defineCappedParity } from "./cappedSuite.ts";
+
+defineCappedParity(2);
