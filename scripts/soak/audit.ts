@@ -1,8 +1,7 @@
 /**
  * What the soak measures from the chain, never from the keeper's account of itself, with the fault
- * matrix's definitions (test/faults/harness.ts; that file imports vitest, so a script cannot import
- * it: `ourTx` and `duplicates` below are its `ourTransactions` and `duplicates`, and
- * test/soak/soak.test.ts runs harness.ts's own `duplicates` on the soak's data to hold them equal):
+ * matrix's definitions (test/faults/harness.ts imports vitest, so a script cannot import it:
+ * `ourTx` below is its `ourTransactions`; `duplicates` here is the one both use):
  *
  * - reverted: our mined transactions whose receipt says reverted;
  * - duplicate: an item of ours that did nothing on a target whose last effective liquidation
@@ -15,21 +14,13 @@
  */
 import { decodeFunctionData, getAddress, parseEventLogs, type Address, type Transaction, type TransactionReceipt } from "viem";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import type { Liquidation } from "../../test/support/market.ts";
 import type { SoakWorld } from "./world.ts";
 
 export type OurTx = { tx: Transaction; receipt: TransactionReceipt; targets: string[]; effective: Set<string>; failed: Set<string> };
 
-export type Liquidation = {
-  account: Address;
-  marketId: number;
-  keeper: Address;
-  size: bigint;
-  full: boolean;
-  remainingSize: bigint;
-  block: bigint;
-  txIndex: number;
-  txHash: `0x${string}`;
-};
+/** A Liquidated event, as the test world reads it (a type only: nothing of the test world runs here). */
+export type { Liquidation };
 
 /** One transaction of ours with an item that did nothing (or reverted), and what the chain said about it. */
 export type Failure = {
@@ -241,7 +232,7 @@ export class Audit {
   }
 }
 
-/** harness.ts's `duplicates`, the same definition (see the file comment). */
+/** Duplicates: the fault matrix's definition (test/faults/harness.ts uses this one). */
 export function duplicates(ours: readonly OurTx[], all: readonly Liquidation[]): string[] {
   const out: string[] = [];
   for (const t of ours) {

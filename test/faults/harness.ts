@@ -29,9 +29,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeFunctionData, getAddress, keccak256, parseEventLogs, stringToHex, type Address, type Hex, type Transaction, type TransactionReceipt } from "viem";
+import { decodeFunctionData, getAddress, keccak256, parseEventLogs, stringToHex, type Address, type Hex, type Transaction } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
+import { duplicates, type OurTx } from "../../scripts/soak/audit.ts";
 import { connect, urlSecrets } from "../../src/chain/clients.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
 import { readAccount, readGlobalParams, readMarketStates } from "../../src/chain/reads.ts";
@@ -600,16 +601,8 @@ export async function targetsAt(
   return { liquidatable, planned: liquidatable.filter((t) => planned.has(t)) };
 }
 
-export type OurTx = {
-  tx: Transaction;
-  receipt: TransactionReceipt;
-  /** Targets ("account:marketId") the calldata names. */
-  targets: string[];
-  /** Targets it liquidated (Liquidated events paying us). */
-  effective: Set<string>;
-  /** Batch items that failed (LiquidationFailed). */
-  failed: Set<string>;
-};
+/** A transaction of ours and what it did, and the duplicate rule: one definition with the soak's (scripts/soak/audit.ts, which a script can import). */
+export { duplicates, type OurTx };
 
 const key = (account: string, marketId: number | bigint) => `${getAddress(account)}:${Number(marketId)}`;
 
@@ -651,21 +644,6 @@ export async function ourTransactions(world: World, from: Address, fromBlock: bi
  * liquidation, sent while that one was pending or after it was mined. A race lost to another
  * keeper is not a duplicate (it is counted as reverted / failed).
  */
-export function duplicates(ours: readonly OurTx[], all: readonly Liquidation[]): string[] {
-  const out: string[] = [];
-  for (const t of ours) {
-    for (const target of t.targets) {
-      if (t.effective.has(target)) continue;
-      const before = all.filter(
-        (l) => key(l.account, l.marketId) === target && (l.block < t.receipt.blockNumber || (l.block === t.receipt.blockNumber && l.txIndex < t.receipt.transactionIndex)),
-      );
-      const last = before[before.length - 1];
-      if (last && last.keeper === getAddress(t.tx.from)) out.push(`${target} in ${t.tx.hash} (block ${t.receipt.blockNumber}) after ours in ${last.txHash}`);
-    }
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Helpers for cells
 // ---------------------------------------------------------------------------------------------
