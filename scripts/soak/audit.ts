@@ -144,27 +144,8 @@ export class Audit {
     return { hash: our.tx.hash, block: Number(our.receipt.blockNumber), status: our.receipt.status, targets, before };
   }
 
-  /** harness.ts's reading of one transaction: the targets its calldata names, what it liquidated, what failed. */
   private ourTx(tx: Transaction, receipt: TransactionReceipt): OurTx {
-    const market = this.world.deployment.contracts.market;
-    let targets: string[] = [];
-    if (tx.to && getAddress(tx.to) === getAddress(market)) {
-      try {
-        const d = decodeFunctionData({ abi: PerpMarket.abi, data: tx.input });
-        if (d.functionName === "liquidate") targets = [key(d.args[0], d.args[1])];
-        else if (d.functionName === "liquidateBatch") targets = d.args[0].map((i) => key(i.account, i.marketId));
-      } catch {
-        // not a liquidation
-      }
-    }
-    const events = parseEventLogs({ abi: PerpMarket.abi, logs: receipt.logs, eventName: ["Liquidated", "LiquidationFailed"] });
-    const effective = new Set<string>();
-    const failed = new Set<string>();
-    for (const e of events) {
-      if (e.eventName === "Liquidated" && getAddress(e.args.keeper) === getAddress(tx.from)) effective.add(key(e.args.account, e.args.marketId));
-      if (e.eventName === "LiquidationFailed") failed.add(key(e.args.account, e.args.marketId));
-    }
-    return { tx, receipt, targets, effective, failed };
+    return ourTxOf(this.world.deployment.contracts.market, tx, receipt);
   }
 
   /** At `block` (the head): which of `population` anyone may liquidate now; misses and finished episodes. */
@@ -246,4 +227,26 @@ export function duplicates(ours: readonly OurTx[], all: readonly Liquidation[]):
     }
   }
   return out;
+}
+
+/** One transaction of ours as the chain tells it (the fault matrix's reading, harness.ts uses it too): the targets its calldata names, what it liquidated for its sender, which batch items failed. */
+export function ourTxOf(market: Address, tx: Transaction, receipt: TransactionReceipt): OurTx {
+  let targets: string[] = [];
+  if (tx.to && getAddress(tx.to) === getAddress(market)) {
+    try {
+      const d = decodeFunctionData({ abi: PerpMarket.abi, data: tx.input });
+      if (d.functionName === "liquidate") targets = [key(d.args[0], d.args[1])];
+      else if (d.functionName === "liquidateBatch") targets = d.args[0].map((i) => key(i.account, i.marketId));
+    } catch {
+      // not a liquidation
+    }
+  }
+  const events = parseEventLogs({ abi: PerpMarket.abi, logs: receipt.logs, eventName: ["Liquidated", "LiquidationFailed"] });
+  const effective = new Set<string>();
+  const failed = new Set<string>();
+  for (const e of events) {
+    if (e.eventName === "Liquidated" && getAddress(e.args.keeper) === getAddress(tx.from)) effective.add(key(e.args.account, e.args.marketId));
+    if (e.eventName === "LiquidationFailed") failed.add(key(e.args.account, e.args.marketId));
+  }
+  return { tx, receipt, targets, effective, failed };
 }

@@ -29,10 +29,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeFunctionData, getAddress, keccak256, parseEventLogs, stringToHex, type Address, type Hex, type Transaction } from "viem";
+import { getAddress, keccak256, stringToHex, type Address, type Hex, type Transaction } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { PerpMarket } from "../../abi/PerpMarket.ts";
-import { duplicates, type OurTx } from "../../scripts/soak/audit.ts";
+import { duplicates, ourTxOf, type OurTx } from "../../scripts/soak/audit.ts";
 import { connect, urlSecrets } from "../../src/chain/clients.ts";
 import { writeDeployment } from "../../src/chain/deployment.ts";
 import { readAccount, readGlobalParams, readMarketStates } from "../../src/chain/reads.ts";
@@ -604,7 +604,6 @@ export async function targetsAt(
 /** A transaction of ours and what it did, and the duplicate rule: one definition with the soak's (scripts/soak/audit.ts, which a script can import). */
 export { duplicates, type OurTx };
 
-const key = (account: string, marketId: number | bigint) => `${getAddress(account)}:${Number(marketId)}`;
 
 /** Every transaction `from` sent in [fromBlock, toBlock], with its receipt and decoded targets. */
 export async function ourTransactions(world: World, from: Address, fromBlock: bigint, toBlock: bigint): Promise<OurTx[]> {
@@ -615,24 +614,7 @@ export async function ourTransactions(world: World, from: Address, fromBlock: bi
     for (const tx of block.transactions) {
       if (getAddress(tx.from) !== from) continue;
       const receipt = await client.getTransactionReceipt({ hash: tx.hash });
-      let targets: string[] = [];
-      if (tx.to && getAddress(tx.to) === getAddress(world.deployment.contracts.market)) {
-        try {
-          const d = decodeFunctionData({ abi: PerpMarket.abi, data: tx.input });
-          if (d.functionName === "liquidate") targets = [key(d.args[0], d.args[1])];
-          else if (d.functionName === "liquidateBatch") targets = d.args[0].map((i) => key(i.account, i.marketId));
-        } catch {
-          // not a liquidation
-        }
-      }
-      const events = parseEventLogs({ abi: PerpMarket.abi, logs: receipt.logs, eventName: ["Liquidated", "LiquidationFailed"] });
-      const effective = new Set<string>();
-      const failed = new Set<string>();
-      for (const e of events) {
-        if (e.eventName === "Liquidated" && getAddress(e.args.keeper) === from) effective.add(key(e.args.account, e.args.marketId));
-        if (e.eventName === "LiquidationFailed") failed.add(key(e.args.account, e.args.marketId));
-      }
-      out.push({ tx: tx as Transaction, receipt, targets, effective, failed });
+      out.push(ourTxOf(world.deployment.contracts.market, tx as Transaction, receipt));
     }
   }
   return out;
